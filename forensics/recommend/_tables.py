@@ -1,0 +1,277 @@
+"""Reading and checking the small tables the recommenders take: run CSVs, mixtures, sizes and caps.
+
+Every problem is a :class:`~forensics.errors.ForensicsError` whose one-line message names the file, the row or
+column, and what to do. Leaves out: large or streaming tables (run tables have hundreds of rows, not millions).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from forensics.errors import ForensicsError, input_error
+
+# Mixture weights in published run tables are rounded (RegMix rows sum to 0.996..1.003).
+SUM_TOLERANCE = 0.01
+
+
+@dataclass(frozen=True)
+class Table:
+    """A numeric CSV: column names, a float64 matrix (rows x columns) and where it came from."""
+
+    columns: list[str]
+    values: np.ndarray
+    path: str
+
+    def column(self, name: str) -> np.ndarray:
+        """The values of one column; a clear error lists the columns when ``name`` is missing."""
+        return self.values[:, self.index(name)]
+
+    def index(self, name: str) -> int:
+        try:
+            return self.columns.index(name)
+        except ValueError:
+            raise input_error(self.path, f"no column {name!r}",
+                              f"columns are: {_listing(self.columns)}") from None
+
+
+def _listing(names: Sequence[str], limit: int = 12) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def read_table(path: str | os.PathLike) -> Table:
+    """Read a CSV whose cells are all numbers; NaNs, blanks and text cells are errors.
+
+    >>> read_table("runs.csv").columns[:2]  # doctest: +SKIP
+    ['index', 'train_the_pile_arxiv']
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except FileNotFoundError:
+        raise input_error(path, "file not found") from None
+    except UnicodeDecodeError:
+        raise input_error(path, "not a UTF-8 CSV file") from None
+    rows = [row for row in rows if any(cell.strip() for cell in row)]
+    if len(rows) < 2:
+        raise input_error(path, "needs a header row and at least one data row")
+    header = [name.strip() for name in rows[0]]
+    if len(set(header)) != len(header):
+        duplicated = sorted({name for name in header if header.count(name) > 1})
+        raise input_error(path, f"duplicate column names {duplicated}")
+    values = np.empty((len(rows) - 1, len(header)), dtype=np.float64)
+    for r, row in enumerate(rows[1:]):
+        if len(row) != len(header):
+            raise input_error(path, f"row {r + 1} has {len(row)} cells, the header has {len(header)}")
+        for c, cell in enumerate(row):
+            try:
+                value = float(cell)
+            except ValueError:
+                raise input_error(path, f"row {r + 1}, column {header[c]!r}: {cell!r} is not a number") from None
+            if not math.isfinite(value):
+                raise input_error(path, f"row {r + 1}, column {header[c]!r} is {cell.strip() or 'empty'}",
+                                  "remove the row or fill in the value")
+            values[r, c] = value
+    return Table(header, values, path)
+
+
+def join_tables(left: Table, right: Table, *, on: str) -> Table:
+    """Join two tables on a key column (rows in ``left``'s order); every key must appear in both.
+
+    >>> join_tables(mixtures, losses, on="index")  # doctest: +SKIP
+    """
+    keys_left, keys_right = left.column(on), right.column(on)
+    position = {key: i for i, key in enumerate(keys_right)}
+    if len(position) != len(keys_right):
+        raise input_error(right.path, f"column {on!r} has repeated keys; it cannot be used to join")
+    missing = [key for key in keys_left if key not in position]
+    if missing or len(keys_left) != len(keys_right):
+        raise input_error(right.path, f"keys in {on!r} do not match {left.path}'s "
+                          f"({len(missing)} of {len(keys_left)} rows unmatched)")
+    order = np.array([position[key] for key in keys_left])
+    keep = [c for c in right.columns if c != on and c not in left.columns]
+    extra = right.values[order][:, [right.index(c) for c in keep]]
+    return Table(left.columns + keep, np.hstack([left.values, extra]), left.path)
+
+
+def check_weights(weights: np.ndarray, names: Sequence[str], path: str | None) -> np.ndarray:
+    """Check mixture rows (in [0, 1], summing to 1 within 0.01) and return them renormalised to sum 1."""
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.ndim != 2 or weights.shape[1] != len(names):
+        raise input_error(path, "mixture weights must be a table of rows over the sources")
+    if not np.isfinite(weights).all():
+        raise input_error(path, "mixture weights contain NaN or infinite values")
+    low = np.argwhere(weights < 0)
+    if len(low):
+        r, c = low[0]
+        raise input_error(path, f"row {r + 1}: weight of {names[c]!r} is negative ({weights[r, c]:g})")
+    sums = weights.sum(axis=1)
+    bad = np.flatnonzero(np.abs(sums - 1.0) > SUM_TOLERANCE)
+    if len(bad):
+        r = bad[0]
+        raise input_error(path, f"row {r + 1}: weights over {len(names)} columns sum to {sums[r]:.4g}, not 1 "
+                          f"({len(bad)} rows off)", "check the weight columns (--weights)")
+    return weights / sums[:, None]
+
+
+def pick_weight_columns(table: Table, spec: str | Sequence[str] | None, *, exclude: Sequence[str] = ()) -> list[str]:
+    """The weight columns: named (a list), by prefix (a string), or detected.
+
+    Detection keeps every column not in ``exclude`` whose values lie in [0, 1]; those must sum to 1 per row.
+
+    >>> pick_weight_columns(table, "train_the_pile_")  # doctest: +SKIP
+    ['train_the_pile_arxiv', ...]
+    """
+    if isinstance(spec, str):
+        names = [c for c in table.columns if c.startswith(spec)]
+        if not names:
+            raise input_error(table.path, f"no column starts with {spec!r}",
+                              f"columns are: {_listing(table.columns)}")
+    elif spec is not None:
+        names = list(spec)
+        for name in names:
+            table.index(name)
+    else:
+        names = [c for i, c in enumerate(table.columns) if c not in exclude
+                 and table.values[:, i].min() >= 0 and table.values[:, i].max() <= 1]
+        if len(names) < 2:
+            raise input_error(table.path, "cannot find the mixture weight columns (columns in [0, 1] summing to 1)",
+                              "name them with --weights PREFIX or --weights a,b,c")
+    if len(names) < 2:
+        raise input_error(table.path, f"a mixture needs at least two weight columns, got {names}")
+    return names
+
+
+def read_mapping(path: str | os.PathLike, *, what: str,
+                 keys: Sequence[str] = ("weights", "mixture", "tokens", "sizes", "counts")) -> dict[str, float]:
+    """Read ``{name: number}`` from JSON (top level, or under one of ``keys``) or a two-column CSV.
+
+    >>> read_mapping("sizes.json", what="token counts")  # doctest: +SKIP
+    {'en': 1.2e9, 'de': 3.1e8}
+    """
+    path = os.fspath(path)
+    if not Path(path).is_file():
+        raise input_error(path, "file not found")
+    if path.endswith(".csv"):
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
+        if rows and len(rows[0]) >= 2:
+            try:
+                float(rows[0][1])
+            except ValueError:
+                rows = rows[1:]  # a header
+        data = {}
+        for r, row in enumerate(rows):
+            if len(row) < 2:
+                raise input_error(path, f"row {r + 1}: expected 'name,value'")
+            data[row[0].strip()] = row[1]
+    else:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except json.JSONDecodeError as exc:
+            raise input_error(path, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        data = _find_mapping(data, keys)
+        if data is None:
+            raise input_error(path, f"no {what} found", f"expected a JSON object {{name: number}} or one under "
+                              f"a key among {list(keys)}")
+    return as_mapping(data, what=what, path=path)
+
+
+def _find_mapping(data, keys: Sequence[str]):
+    if isinstance(data, dict) and data and all(isinstance(v, (int, float)) for v in data.values()):
+        return data
+    if isinstance(data, dict):
+        for key in keys:
+            if key in data:
+                found = _find_mapping(data[key], keys)
+                if found is not None:
+                    return found
+    if isinstance(data, list) and data and all(isinstance(item, dict) for item in data):
+        # [{"name": ..., "tokens": ...}, ...]
+        for value_key in keys:
+            if all("name" in item and value_key in item for item in data):
+                return {item["name"]: item[value_key] for item in data}
+    return None
+
+
+def as_mapping(data: Mapping[str, object], *, what: str, path: str | None = None,
+               positive: bool = False) -> dict[str, float]:
+    """Check a ``{name: number}`` mapping: numbers, finite, non-negative (or positive)."""
+    if not isinstance(data, Mapping) or not data:
+        raise input_error(path, f"{what} must be a non-empty mapping of names to numbers")
+    result = {}
+    for name, value in data.items():
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise input_error(path, f"{what}: value of {name!r} is not a number ({value!r})") from None
+        if not math.isfinite(number) or number < 0 or (positive and number == 0):
+            need = "positive" if positive else "non-negative"
+            raise input_error(path, f"{what}: value of {name!r} must be finite and {need} (got {value!r})")
+        result[str(name)] = number
+    return result
+
+
+def normalise(weights: Mapping[str, float], *, what: str = "weights", path: str | None = None) -> dict[str, float]:
+    """Scale non-negative numbers to sum to 1.
+
+    >>> normalise({"a": 3, "b": 1})
+    {'a': 0.75, 'b': 0.25}
+    """
+    weights = as_mapping(weights, what=what, path=path)
+    total = sum(weights.values())
+    if total <= 0:
+        raise input_error(path, f"{what} sum to zero")
+    return {name: value / total for name, value in weights.items()}
+
+
+def epoch_caps(available: Mapping[str, float], *, budget: float, max_epochs: float) -> dict[str, float]:
+    """The largest weight each source can take in ``budget`` tokens without repeating it more than ``max_epochs``.
+
+    >>> epoch_caps({"a": 100, "b": 10}, budget=100, max_epochs=2)
+    {'a': 1.0, 'b': 0.2}
+    """
+    if budget <= 0 or max_epochs <= 0:
+        raise ForensicsError(f"budget and max_epochs must be positive (got {budget}, {max_epochs})")
+    return {name: min(1.0, max_epochs * size / budget) for name, size in available.items()}
+
+
+def parse_assignments(items: Sequence[str], *, what: str) -> dict[str, float]:
+    """Parse CLI ``NAME=VALUE`` options into a mapping (the last ``=`` splits, so names may contain ``=``).
+
+    >>> parse_assignments(["en=0.5", "de=0.25"], what="--cap")
+    {'en': 0.5, 'de': 0.25}
+    """
+    result = {}
+    for item in items:
+        name, sep, value = item.rpartition("=")
+        if not sep or not name:
+            raise ForensicsError(f"{what} {item!r}: expected NAME=VALUE")
+        try:
+            result[name] = float(value)
+        except ValueError:
+            raise ForensicsError(f"{what} {item!r}: {value!r} is not a number") from None
+    return result
+
+
+def write_csv(path: str | os.PathLike, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Write a CSV atomically."""
+    import io
+
+    from forensics._results import atomic_write_text
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
