@@ -1,0 +1,519 @@
+"""Learning from past training runs (RegMix-style): fit metric ~ mixture, then search the simplex.
+
+Input: a table of small training runs, one row per run, with the mixture weights it was trained on and the
+metrics it reached. Several models are fitted and the one with the best K-fold rank correlation on the runs is
+kept (the held-out runs a user may have are never looked at):
+
+- ``explaw``: the exponential mixing law L = c + k * exp(t . w) (Ye et al. 2024), fitted with a robust
+  (soft-L1) loss from several starts; few parameters, so it suits few runs. Its optimum is a vertex of the
+  feasible region (it is monotone in t . w), so on its own it recommends "as much of the best source as the caps
+  allow".
+- ``ridge``: ridge regression on [w, log(w + eps)]; eps and the penalty are part of the candidate grid.
+- ``trees``: gradient-boosted trees (LightGBM, the optional extra ``trees``), for many runs, as in RegMix.
+
+The chosen model scores Dirichlet candidate mixtures drawn around the runs' mean mixture (or a given prior) and
+capped; the recommendation is the mean of the top-k. Refitting on bootstrap resamples of the runs gives the
+spread of the recommended weights. :func:`suggest_runs` proposes the next batch of runs to make.
+
+Leaves out: scaling across model sizes (fit on runs of one size; RegMix finds the ranking transfers) and
+multi-objective fronts (combine metrics into one target with weights).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from forensics.errors import ForensicsError, input_error, require
+from forensics.recommend._tables import (
+    SUM_TOLERANCE,
+    Table,
+    as_mapping,
+    check_weights,
+    join_tables,
+    normalise,
+    pick_weight_columns,
+    read_table,
+)
+
+ModelName = Literal["explaw", "ridge", "trees"]
+MODELS: tuple[str, ...] = ("explaw", "ridge", "trees")
+RIDGE_EPS: tuple[float, ...] = (1e-3, 1e-2, 1e-1)
+RIDGE_PENALTY: tuple[float, ...] = (1e-3, 1e-1, 10.0)
+TREES_MIN_RUNS = 100  # below this, LightGBM's leaves hold too few runs to beat the smooth models
+
+Predictor = Callable[[np.ndarray], np.ndarray]
+
+
+# ----------------------------------------------------------------------------------------------- run tables
+@dataclass
+class RunTable:
+    """Mixture weights (runs x sources, rows sum to 1) and the target metric per run."""
+
+    sources: list[str]
+    weights: np.ndarray
+    target: np.ndarray
+    target_name: str
+    path: str
+
+
+def load_runs(path: str | os.PathLike, *, target: str | Mapping[str, float],
+              weights: str | Sequence[str] | None = None, metrics: str | os.PathLike | None = None,
+              on: str = "index") -> RunTable:
+    """Read a run table: weight columns (named, by prefix, or detected) and a target column or weighted sum.
+
+    ``metrics`` is an optional second CSV joined on column ``on`` (RegMix keeps mixtures and losses apart).
+
+    >>> runs = load_runs("train_mixture_1m.csv", metrics="train_pile_loss_1m.csv",
+    ...                  target="metric/the_pile_pile_cc_val_loss")  # doctest: +SKIP
+    """
+    table = read_table(path)
+    metric_columns: list[str] = []
+    if metrics is not None:
+        extra = read_table(metrics)
+        if on not in table.columns or on not in extra.columns:
+            raise input_error(metrics, f"both tables need the join column {on!r}", "set it with --on")
+        metric_columns = [c for c in extra.columns if c != on]
+        table = join_tables(table, extra, on=on)
+    terms = {target: 1.0} if isinstance(target, str) else as_mapping(target, what="target terms")
+    for name in terms:
+        table.index(name)
+    exclude = {*terms, *metric_columns, on}
+    sources = pick_weight_columns(table, weights, exclude=sorted(exclude))
+    clash = sorted(set(sources) & set(terms))
+    if clash:
+        raise input_error(path, f"columns {clash} are both weights and target")
+    raw = table.values[:, [table.index(name) for name in sources]]
+    mixture = check_weights(raw, sources, table.path)
+    value = sum(weight * table.column(name) for name, weight in terms.items())
+    target_name = target if isinstance(target, str) else " + ".join(f"{w:g}*{n}" for n, w in terms.items())
+    if len(value) < 5:
+        raise input_error(path, f"only {len(value)} runs; at least 5 are needed to fit and cross-validate")
+    return RunTable(sources, mixture, np.asarray(value, dtype=np.float64), target_name, table.path)
+
+
+def read_mixtures(path: str | os.PathLike, sources: Sequence[str]) -> np.ndarray:
+    """Read mixtures (rows) over ``sources`` from a CSV that has those columns (others are ignored)."""
+    table = read_table(path)
+    missing = [name for name in sources if name not in table.columns]
+    if missing:
+        raise input_error(path, f"missing weight columns {missing[:5]}" + (" ..." if len(missing) > 5 else ""),
+                          "the mixtures need the same weight columns as the runs")
+    return check_weights(table.values[:, [table.index(n) for n in sources]], list(sources), table.path)
+
+
+# ----------------------------------------------------------------------------------------------- models
+def _ridge_features(weights: np.ndarray, eps: float) -> np.ndarray:
+    return np.hstack([weights, np.log(weights + eps)])
+
+
+def fit_ridge(weights: np.ndarray, target: np.ndarray, *, eps: float = 1e-2, penalty: float = 1e-1) -> Predictor:
+    """Ridge regression on standardised [w, log(w + eps)]; ``penalty`` is per run (lambda = penalty * n).
+
+    >>> predict = fit_ridge(np.eye(3)[[0, 1, 2, 0]], np.array([1.0, 2.0, 3.0, 1.0]))
+    """
+    features = _ridge_features(weights, eps)
+    mean, scale = features.mean(axis=0), features.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = (features - mean) / scale
+    offset = target.mean()
+    gram = z.T @ z + penalty * len(z) * np.eye(z.shape[1])
+    coef = np.linalg.solve(gram, z.T @ (target - offset))
+
+    def predict(mixtures: np.ndarray) -> np.ndarray:
+        return ((_ridge_features(mixtures, eps) - mean) / scale) @ coef + offset
+
+    predict.coefficients = {"offset": float(offset), "coef": coef.tolist()}  # type: ignore[attr-defined]
+    return predict
+
+
+def fit_explaw(weights: np.ndarray, target: np.ndarray, *, starts: int = 6, seed: int = 0) -> Predictor:
+    """Fit L = c + k * exp(t . w) with a soft-L1 loss, keeping the best of several starts.
+
+    Starts linearise the law: for a guess of c, log(L - c) = log k + t . w is a least-squares problem.
+
+    >>> w = np.random.default_rng(0).dirichlet(np.ones(3), 20)
+    >>> predict = fit_explaw(w, 2 + np.exp(w @ [1.0, -1.0, 0.5]))
+    """
+    from scipy.optimize import least_squares
+
+    n, m = weights.shape
+    spread = float(target.max() - target.min()) or 1.0
+    scale = max(float(np.median(np.abs(target - np.median(target)))), 1e-6 * spread)
+    design = np.hstack([np.ones((n, 1)), weights])
+    rng = np.random.default_rng(seed)
+    best = None
+    for i in range(starts):
+        c0 = target.min() - spread * (0.05, 0.3, 1.0, 3.0)[i % 4]
+        coef, *_ = np.linalg.lstsq(design, np.log(target - c0), rcond=None)
+        x0 = np.r_[c0, coef]
+        if i >= 4:
+            x0[2:] += rng.normal(0.0, 0.5, m)
+
+        def residuals(x):
+            return x[0] + np.exp(np.clip(x[1] + weights @ x[2:], -50, 50)) - target
+
+        fit = least_squares(residuals, x0, loss="soft_l1", f_scale=scale, max_nfev=200 * (m + 2))
+        if best is None or fit.cost < best.cost:
+            best = fit
+    params = best.x
+
+    def predict(mixtures: np.ndarray) -> np.ndarray:
+        return params[0] + np.exp(np.clip(params[1] + mixtures @ params[2:], -50, 50))
+
+    predict.coefficients = {"c": float(params[0]), "k": float(np.exp(params[1])),  # type: ignore[attr-defined]
+                            "t": params[2:].tolist()}
+    return predict
+
+
+def fit_trees(weights: np.ndarray, target: np.ndarray, *, seed: int = 0, iterations: int = 1000,
+              learning_rate: float = 0.01) -> Predictor:
+    """Gradient-boosted trees (LightGBM, RegMix's settings; no early stopping). Needs the extra ``trees``."""
+    lightgbm = require("lightgbm", extra="trees", purpose="the 'trees' run model")
+    params = {"objective": "regression", "learning_rate": learning_rate, "seed": seed, "deterministic": True,
+              "force_col_wise": True, "num_threads": 1, "verbose": -1}
+    model = lightgbm.train(params, lightgbm.Dataset(weights, label=target), num_boost_round=iterations)
+
+    def predict(mixtures: np.ndarray) -> np.ndarray:
+        return model.predict(mixtures)
+
+    predict.coefficients = {}  # type: ignore[attr-defined]
+    return predict
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One model configuration that K-fold cross-validation can choose."""
+
+    model: str
+    parameters: dict
+
+    def fit(self, weights: np.ndarray, target: np.ndarray, seed: int) -> Predictor:
+        if self.model == "ridge":
+            return fit_ridge(weights, target, **self.parameters)
+        if self.model == "explaw":
+            return fit_explaw(weights, target, seed=seed, **self.parameters)
+        return fit_trees(weights, target, seed=seed, **self.parameters)
+
+    @property
+    def label(self) -> str:
+        inner = ", ".join(f"{k}={v:g}" for k, v in self.parameters.items())
+        return f"{self.model}({inner})" if inner else self.model
+
+
+def candidates(models: Sequence[str] | Literal["auto"], n_runs: int) -> list[Candidate]:
+    """The configurations to cross-validate; ``auto`` adds trees only when installed and runs are many."""
+    if models == "auto":
+        import importlib.util
+
+        chosen = ["explaw", "ridge"]
+        if n_runs >= TREES_MIN_RUNS and importlib.util.find_spec("lightgbm") is not None:
+            chosen.append("trees")
+    else:
+        chosen = list(models)
+        unknown = [m for m in chosen if m not in MODELS]
+        if unknown or not chosen:
+            raise ForensicsError(f"unknown models {unknown or chosen}; choose from {', '.join(MODELS)}")
+    result = []
+    for model in chosen:
+        if model == "ridge":
+            result += [Candidate("ridge", {"eps": e, "penalty": p}) for e in RIDGE_EPS for p in RIDGE_PENALTY]
+        elif model == "explaw":
+            result.append(Candidate("explaw", {}))
+        else:
+            result.append(Candidate("trees", {}))
+    return result
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import spearmanr
+
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return -1.0
+    return float(spearmanr(a, b)[0])
+
+
+@dataclass
+class ModelScore:
+    """Cross-validated rank correlation and RMSE of one candidate (pooled out-of-fold predictions)."""
+
+    model: str
+    parameters: dict
+    cv_spearman: float
+    cv_rmse: float
+
+
+def cross_validate(runs_weights: np.ndarray, target: np.ndarray, candidate: Candidate, *, folds: int = 5,
+                   seed: int = 0) -> ModelScore:
+    """K-fold out-of-fold predictions for every run; their Spearman correlation with the target."""
+    n = len(target)
+    order = np.random.default_rng(seed).permutation(n)
+    predicted = np.empty(n)
+    for fold in np.array_split(order, min(folds, n)):
+        train = np.setdiff1d(order, fold)
+        predicted[fold] = candidate.fit(runs_weights[train], target[train], seed)(runs_weights[fold])
+    rmse = float(np.sqrt(np.mean((predicted - target) ** 2)))
+    return ModelScore(candidate.model, dict(candidate.parameters), _spearman(predicted, target), rmse)
+
+
+# ----------------------------------------------------------------------------------------------- the simplex
+def apply_caps(mixtures: np.ndarray, caps: np.ndarray) -> np.ndarray:
+    """Cap each weight and hand the excess to the uncapped sources in proportion to their weight.
+
+    Zeros stay zero where possible (sparse mixtures stay sparse). Needs ``caps.sum() >= 1``.
+
+    >>> apply_caps(np.array([[0.8, 0.2, 0.0]]), np.array([0.5, 1.0, 1.0])).round(3).tolist()
+    [[0.5, 0.5, 0.0]]
+    """
+    w = np.array(mixtures, dtype=np.float64)
+    for _ in range(w.shape[1] + 1):
+        excess = np.clip(w - caps, 0.0, None).sum(axis=1)
+        if excess.max(initial=0.0) <= 1e-12:
+            break
+        w = np.minimum(w, caps)
+        free = w < caps - 1e-12
+        room = np.where(free, w, 0.0)
+        total = room.sum(axis=1, keepdims=True)
+        # Rows whose uncapped sources are all zero share the excess uniformly among them.
+        uniform = free / np.maximum(free.sum(axis=1, keepdims=True), 1)
+        share = np.where(total > 0, room / np.where(total > 0, total, 1.0), uniform)
+        w = w + excess[:, None] * share
+    return np.minimum(w, caps)
+
+
+def sample_mixtures(prior: np.ndarray, count: int, *, rng: np.random.Generator,
+                    concentration: tuple[float, float] = (0.1, 10.0)) -> np.ndarray:
+    """Dirichlet mixtures around ``prior``: alpha = prior * m * s, s log-uniform in ``concentration``.
+
+    Small s gives sparse, far-flung mixtures; large s gives mixtures close to the prior.
+    """
+    m = len(prior)
+    scales = np.exp(rng.uniform(np.log(concentration[0]), np.log(concentration[1]), count))
+    alpha = np.maximum(prior[None, :] * m * scales[:, None], 1e-3)
+    gammas = rng.standard_gamma(alpha)
+    totals = gammas.sum(axis=1, keepdims=True)
+    bad = ~(totals[:, 0] > 0)
+    gammas[bad] = prior
+    totals[bad] = prior.sum()
+    return gammas / totals
+
+
+def _caps_vector(caps: Mapping[str, float] | None, sources: Sequence[str]) -> np.ndarray:
+    caps = as_mapping(caps, what="caps") if caps else {}
+    unknown = sorted(set(caps) - set(sources))
+    if unknown:
+        raise ForensicsError(f"caps name unknown sources {unknown}; sources are {', '.join(sources)}")
+    vector = np.array([min(1.0, caps.get(name, 1.0)) for name in sources])
+    if vector.sum() < 1 - 1e-9:
+        raise ForensicsError(f"the caps sum to {vector.sum():.4g} < 1: no mixture fits them; raise them")
+    return vector
+
+
+# ----------------------------------------------------------------------------------------------- recommend
+@dataclass
+class RunsRecommendation:
+    """The recommended mixture, the model behind it, its cross-validation and the bootstrap spread."""
+
+    target: str
+    maximize: bool
+    sources: list[str]
+    weights: dict[str, float]
+    predicted: float
+    predicted_spread: float
+    weights_spread: dict[str, float]
+    weights_interval: dict[str, list[float]]
+    model: str
+    model_parameters: dict
+    model_coefficients: dict
+    cv: list[ModelScore]
+    n_runs: int
+    best_run: dict
+    caps: dict[str, float]
+    predictions: list[float] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def recommend_from_runs(runs: RunTable | str | os.PathLike, *, target: str | Mapping[str, float] | None = None,
+                        weights: str | Sequence[str] | None = None, metrics: str | os.PathLike | None = None,
+                        on: str = "index", maximize: bool = False,
+                        models: Sequence[ModelName] | Literal["auto"] = "auto", folds: int = 5,
+                        caps: Mapping[str, float] | None = None, prior: Mapping[str, float] | None = None,
+                        candidates_count: int = 50_000, top_k: int = 100, bootstrap: int = 20,
+                        predict: str | os.PathLike | np.ndarray | None = None,
+                        seed: int = 0) -> RunsRecommendation:
+    """Fit the candidate models to the runs, keep the best by K-fold Spearman, and search the capped simplex.
+
+    >>> rec = recommend_from_runs("mix.csv", metrics="loss.csv",
+    ...                           target="metric/the_pile_pile_cc_val_loss")  # doctest: +SKIP
+    >>> rec.model, rec.cv[0].cv_spearman  # doctest: +SKIP
+    ('ridge', 0.97)
+    """
+    if not isinstance(runs, RunTable):
+        if target is None:
+            raise ForensicsError("name the target metric column (target=...)")
+        runs = load_runs(runs, target=target, weights=weights, metrics=metrics, on=on)
+    if folds < 2:
+        raise ForensicsError(f"folds must be at least 2 (got {folds})")
+    sign = -1.0 if maximize else 1.0
+    objective = sign * runs.target  # always minimised below
+    mixture = runs.weights
+    n, m = mixture.shape
+
+    scores = [(cross_validate(mixture, objective, c, folds=folds, seed=seed), c) for c in candidates(models, n)]
+    scores.sort(key=lambda item: (-item[0].cv_spearman, item[0].cv_rmse))
+    best_score, chosen = scores[0]
+    model = chosen.fit(mixture, objective, seed)
+
+    cap_vector = _caps_vector(caps, runs.sources)
+    rng = np.random.default_rng(seed)
+    if prior is not None:
+        prior_map = normalise(prior, what="prior")
+        prior_vector = np.array([prior_map.get(name, 0.0) for name in runs.sources])
+    else:
+        prior_vector = mixture.mean(axis=0)
+    pool = np.vstack([apply_caps(sample_mixtures(prior_vector, candidates_count, rng=rng), cap_vector),
+                      apply_caps(mixture, cap_vector)])
+    top_k = max(1, min(top_k, len(pool)))
+
+    def recommend(predictor: Predictor) -> np.ndarray:
+        scored = predictor(pool)
+        return pool[np.argpartition(scored, top_k - 1)[:top_k]].mean(axis=0)
+
+    recommended = recommend(model)
+    boot_weights, boot_values = [], []
+    for b in range(bootstrap):
+        sample = np.random.default_rng([seed, b]).integers(0, n, n)
+        if np.ptp(objective[sample]) == 0:
+            continue
+        fitted = chosen.fit(mixture[sample], objective[sample], seed)
+        boot_weights.append(recommend(fitted))
+        boot_values.append(float(fitted(recommended[None, :])[0]))
+    boot = np.array(boot_weights) if boot_weights else recommended[None, :]
+
+    predictions = None
+    if predict is not None:
+        given = predict if isinstance(predict, np.ndarray) else read_mixtures(predict, runs.sources)
+        if isinstance(predict, np.ndarray):
+            given = check_weights(given, runs.sources, None)
+        predictions = (sign * model(given)).tolist()
+
+    best_row = int(np.argmin(objective))
+    warnings = _coverage_warnings(recommended, mixture, runs.sources)
+    if best_score.cv_spearman < 0.5:
+        warnings.append(f"the best model ranks held-out runs poorly (K-fold Spearman {best_score.cv_spearman:.2f});"
+                        " treat the recommendation as a guess and add runs (forensics suggest-runs)")
+    return RunsRecommendation(
+        target=runs.target_name, maximize=maximize, sources=list(runs.sources),
+        weights=dict(zip(runs.sources, recommended.tolist())),
+        predicted=float(sign * model(recommended[None, :])[0]),
+        predicted_spread=float(np.std(boot_values)) if boot_values else 0.0,
+        weights_spread=dict(zip(runs.sources, boot.std(axis=0).tolist())),
+        weights_interval={s: np.percentile(boot[:, j], [5, 95]).tolist() for j, s in enumerate(runs.sources)},
+        model=chosen.model, model_parameters=dict(chosen.parameters),
+        model_coefficients=getattr(model, "coefficients", {}),
+        cv=[score for score, _ in scores], n_runs=n,
+        best_run={"row": best_row + 1, "value": float(runs.target[best_row]),
+                  "predicted": float(sign * model(mixture[best_row:best_row + 1])[0]),
+                  "weights": dict(zip(runs.sources, mixture[best_row].tolist()))},
+        caps=dict(zip(runs.sources, cap_vector.tolist())), predictions=predictions, warnings=warnings)
+
+
+def _coverage_warnings(point: np.ndarray, runs: np.ndarray, sources: Sequence[str]) -> list[str]:
+    """Warn when the recommendation lies outside the weights the runs covered."""
+    warnings = []
+    low, high = runs.min(axis=0), runs.max(axis=0)
+    outside = [f"{s} ({point[j]:.3f} vs {low[j]:.3f}..{high[j]:.3f})" for j, s in enumerate(sources)
+               if point[j] > high[j] + SUM_TOLERANCE or point[j] < low[j] - SUM_TOLERANCE]
+    if outside:
+        warnings.append("the optimum lies outside the range the runs covered for " + ", ".join(outside[:6])
+                        + "; the model extrapolates there, so make runs near it (forensics suggest-runs)")
+    if len(runs) >= 3:
+        distance = np.abs(runs[:, None, :] - runs[None, :, :]).sum(axis=2)
+        np.fill_diagonal(distance, np.inf)
+        typical = np.percentile(distance.min(axis=1), 95)
+        nearest = np.abs(runs - point).sum(axis=1).min()
+        if nearest > typical:
+            warnings.append(f"the optimum is {nearest:.3f} (L1) from the nearest run, farther than 95% of runs are "
+                            f"from their neighbours ({typical:.3f}): it lies outside the region the runs cover")
+    return warnings
+
+
+# ----------------------------------------------------------------------------------------------- suggest runs
+@dataclass
+class RunSuggestions:
+    """Mixtures for the next batch of runs (rows over ``sources``, each summing to 1 exactly)."""
+
+    sources: list[str]
+    mixtures: list[list[float]]
+    prior: dict[str, float]
+    caps: dict[str, float]
+    min_distance: float
+    parameters: dict
+
+    def rows(self) -> list[list[object]]:
+        return [[i + 1, *row] for i, row in enumerate(self.mixtures)]
+
+
+def suggest_runs(prior: Mapping[str, float] | Sequence[str], *, n: int = 32, caps: Mapping[str, float] | None = None,
+                 existing: np.ndarray | None = None, min_distance: float = 0.05,
+                 concentration: tuple[float, float] = (0.1, 10.0), decimals: int = 3,
+                 seed: int = 0) -> RunSuggestions:
+    """Propose ``n`` diverse mixtures around ``prior`` (a mapping, or source names for a uniform prior).
+
+    Candidates are Dirichlet draws at concentrations spread over ``concentration``, capped, rounded to
+    ``decimals``; a candidate is kept when it is at least ``min_distance`` (L1) from every kept mixture and every
+    ``existing`` run.
+
+    >>> s = suggest_runs({"web": 0.6, "code": 0.3, "books": 0.1}, n=4, seed=0)
+    >>> len(s.mixtures), all(abs(sum(row) - 1) < 1e-9 for row in s.mixtures)
+    (4, True)
+    """
+    if n < 1:
+        raise ForensicsError(f"n must be at least 1 (got {n})")
+    if isinstance(prior, Mapping):
+        prior_map = normalise(prior, what="prior")
+    else:
+        names = list(prior)
+        if len(names) < 2 or len(set(names)) != len(names):
+            raise ForensicsError(f"need at least two distinct sources (got {names})")
+        prior_map = {name: 1.0 / len(names) for name in names}
+    sources = list(prior_map)
+    if len(sources) < 2:
+        raise ForensicsError("a mixture needs at least two sources")
+    prior_vector = np.array([prior_map[s] for s in sources])
+    cap_vector = _caps_vector(caps, sources)
+    rng = np.random.default_rng(seed)
+    kept: list[np.ndarray] = []
+    seen = [] if existing is None else list(np.asarray(existing, dtype=np.float64))
+    for _round in range(50):
+        pool = apply_caps(sample_mixtures(prior_vector, max(64, 8 * n), rng=rng, concentration=concentration),
+                          cap_vector)
+        for row in pool:
+            row = _round_to_simplex(row, decimals, cap_vector)
+            if all(np.abs(row - other).sum() >= min_distance for other in seen):
+                kept.append(row)
+                seen.append(row)
+                if len(kept) == n:
+                    break
+        if len(kept) == n:
+            break
+    if len(kept) < n:
+        raise ForensicsError(f"found only {len(kept)} mixtures at least {min_distance:g} apart under the caps; "
+                             "lower --min-distance or --n, or loosen the caps")
+    return RunSuggestions(sources, [row.tolist() for row in kept], prior_map, dict(zip(sources, cap_vector.tolist())),
+                          min_distance, {"n": n, "concentration": list(concentration), "decimals": decimals,
+                                         "seed": seed})
+
+
+def _round_to_simplex(row: np.ndarray, decimals: int, caps: np.ndarray) -> np.ndarray:
+    """Round to ``decimals`` and put the rounding remainder on the largest weight with room under its cap."""
+    step = 10.0 ** -decimals
+    rounded = np.round(row / step) * step
+    remainder = 1.0 - rounded.sum()
+    room = np.where(rounded + remainder <= caps + 1e-12, rounded, -1.0)
+    rounded[int(np.argmax(room))] += remainder
+    return np.round(rounded, decimals + 2)
