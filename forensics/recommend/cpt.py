@@ -703,3 +703,104 @@ def _curve(laws: CptLaws, model_size: float, tokens: float, step: float, baselin
     return [RatioPoint(domain_ratio=float(r), domain_loss=float(dl), general_loss=float(gl),
                        general_increase=float(gl / reference - 1.0))
             for r, dl, gl in zip(ratios, domain, general)]
+
+
+# ---------------------------------------------------------------------------------------------
+# output
+
+
+def cpt_report(rec: CptRecommendation, *, provenance: dict) -> dict:
+    """The JSON result: the provenance block, then the recommendation as plain data.
+
+    >>> cpt_report(rec, provenance=provenance(command="recommend cpt", parameters={}))  # doctest: +SKIP
+    """
+    import dataclasses
+
+    return {"provenance": provenance, **dataclasses.asdict(rec)}
+
+
+def cpt_csv_rows(rec: CptRecommendation, *, provenance: dict | None = None) -> list[tuple[str, str, str, str]]:
+    """Long-format rows ``(section, name, domain_ratio, value)`` for the CSV output.
+
+    >>> cpt_csv_rows(rec)[0]  # doctest: +SKIP
+    ('law_domain', 'E', '', '1.2')
+    """
+    import json
+
+    rows: list[tuple[str, str, str, str]] = []
+    if provenance is not None:
+        for key, value in provenance.items():
+            if key == "inputs":
+                rows += [("provenance", f"input:{name}", "", digest) for name, digest in value.items()]
+            else:
+                text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+                rows.append(("provenance", key, "", text))
+    for fit in (rec.laws.domain, rec.laws.general):
+        section = f"law_{fit.target}"
+        rows += [(section, name, "", repr(getattr(fit.params, name))) for name in PARAM_NAMES]
+        rows.append((section, "ratio", "", fit.ratio))
+        for name in ("r2", "huber", "rmse", "loo_r2", "loo_huber", "loo_rmse", "n_runs", "huber_delta"):
+            value = getattr(fit, name)
+            rows.append((section, name, "", "" if value is None else repr(value)))
+    for choice in (rec.tradeoff, rec.limited_domain, rec.budget):
+        if choice is None:
+            continue
+        for name in ("domain_ratio", "model_size", "tokens", "domain_tokens", "general_tokens", "domain_loss",
+                     "general_loss", "general_baseline", "general_increase", "within_tolerance"):
+            rows.append((choice.use, name, "", repr(getattr(choice, name))))
+    for point in rec.curve:
+        ratio = f"{point.domain_ratio:.6g}"
+        rows += [("curve", name, ratio, repr(getattr(point, name)))
+                 for name in ("domain_loss", "general_loss", "general_increase")]
+    rows += [("warning", str(i), "", text) for i, text in enumerate(rec.warnings)]
+    return rows
+
+
+def write_cpt_csv(path: str | os.PathLike, rec: CptRecommendation, *, provenance: dict | None = None) -> None:
+    """Write :func:`cpt_csv_rows` atomically with a header row.
+
+    >>> write_cpt_csv("cpt.csv", rec, provenance=prov)  # doctest: +SKIP
+    """
+    from forensics._results import atomic_write_text
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(("section", "name", "domain_ratio", "value"))
+    writer.writerows(cpt_csv_rows(rec, provenance=provenance))
+    atomic_write_text(path, buffer.getvalue())
+
+
+def plot_cpt_ratio(rec: CptRecommendation, path: str | os.PathLike) -> None:
+    """PNG of the predicted domain and general loss along r at the planned N and D (needs ``plot``).
+
+    >>> plot_cpt_ratio(rec, "cpt.png")  # doctest: +SKIP
+    """
+    from forensics._results import atomic_write_bytes
+    from forensics.errors import require
+
+    matplotlib = require("matplotlib", extra="plot", purpose="plotting the D-CPT curve")
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    ratios = np.linspace(0.01, 0.99, 197)
+    domain = rec.laws.domain.predict(rec.model_size, rec.tokens, ratios)
+    general = rec.laws.general.predict(rec.model_size, rec.tokens, ratios)
+    figure = Figure(figsize=(7, 4.2), dpi=120)
+    axes = figure.subplots()
+    axes.plot(ratios, domain, label="domain loss", color="tab:blue")
+    axes.plot(ratios, general, label="general loss", color="tab:orange")
+    lo, hi = rec.laws.domain.domain_ratio_range
+    axes.axvspan(lo, hi, color="0.92", zorder=0, label="ratios of the runs")
+    if rec.max_general_increase is not None and math.isfinite(rec.max_general_increase):
+        limit = rec.tradeoff.general_baseline * (1.0 + rec.max_general_increase)
+        axes.axhline(limit, color="tab:orange", linestyle=":",
+                     label=f"general limit (+{rec.max_general_increase:.1%})")
+    axes.axvline(rec.tradeoff.domain_ratio, color="black", linestyle="--",
+                 label=f"recommended r = {rec.tradeoff.domain_ratio:g}")
+    axes.set_xlabel("domain ratio r")
+    axes.set_ylabel("predicted validation loss")
+    axes.set_title(f"D-CPT Law at N = {rec.model_size:.3g}, D = {rec.tokens:.3g} tokens")
+    axes.legend(fontsize=8)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", bbox_inches="tight")
+    atomic_write_bytes(path, buffer.getvalue())
