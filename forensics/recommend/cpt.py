@@ -797,6 +797,11 @@ def plot_cpt_ratio(rec: CptRecommendation, path: str | os.PathLike) -> None:
                      label=f"general limit (+{rec.max_general_increase:.1%})")
     axes.axvline(rec.tradeoff.domain_ratio, color="black", linestyle="--",
                  label=f"recommended r = {rec.tradeoff.domain_ratio:g}")
+    # The general loss explodes as the general ratio nears 0; scale the axis to the runs' ratios.
+    inside = (ratios >= lo - 0.05) & (ratios <= hi + 0.05)
+    shown = np.concatenate([domain[inside], general[inside]])
+    margin = 0.05 * float(shown.max() - shown.min())
+    axes.set_ylim(float(shown.min()) - margin, float(shown.max()) + margin)
     axes.set_xlabel("domain ratio r")
     axes.set_ylabel("predicted validation loss")
     axes.set_title(f"D-CPT Law at N = {rec.model_size:.3g}, D = {rec.tokens:.3g} tokens")
