@@ -302,6 +302,28 @@ def sample_mixtures(prior: np.ndarray, count: int, *, rng: np.random.Generator,
     return gammas / totals
 
 
+def sample_capped(prior: np.ndarray, count: int, caps: np.ndarray, *, rng: np.random.Generator,
+                  concentration: tuple[float, float] = (0.1, 10.0)) -> np.ndarray:
+    """``count`` Dirichlet mixtures around ``prior`` within ``caps``.
+
+    Draws over the caps are rejected (a truncated Dirichlet keeps its spread); only when few draws fit, the
+    rest are capped with :func:`apply_caps`.
+    """
+    prior = apply_caps(prior[None, :], caps)[0]
+    kept: list[np.ndarray] = []
+    have = 0
+    for _ in range(5):
+        draws = sample_mixtures(prior, count, rng=rng, concentration=concentration)
+        fits = draws[(draws <= caps + 1e-12).all(axis=1)]
+        kept.append(fits)
+        have += len(fits)
+        if have >= count:
+            break
+    if have < count:
+        kept.append(apply_caps(sample_mixtures(prior, count - have, rng=rng, concentration=concentration), caps))
+    return np.vstack(kept)[:count]
+
+
 def _caps_vector(caps: Mapping[str, float] | None, sources: Sequence[str]) -> np.ndarray:
     caps = as_mapping(caps, what="caps") if caps else {}
     unknown = sorted(set(caps) - set(sources))
@@ -343,9 +365,12 @@ def recommend_from_runs(runs: RunTable | str | os.PathLike, *, target: str | Map
                         models: Sequence[ModelName] | Literal["auto"] = "auto", folds: int = 5,
                         caps: Mapping[str, float] | None = None, prior: Mapping[str, float] | None = None,
                         candidates_count: int = 50_000, top_k: int = 100, bootstrap: int = 20,
-                        predict: str | os.PathLike | np.ndarray | None = None,
+                        predict: str | os.PathLike | np.ndarray | None = None, extrapolate: bool = False,
                         seed: int = 0) -> RunsRecommendation:
     """Fit the candidate models to the runs, keep the best by K-fold Spearman, and search the capped simplex.
+
+    Unless ``extrapolate``, no source gets more weight than the most any run gave it: the models are only
+    trusted where there are runs.
 
     >>> rec = recommend_from_runs("mix.csv", metrics="loss.csv",
     ...                           target="metric/the_pile_pile_cc_val_loss")  # doctest: +SKIP
@@ -369,14 +394,18 @@ def recommend_from_runs(runs: RunTable | str | os.PathLike, *, target: str | Map
     model = chosen.fit(mixture, objective, seed)
 
     cap_vector = _caps_vector(caps, runs.sources)
+    search_caps = cap_vector if extrapolate else np.minimum(cap_vector, mixture.max(axis=0))
+    if search_caps.sum() < 1 - 1e-9:
+        raise ForensicsError(f"under the caps no mixture stays within the weights the runs covered (the caps sum "
+                             f"to {search_caps.sum():.3g}); allow extrapolation (--extrapolate) or add runs")
     rng = np.random.default_rng(seed)
     if prior is not None:
         prior_map = normalise(prior, what="prior")
         prior_vector = np.array([prior_map.get(name, 0.0) for name in runs.sources])
     else:
         prior_vector = mixture.mean(axis=0)
-    pool = np.vstack([apply_caps(sample_mixtures(prior_vector, candidates_count, rng=rng), cap_vector),
-                      apply_caps(mixture, cap_vector)])
+    pool = np.vstack([sample_capped(prior_vector, candidates_count, search_caps, rng=rng),
+                      apply_caps(mixture, search_caps)])
     top_k = max(1, min(top_k, len(pool)))
 
     def recommend(predictor: Predictor) -> np.ndarray:
@@ -490,8 +519,7 @@ def suggest_runs(prior: Mapping[str, float] | Sequence[str], *, n: int = 32, cap
     kept: list[np.ndarray] = []
     seen = [] if existing is None else list(np.asarray(existing, dtype=np.float64))
     for _round in range(50):
-        pool = apply_caps(sample_mixtures(prior_vector, max(64, 8 * n), rng=rng, concentration=concentration),
-                          cap_vector)
+        pool = sample_capped(prior_vector, max(64, 8 * n), cap_vector, rng=rng, concentration=concentration)
         for row in pool:
             row = _round_to_simplex(row, decimals, cap_vector)
             if all(np.abs(row - other).sum() >= min_distance for other in seen):

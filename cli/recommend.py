@@ -1,0 +1,356 @@
+"""`forensics recommend {heuristic,match,runs,parity}`: turn measurements into mixture weights."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import click
+
+from cli.common import console, emit_json
+
+_BUDGET_SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
+
+
+def _budget(value: str | None) -> float | None:
+    """'2.5B' -> 2.5e9; plain numbers pass through."""
+    if value is None:
+        return None
+    from forensics.errors import ForensicsError
+
+    text = value.strip().lower()
+    factor = _BUDGET_SUFFIXES.get(text[-1:], 1.0)
+    if text[-1:] in _BUDGET_SUFFIXES:
+        text = text[:-1]
+    try:
+        return float(text) * factor
+    except ValueError:
+        raise ForensicsError(f"--budget {value!r}: expected a number of tokens such as 1e9 or 500M") from None
+
+
+def _inputs(*paths: Any) -> dict[str, str]:
+    from pathlib import Path
+
+    from forensics._results import file_sha256
+
+    return {str(p): file_sha256(p) for p in paths if p is not None and Path(str(p)).is_file()}
+
+
+def _emit(result: Any, *, command: str, parameters: dict, inputs: dict[str, str], as_json: bool,
+          output: str | None, seed: int | None = None) -> dict:
+    from forensics._results import provenance
+
+    payload = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else dict(result)
+    payload["provenance"] = provenance(command=command, parameters=parameters, inputs=inputs, seed=seed)
+    if as_json or output:
+        emit_json(payload, output)
+    return payload
+
+
+def _weights_csv(path: str | None, header: list[str], rows: list[list[Any]]) -> None:
+    if path:
+        from forensics.recommend._tables import write_csv
+
+        write_csv(path, header, rows)
+
+
+def _warn(warnings: list[str]) -> None:
+    for message in warnings:
+        click.echo(f"warning: {message}", err=True)
+
+
+def _fmt(x: float, digits: int = 4) -> str:
+    return f"{x:.{digits}g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"
+
+
+_OUTPUT_OPTIONS = [
+    click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of a table."),
+    click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the JSON result here."),
+    click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write the weights as CSV here."),
+]
+
+
+def _output_options(func):
+    for option in reversed(_OUTPUT_OPTIONS):
+        func = option(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def recommend() -> None:
+    """Recommend mixture weights: from sizes, a target mixture, past runs, or tokenizer parity.
+
+    \b
+    EXAMPLES
+      forensics recommend heuristic sizes.json --method unimax --budget 100B --max-epochs 4
+      forensics recommend match reference_mixture.json --sources scans.json --cap wiki=0.1
+      forensics recommend runs mixtures.csv --metrics losses.csv --target metric/pile_cc_loss
+      forensics recommend parity fixtures/categories/languages --categories en,de,ja
+    """
+
+
+@recommend.command("heuristic")
+@click.argument("sizes", type=click.Path(exists=True, dir_okay=False))
+@click.option("--method", type=click.Choice(["proportional", "temperature", "unimax", "all"]), default="unimax",
+              show_default=True, help="Heuristic; 'all' compares the three.")
+@click.option("--budget", help="Training tokens (1e9, 500M, 2B); default: all available tokens.")
+@click.option("--alpha", type=float, default=0.3, show_default=True, help="Temperature exponent (mT5: 0.3).")
+@click.option("--max-epochs", type=float, default=4.0, show_default=True,
+              help="UniMax cap on repeats per category (a warning only for the other methods).")
+@_output_options
+def heuristic(sizes, method, budget, alpha, max_epochs, as_json, output, csv_path):
+    """Weights from the tokens available per category (a scan result, JSON {name: tokens} or name,tokens CSV).
+
+    \b
+    Reports the tokens and epochs each category gets within the budget.
+    """
+    from forensics.recommend.heuristics import METHODS, recommend_heuristic
+
+    methods = list(METHODS) if method == "all" else [method]
+    results = [recommend_heuristic(sizes, method=m, budget=_budget(budget), alpha=alpha, max_epochs=max_epochs)
+               for m in methods]
+    parameters = {"sizes": sizes, "method": method, "budget": budget, "alpha": alpha, "max_epochs": max_epochs}
+    body = results[0] if len(results) == 1 else {"recommendations": [dataclasses.asdict(r) for r in results]}
+    _emit(body, command="recommend heuristic", parameters=parameters, inputs=_inputs(sizes),
+          as_json=as_json, output=output)
+    names = list(results[0].available)
+    _weights_csv(csv_path, ["category", *[f"{r.method}_weight" for r in results]],
+                 [[n, *[r.weights[n] for r in results]] for n in names])
+    if not as_json:
+        from rich.table import Table
+
+        table = Table(title=f"recommended weights (budget {_fmt(results[0].budget)} tokens)")
+        table.add_column("category")
+        table.add_column("available", justify="right")
+        for r in results:
+            table.add_column(f"{r.method} weight", justify="right")
+            table.add_column("epochs", justify="right")
+        for n in names:
+            row = [n, _fmt(results[0].available[n])]
+            for r in results:
+                row += [f"{r.weights[n]:.4f}", f"{r.epochs[n]:.3g}"]
+            table.add_row(*row)
+        console().print(table)
+    for r in results:
+        _warn([f"{r.method}: {w}" for w in r.warnings])
+
+
+@recommend.command("match")
+@click.argument("target", type=click.Path(exists=True, dir_okay=False))
+@click.option("--sources", type=click.Path(exists=True, dir_okay=False),
+              help="JSON {source: {category: share}}; default: each category is a source.")
+@click.option("--cap", multiple=True, metavar="SOURCE=MAX", help="Largest weight of a source (repeatable).")
+@click.option("--available", type=click.Path(exists=True, dir_okay=False),
+              help="Tokens available per source (JSON or CSV); with --budget and --max-epochs gives caps.")
+@click.option("--budget", help="Training tokens (1e9, 500M, 2B).")
+@click.option("--max-epochs", type=float, help="Most repeats of any source.")
+@click.option("--norm", type=click.Choice(["l1", "l2"]), default="l1", show_default=True,
+              help="Distance to the target: l1 (LP) or l2 (QP).")
+@_output_options
+def match(target, sources, cap, available, budget, max_epochs, norm, as_json, output, csv_path):
+    """Weights over sources whose mixture comes closest to TARGET (JSON {category: share}, e.g. an infer result).
+
+    \b
+    EXAMPLE
+      forensics recommend match gpt_mixture.json --available tokens.json --budget 100B --max-epochs 4
+    """
+    from forensics.recommend._tables import parse_assignments, read_mapping
+    from forensics.recommend.match import recommend_match
+
+    caps = parse_assignments(cap, what="--cap") or None
+    available_map = read_mapping(available, what="available tokens") if available else None
+    result = recommend_match(target, sources=sources, caps=caps, available=available_map,
+                             budget=_budget(budget), max_epochs=max_epochs, norm=norm)
+    parameters = {"target": target, "sources": sources, "caps": caps, "available": available, "budget": budget,
+                  "max_epochs": max_epochs, "norm": norm}
+    _emit(result, command="recommend match", parameters=parameters,
+          inputs=_inputs(target, sources, available), as_json=as_json, output=output)
+    _weights_csv(csv_path, ["source", "weight"], [[s, w] for s, w in result.weights.items()])
+    if not as_json:
+        from rich.table import Table
+
+        weights = Table(title="source weights")
+        for column in ("source", "weight", "cap", "tokens", "epochs"):
+            weights.add_column(column, justify="left" if column == "source" else "right")
+        for s, w in result.weights.items():
+            tokens = _fmt(result.tokens[s]) if result.tokens else "-"
+            epochs = f"{result.epochs[s]:.3g}" if result.epochs and s in result.epochs else "-"
+            weights.add_row(s, f"{w:.4f}", f"{result.caps[s]:.4g}", tokens, epochs)
+        residual = Table(title=f"category mixture ({norm} distance {result.distance:.4f})")
+        for column in ("category", "target", "achieved", "residual"):
+            residual.add_column(column, justify="left" if column == "category" else "right")
+        for c in result.target:
+            residual.add_row(c, f"{result.target[c]:.4f}", f"{result.achieved[c]:.4f}", f"{result.residual[c]:+.4f}")
+        console().print(weights)
+        console().print(residual)
+    _warn(result.warnings)
+
+
+def _parse_targets(items: tuple[str, ...]) -> str | dict[str, float]:
+    """['a'] -> 'a'; ['a=0.5', 'b=0.5'] -> {'a': 0.5, 'b': 0.5}; a term without '=' has weight 1."""
+    from forensics.errors import ForensicsError
+
+    if not items:
+        raise ForensicsError("name the metric to optimise with --target COLUMN (repeat it, with =WEIGHT, for a sum)")
+    terms: dict[str, float] = {}
+    for item in items:
+        name, sep, weight = item.rpartition("=")
+        try:
+            terms[name if sep else item] = float(weight) if sep else 1.0
+        except ValueError:
+            terms[item] = 1.0
+    if len(terms) == 1 and list(terms.values()) == [1.0]:
+        return next(iter(terms))
+    return terms
+
+
+def _weights_spec(value: str | None) -> str | list[str] | None:
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()] if "," in value else value
+
+
+@recommend.command("runs")
+@click.argument("runs", type=click.Path(exists=True, dir_okay=False))
+@click.option("--target", multiple=True, metavar="COLUMN[=WEIGHT]",
+              help="Metric to optimise; repeat with =WEIGHT to optimise a weighted sum.")
+@click.option("--weights", "weights_spec", metavar="PREFIX|A,B,C",
+              help="Weight columns: a name prefix or a comma list; default: the other columns in [0, 1].")
+@click.option("--metrics", type=click.Path(exists=True, dir_okay=False),
+              help="A second CSV with the metrics, joined on --on.")
+@click.option("--on", default="index", show_default=True, help="Join column for --metrics.")
+@click.option("--maximize", is_flag=True, help="Higher is better (accuracy); default: lower (loss).")
+@click.option("--models", default="auto", show_default=True,
+              help="Comma list from explaw, ridge, trees (trees needs the 'trees' extra); auto picks by runs.")
+@click.option("--folds", type=int, default=5, show_default=True, help="K for K-fold model selection.")
+@click.option("--cap", multiple=True, metavar="SOURCE=MAX", help="Largest weight of a source (repeatable).")
+@click.option("--prior", type=click.Path(exists=True, dir_okay=False),
+              help="JSON {source: weight} to centre the search on; default: the runs' mean mixture.")
+@click.option("--candidates", "candidates_count", type=int, default=50_000, show_default=True,
+              help="Dirichlet mixtures scored in the search.")
+@click.option("--top-k", type=int, default=100, show_default=True, help="Average of the k best candidates.")
+@click.option("--bootstrap", type=int, default=20, show_default=True, help="Refits for the spread of the weights.")
+@click.option("--predict", "predict_path", type=click.Path(exists=True, dir_okay=False),
+              help="CSV of mixtures (same weight columns): print the model's prediction for each row.")
+@click.option("--extrapolate", is_flag=True,
+              help="Let the search give a source more weight than any run did (the model is untested there).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@_output_options
+def runs(runs, target, weights_spec, metrics, on, maximize, models, folds, cap, prior, candidates_count, top_k,
+         bootstrap, predict_path, extrapolate, seed, as_json, output, csv_path):
+    """Learn metric ~ mixture from a CSV of past training runs (RegMix-style) and recommend a mixture.
+
+    \b
+    Models (exponential mixing law, ridge on [w, log w], LightGBM trees) are chosen by K-fold rank
+    correlation on the runs. The search scores Dirichlet mixtures under the caps and averages the top k;
+    bootstrap refits give the spread. A warning says when the optimum lies outside the runs' region.
+
+    \b
+    EXAMPLE (RegMix tables)
+      forensics recommend runs train_mixture_1m.csv --metrics train_pile_loss_1m.csv \\
+          --target metric/the_pile_pile_cc_val_loss --predict test_mixture_1m.csv
+    """
+    from forensics.recommend._tables import parse_assignments, read_mapping
+    from forensics.recommend.runs import recommend_from_runs
+
+    target_spec = _parse_targets(target)
+    caps = parse_assignments(cap, what="--cap") or None
+    prior_map = read_mapping(prior, what="prior mixture") if prior else None
+    model_list = "auto" if models == "auto" else [m.strip() for m in models.split(",") if m.strip()]
+    result = recommend_from_runs(runs, target=target_spec, weights=_weights_spec(weights_spec), metrics=metrics,
+                                 on=on, maximize=maximize, models=model_list, folds=folds, caps=caps,
+                                 prior=prior_map, candidates_count=candidates_count, top_k=top_k,
+                                 bootstrap=bootstrap, predict=predict_path, extrapolate=extrapolate, seed=seed)
+    parameters = {"runs": runs, "target": target_spec, "weights": weights_spec, "metrics": metrics, "on": on,
+                  "maximize": maximize, "models": models, "folds": folds, "caps": caps, "prior": prior,
+                  "candidates": candidates_count, "top_k": top_k, "bootstrap": bootstrap, "predict": predict_path,
+                  "extrapolate": extrapolate}
+    _emit(result, command="recommend runs", parameters=parameters,
+          inputs=_inputs(runs, metrics, prior, predict_path), as_json=as_json, output=output, seed=seed)
+    _weights_csv(csv_path, ["index", *result.sources], [[1, *result.weights.values()]])
+    if not as_json:
+        _print_runs(result)
+    _warn(result.warnings)
+
+
+def _print_runs(result) -> None:
+    from rich.table import Table
+
+    out = console()
+    cv = Table(title=f"models by K-fold rank correlation ({result.n_runs} runs)")
+    for column in ("model", "parameters", "Spearman", "RMSE"):
+        cv.add_column(column, justify="left" if column in ("model", "parameters") else "right")
+    for score in result.cv[:8]:
+        params = ", ".join(f"{k}={v:g}" for k, v in score.parameters.items())
+        cv.add_row(score.model, params, f"{score.cv_spearman:.4f}", f"{score.cv_rmse:.4g}")
+    out.print(cv)
+    table = Table(title=f"recommended mixture for {result.target} "
+                        f"({'max' if result.maximize else 'min'}imised; model {result.model})")
+    for column in ("source", "weight", "bootstrap sd", "5%..95%", "best run"):
+        table.add_column(column, justify="left" if column == "source" else "right")
+    for s in result.sources:
+        low, high = result.weights_interval[s]
+        table.add_row(s, f"{result.weights[s]:.4f}", f"{result.weights_spread[s]:.4f}", f"{low:.3f}..{high:.3f}",
+                      f"{result.best_run['weights'][s]:.4f}")
+    out.print(table)
+    out.print(f"predicted {result.target}: {result.predicted:.4f} (bootstrap sd {result.predicted_spread:.4f}); "
+              f"best run (row {result.best_run['row']}): {result.best_run['value']:.4f}")
+    if result.predictions is not None:
+        out.print("predictions: " + ", ".join(f"{p:.4f}" for p in result.predictions[:20])
+                  + (" ..." if len(result.predictions) > 20 else ""))
+
+
+@recommend.command("parity")
+@click.argument("samples")
+@click.option("--categories", help="Comma list of categories to balance (default: all in SAMPLES).")
+@click.option("--target", multiple=True, metavar="CATEGORY=SHARE",
+              help="Relative tokens per byte wanted (default: equal).")
+@click.option("--vocab-size", type=int, default=2000, show_default=True, help="Size of the small BPE trained.")
+@click.option("--iterations", type=int, default=6, show_default=True, help="Tokenizers trained.")
+@click.option("--max-bytes", type=int, default=1 << 20, show_default=True, help="Sample bytes read per category.")
+@_output_options
+def parity(samples, categories, target, vocab_size, iterations, max_bytes, as_json, output, csv_path):
+    """Tokenizer training mixture that equalises tokens per byte across categories (SAMPLES: a category set
+    name or directory with one file or folder per category).
+
+    \b
+    Trains a small byte-level BPE per iteration with HF tokenizers; compares with the proportional mixture.
+    EXAMPLE
+      forensics recommend parity languages --categories en,de,ja,ru --vocab-size 4000
+    """
+    from forensics.recommend._tables import parse_assignments
+    from forensics.recommend.parity import recommend_parity
+
+    names = [c.strip() for c in categories.split(",")] if categories else None
+    target_map = parse_assignments(target, what="--target") or None
+    result = recommend_parity(samples, categories=names, target=target_map, vocab_size=vocab_size,
+                              iterations=iterations, max_bytes=max_bytes)
+    parameters = {"samples": samples, "categories": names, "target": target_map, "vocab_size": vocab_size,
+                  "iterations": iterations, "max_bytes": max_bytes}
+    _emit(result, command="recommend parity", parameters=parameters, inputs={}, as_json=as_json, output=output)
+    _weights_csv(csv_path, ["category", "weight", "proportional_weight"],
+                 [[n, w, result.proportional_weights[n]] for n, w in result.weights.items()])
+    if not as_json:
+        from rich.table import Table
+
+        table = Table(title=f"tokens per byte (BPE, vocab {vocab_size}): parity {result.parity:.3f} "
+                            f"vs {result.proportional_parity:.3f} proportional (1 is equal)")
+        for column in ("category", "sample bytes", "proportional w", "tokens/byte", "recommended w", "tokens/byte "):
+            table.add_column(column, justify="left" if column == "category" else "right")
+        for n, w in result.weights.items():
+            table.add_row(n, str(result.sample_bytes[n]), f"{result.proportional_weights[n]:.4f}",
+                          f"{result.proportional_tokens_per_byte[n]:.4f}", f"{w:.4f}",
+                          f"{result.tokens_per_byte[n]:.4f}")
+        console().print(table)
+    _warn(result.warnings)
+
+
+# The continual pre-training recommender (issue 9) lives in its own module when present.
+try:
+    from cli._recommend_cpt import cpt as _cpt
+
+    recommend.add_command(_cpt)
+except ImportError:
+    pass
+
+command = recommend
