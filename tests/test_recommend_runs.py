@@ -1,0 +1,275 @@
+"""Learning from run tables (RegMix), the mixture search, suggest_runs, and their commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from cli.main import main
+from forensics import ForensicsError, recommend_from_runs, suggest_runs
+from forensics.recommend.runs import (
+    RunTable,
+    apply_caps,
+    cross_validate,
+    Candidate,
+    fit_explaw,
+    fit_ridge,
+    load_runs,
+    sample_capped,
+)
+
+REGMIX = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "regmix"
+TARGET = "metric/the_pile_pile_cc_val_loss"
+needs_regmix = pytest.mark.skipif(not (REGMIX / "train_mixture_1m.csv").is_file(),
+                                  reason="RegMix tables (../shared/data/regmix) not present")
+
+
+def _write(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    path.write_text(",".join(header) + "\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))
+    return path
+
+
+def _synthetic(n: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    w = rng.dirichlet(np.ones(4), n)
+    loss = 2.0 + 1.5 * np.exp(w @ np.array([-1.0, 0.5, 1.0, -0.3]))
+    return w, loss
+
+
+@pytest.fixture(scope="module")
+def regmix():
+    if not (REGMIX / "train_mixture_1m.csv").is_file():
+        pytest.skip("RegMix tables (../shared/data/regmix) not present")
+    train = load_runs(REGMIX / "train_mixture_1m.csv", metrics=REGMIX / "train_pile_loss_1m.csv", target=TARGET)
+    test_1m = load_runs(REGMIX / "test_mixture_1m.csv", metrics=REGMIX / "test_pile_loss_1m.csv", target=TARGET)
+    test_60m = load_runs(REGMIX / "test_mixture_1m.csv", metrics=REGMIX / "test_pile_loss_60m.csv", target=TARGET)
+    return train, test_1m, test_60m
+
+
+# ------------------------------------------------------------------------------------------ tables
+@needs_regmix
+def test_regmix_tables_load_with_detected_weight_columns(regmix):
+    train, test_1m, _ = regmix
+    assert train.weights.shape == (512, 17) and test_1m.weights.shape == (256, 17)
+    assert train.sources[0] == "train_the_pile_arxiv" and "index" not in train.sources
+    assert np.allclose(train.weights.sum(axis=1), 1.0)
+    prefixed = load_runs(REGMIX / "train_mixture_1m.csv", metrics=REGMIX / "train_pile_loss_1m.csv",
+                         target=TARGET, weights="train_the_pile_")
+    assert prefixed.sources == train.sources
+
+
+def test_weights_not_summing_to_one(tmp_path):
+    path = _write(tmp_path / "runs.csv", ["a", "b", "loss"], [[0.5, 0.5, 3.0]] * 5 + [[0.5, 0.3, 3.1]])
+    with pytest.raises(ForensicsError, match=r"runs.csv: row 6: weights over 2 columns sum to 0.8"):
+        load_runs(path, target="loss")
+
+
+def test_missing_target_column_lists_columns(tmp_path):
+    path = _write(tmp_path / "runs.csv", ["a", "b", "loss"], [[0.5, 0.5, 3.0]] * 6)
+    with pytest.raises(ForensicsError, match=r"runs.csv: no column 'acc'; columns are: a, b, loss"):
+        load_runs(path, target="acc")
+    with pytest.raises(ForensicsError, match=r"runs.csv: no column 'c'"):
+        load_runs(path, target="loss", weights=["a", "c"])
+    with pytest.raises(ForensicsError, match=r"no column starts with 'w_'"):
+        load_runs(path, target="loss", weights="w_")
+
+
+@pytest.mark.parametrize("cell", ["nan", "", "inf"])
+def test_nan_or_blank_cells(tmp_path, cell):
+    rows = [[0.5, 0.5, 3.0]] * 5 + [[0.5, 0.5, cell]]
+    path = _write(tmp_path / "runs.csv", ["a", "b", "loss"], rows)
+    with pytest.raises(ForensicsError, match=r"runs.csv: row 6, column 'loss'"):
+        load_runs(path, target="loss")
+
+
+def test_text_cells_negative_weights_and_too_few_runs(tmp_path):
+    path = _write(tmp_path / "t.csv", ["a", "b", "loss"], [[0.5, 0.5, "high"]] * 6)
+    with pytest.raises(ForensicsError, match=r"t.csv: row 1, column 'loss': 'high' is not a number"):
+        load_runs(path, target="loss")
+    path = _write(tmp_path / "n.csv", ["a", "b", "loss"], [[1.2, -0.2, 3.0]] * 6)
+    with pytest.raises(ForensicsError, match=r"n.csv: row 1: weight of 'b' is negative"):
+        load_runs(path, target="loss", weights=["a", "b"])
+    path = _write(tmp_path / "few.csv", ["a", "b", "loss"], [[0.5, 0.5, 3.0]] * 3)
+    with pytest.raises(ForensicsError, match=r"few.csv: only 3 runs"):
+        load_runs(path, target="loss")
+
+
+def test_metrics_join_must_match_keys(tmp_path):
+    mix = _write(tmp_path / "mix.csv", ["index", "a", "b"], [[i, 0.5, 0.5] for i in range(6)])
+    loss = _write(tmp_path / "loss.csv", ["index", "loss"], [[i + 1, 3.0] for i in range(6)])
+    with pytest.raises(ForensicsError, match=r"loss.csv: keys in 'index' do not match"):
+        load_runs(mix, metrics=loss, target="loss")
+
+
+def test_weighted_sum_target(tmp_path):
+    rows = [[w, 1 - w, 2 + w, 3 - w] for w in np.linspace(0.1, 0.9, 6)]
+    path = _write(tmp_path / "r.csv", ["a", "b", "l1", "l2"], rows)
+    runs = load_runs(path, target={"l1": 0.5, "l2": 2.0})
+    assert runs.sources == ["a", "b"]
+    assert runs.target == pytest.approx([0.5 * r[2] + 2.0 * r[3] for r in rows])
+
+
+# ------------------------------------------------------------------------------------------ models
+def test_explaw_recovers_a_noiseless_law():
+    w, loss = _synthetic()
+    predict = fit_explaw(w, loss)
+    assert np.abs(predict(w) - loss).max() < 1e-3
+    assert predict.coefficients["t"][0] - predict.coefficients["t"][2] == pytest.approx(-2.0, abs=1e-2)
+
+
+def test_ridge_ranks_synthetic_runs():
+    w, loss = _synthetic(200)
+    held_w, held_loss = _synthetic(100, seed=1)
+    assert spearmanr(fit_ridge(w[:100], loss[:100])(held_w), held_loss)[0] > 0.98
+
+
+def test_cross_validation_never_sees_the_fold():
+    w, loss = _synthetic(40)
+    score = cross_validate(w, loss, Candidate("ridge", {"eps": 0.01, "penalty": 0.1}), folds=5)
+    assert 0.9 < score.cv_spearman <= 1.0
+    shuffled = cross_validate(w, np.random.default_rng(0).permutation(loss), Candidate("explaw", {}), folds=5)
+    assert shuffled.cv_spearman < 0.5
+
+
+@needs_regmix
+@pytest.mark.parametrize("n_runs, floor", [(512, 0.98), (64, 0.93)])
+def test_regmix_held_out_ranking(regmix, n_runs, floor):
+    """Targets of issue 7: ridge/explaw chosen by 5-fold CV on the training runs only (no trees needed)."""
+    train, test_1m, test_60m = regmix
+    subset = RunTable(train.sources, train.weights[:n_runs], train.target[:n_runs], train.target_name, train.path)
+    rec = recommend_from_runs(subset, models=["explaw", "ridge"], candidates_count=2000, bootstrap=0,
+                              predict=test_1m.weights)
+    predicted = np.array(rec.predictions)
+    assert spearmanr(predicted, test_1m.target)[0] >= floor
+    assert spearmanr(predicted, test_60m.target)[0] >= floor
+    assert rec.cv[0].cv_spearman == max(s.cv_spearman for s in rec.cv)
+
+
+# ------------------------------------------------------------------------------------------ search
+def test_apply_caps_keeps_simplex_and_zeros():
+    rng = np.random.default_rng(0)
+    w = rng.dirichlet(np.full(5, 0.3), 500)
+    w[:, 4] = 0.0
+    w /= w.sum(axis=1, keepdims=True)
+    caps = np.array([0.3, 0.3, 0.5, 1.0, 1.0])
+    capped = apply_caps(w, caps)
+    assert np.allclose(capped.sum(axis=1), 1.0)
+    assert (capped <= caps + 1e-12).all() and (capped >= 0).all()
+    assert (capped[:, 4] == 0).mean() > 0.9  # excess goes to sources that already had weight
+
+
+def test_sample_capped_respects_caps():
+    caps = np.array([0.1, 0.5, 1.0])
+    draws = sample_capped(np.array([0.6, 0.3, 0.1]), 1000, caps, rng=np.random.default_rng(0))
+    assert draws.shape == (1000, 3)
+    assert (draws <= caps + 1e-9).all() and np.allclose(draws.sum(axis=1), 1.0)
+
+
+def test_recommendation_on_synthetic_law_finds_the_best_source():
+    w, loss = _synthetic(80)
+    runs = RunTable(["a", "b", "c", "d"], w, loss, "loss", "synthetic")
+    rec = recommend_from_runs(runs, models=["explaw"], candidates_count=5000, bootstrap=5, extrapolate=True)
+    assert max(rec.weights, key=rec.weights.get) == "a"
+    assert rec.predicted < loss.min()
+    assert set(rec.weights_spread) == {"a", "b", "c", "d"}
+    capped = recommend_from_runs(runs, models=["explaw"], candidates_count=5000, bootstrap=0, caps={"a": 0.3},
+                                 extrapolate=True)
+    assert capped.weights["a"] <= 0.3 + 1e-9
+    assert sum(capped.weights.values()) == pytest.approx(1.0)
+
+
+def test_maximize_flips_direction():
+    w, loss = _synthetic(80)
+    runs = RunTable(["a", "b", "c", "d"], w, -loss, "accuracy", "synthetic")
+    rec = recommend_from_runs(runs, models=["explaw"], maximize=True, candidates_count=3000, bootstrap=0,
+                              extrapolate=True)
+    assert max(rec.weights, key=rec.weights.get) == "a"
+    assert rec.best_run["value"] == pytest.approx((-loss).max())
+
+
+def test_warning_outside_covered_region():
+    rng = np.random.default_rng(0)
+    w = rng.dirichlet(np.ones(3), 40) * 0.5 + np.array([0.0, 0.25, 0.25])  # a never exceeds 0.5
+    loss = 3.0 - w[:, 0] + rng.normal(0, 0.01, 40)
+    runs = RunTable(["a", "b", "c"], w, loss, "loss", "synthetic")
+    inside = recommend_from_runs(runs, models=["ridge"], candidates_count=3000, bootstrap=0)
+    assert inside.weights["a"] <= w[:, 0].max() + 1e-9
+    outside = recommend_from_runs(runs, models=["ridge"], candidates_count=3000, bootstrap=0, extrapolate=True)
+    assert outside.weights["a"] > w[:, 0].max()
+    assert any("outside" in message for message in outside.warnings)
+
+
+# ------------------------------------------------------------------------------------------ suggest-runs
+def test_suggest_runs_are_capped_distinct_and_sum_to_one():
+    s = suggest_runs({"web": 0.6, "code": 0.3, "books": 0.1}, n=20, caps={"books": 0.15}, min_distance=0.1)
+    rows = np.array(s.mixtures)
+    assert rows.shape == (20, 3)
+    assert np.allclose(rows.sum(axis=1), 1.0, atol=1e-9)
+    assert (rows[:, 2] <= 0.15 + 1e-9).all()
+    distances = np.abs(rows[:, None] - rows[None]).sum(axis=2) + np.eye(20) * 9
+    assert distances.min() >= 0.1 - 1e-9
+    assert np.allclose(rows, np.round(rows, 3))
+    existing = rows[:5]
+    again = suggest_runs({"web": 0.6, "code": 0.3, "books": 0.1}, n=5, existing=existing, min_distance=0.1, seed=1)
+    assert min(np.abs(existing - r).sum(axis=1).min() for r in np.array(again.mixtures)) >= 0.1 - 1e-9
+
+
+def test_suggest_runs_impossible_spacing():
+    with pytest.raises(ForensicsError, match="lower --min-distance"):
+        suggest_runs(["a", "b"], n=50, min_distance=0.5)
+
+
+# ------------------------------------------------------------------------------------------ commands
+@needs_regmix
+def test_cli_runs_predict_and_provenance(tmp_path, capsys):
+    out = tmp_path / "rec.json"
+    args = ["recommend", "runs", str(REGMIX / "train_mixture_1m.csv"), "--metrics",
+            str(REGMIX / "train_pile_loss_1m.csv"), "--target", TARGET, "--models", "ridge", "--bootstrap", "3",
+            "--candidates", "2000", "--predict", str(REGMIX / "test_mixture_1m.csv"), "-o", str(out)]
+    assert main(args) == 0
+    assert "recommended mixture" in capsys.readouterr().out
+    payload = json.loads(out.read_text())
+    assert len(payload["predictions"]) == 256
+    test = load_runs(REGMIX / "test_mixture_1m.csv", metrics=REGMIX / "test_pile_loss_1m.csv", target=TARGET)
+    assert spearmanr(payload["predictions"], test.target)[0] >= 0.98
+    assert len(payload["provenance"]["inputs"]) == 3
+    assert payload["model"] == "ridge" and abs(sum(payload["weights"].values()) - 1) < 1e-9
+
+
+def test_cli_runs_single_csv_and_errors(tmp_path, capsys):
+    w, loss = _synthetic(30)
+    rows = [[i + 1, *wi.round(6), li] for i, (wi, li) in enumerate(zip(w, loss))]
+    path = _write(tmp_path / "runs.csv", ["index", "w_a", "w_b", "w_c", "w_d", "loss"], rows)
+    assert main(["recommend", "runs", str(path), "--target", "loss", "--weights", "w_", "--models", "explaw",
+                 "--bootstrap", "2", "--candidates", "1000", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["sources"] == ["w_a", "w_b", "w_c", "w_d"] and payload["predictions"] is None
+    assert main(["recommend", "runs", str(path), "--target", "acc"]) == 2
+    assert "runs.csv: no column 'acc'" in capsys.readouterr().err
+    assert main(["recommend", "runs", str(path), "--target", "loss", "--models", "forest"]) == 2
+    assert "explaw, ridge, trees" in capsys.readouterr().err
+    bad = _write(tmp_path / "mix.csv", ["w_a", "w_b", "w_c"], [[0.2, 0.2, 0.6]])
+    assert main(["recommend", "runs", str(path), "--target", "loss", "--predict", str(bad)]) == 2
+    assert "mix.csv: missing weight columns ['w_d']" in capsys.readouterr().err
+
+
+def test_cli_suggest_runs(tmp_path, capsys):
+    out = tmp_path / "next.csv"
+    record = tmp_path / "next.json"
+    assert main(["suggest-runs", "--sources", "web,code,books", "-n", "8", "--cap", "books=0.2", "-o", str(out),
+                 "--json", str(record)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "index,web,code,books" and len(lines) == 9
+    for line in lines[1:]:
+        values = [float(x) for x in line.split(",")[1:]]
+        assert abs(sum(values) - 1) < 1e-9 and values[2] <= 0.2
+    assert json.loads(record.read_text())["provenance"]["command"] == "suggest-runs"
+    runs_csv = tmp_path / "runs.csv"
+    runs_csv.write_text(out.read_text())
+    assert main(["suggest-runs", "--from-runs", str(runs_csv), "-n", "4"]) == 0
+    assert capsys.readouterr().out.startswith("index,web,code,books\n")
+    assert main(["suggest-runs", "-n", "4"]) == 2
