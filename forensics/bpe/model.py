@@ -189,6 +189,9 @@ class Tokenizer:
                     merged.append(ids[pos])
                     pos += 1
             ids = merged
+        if self.unk_id is not None and not self.byte_fallback and not self.byte_level:
+            # SentencePiece emits one unknown token for a run of unknown characters
+            ids = [t for i, t in enumerate(ids) if not (t == self.unk_id and i and ids[i - 1] == self.unk_id)]
         return ids
 
     def encode(self, text: str) -> list[int]:

@@ -226,6 +226,9 @@ def sentencepiece_rules(model: SentencePieceModel, notes: list[str]) -> PreToken
     elif model.has_charsmap and name not in ("identity", ""):
         notes.append(f"normaliser {name!r} (precompiled map) not applied")
     text_ops: list[tuple[str, str, str]] = []
+    if model.has_charsmap and name.startswith("nmt_"):
+        # the NMT rules map control whitespace to a plain space before anything else
+        text_ops += [("replace", ch, " ") for ch in ("\r\n", "\t", "\n", "\r")]
     if model.remove_extra_whitespaces:
         text_ops.append(("squeeze", " ", " "))
     if model.escape_whitespaces:
