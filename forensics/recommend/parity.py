@@ -24,6 +24,7 @@ from forensics.errors import ForensicsError, input_error
 from forensics.recommend._tables import normalise
 
 DEFAULT_MAX_BYTES = 1 << 20
+MIN_SAMPLE_BYTES = 1000  # below this the held-out tail is a few lines and tokens per byte is noise
 
 
 @dataclass
@@ -75,6 +76,9 @@ def recommend_parity(samples: Mapping[str, str | os.PathLike] | str | os.PathLik
         raise ForensicsError(f"eval_fraction must be in (0, 1) (got {eval_fraction})")
     if iterations < 1 or step <= 0:
         raise ForensicsError("iterations must be >= 1 and step > 0")
+    small = [name for name, text in texts.items() if len(text.encode("utf-8")) < MIN_SAMPLE_BYTES]
+    if small:
+        raise ForensicsError(f"samples of {small} are too small (under {MIN_SAMPLE_BYTES} bytes); give more text")
     train, held_out = {}, {}
     for name, text in texts.items():
         train[name], held_out[name] = _split(text, eval_fraction)
