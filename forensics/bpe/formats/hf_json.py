@@ -169,8 +169,14 @@ def read(path: Path, data: bytes, parsed: object, *, format_name: str, pretokeni
         notes.append(f"{len(missing)} listed merges make tokens outside the vocabulary; ignored")
     unreachable: list[bytes] = []
     if len(set(made)) < len(made):
-        # several merges per token: rebuild from the vocabulary ranks (BPE's own choice per token)
-        ordered = sorted(vocab, key=vocab.__getitem__)
+        # Several merges per token: rank each token by its first listed merge (the file's priority; for
+        # Llama 3 this is also the vocabulary order, for SentencePiece conversions it is not) and rebuild
+        # the one merge BPE applies for it.
+        first_listed: dict[bytes, int] = {}
+        for position, token in enumerate(made):
+            first_listed.setdefault(token, position)
+        base = [t for t in sorted(vocab, key=vocab.__getitem__) if t not in first_listed]
+        ordered = base + sorted((t for t in first_listed if t in vocab), key=first_listed.__getitem__)
         recovered = merges_from_ranks(ordered, byte_level=byte_level)
         merges, unreachable = recovered.merges, recovered.unreachable
         notes.append(f"file lists {len(listed)} merges for {len(set(made))} tokens; rebuilt one merge per token "
