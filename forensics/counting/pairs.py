@@ -49,6 +49,8 @@ Device = Literal["auto", "cpu", "gpu"]
 
 DEFAULT_BATCH_BYTES = 64 << 20
 DEFAULT_BATCH_TOKENS = 16 << 20
+# Plain text files are tokenized in blocks of about this size, cut where no pre-tokenized word spans the cut.
+TEXT_BLOCK_BYTES = 1 << 20
 _MERGE_EVERY = 16
 
 
@@ -371,7 +373,7 @@ def _file_token_documents(paths: list[Path], tokenizer: Any, *, format: Format, 
                           batch_bytes: int) -> Iterator[tuple[np.ndarray, bool]]:
     """(ids, continues_previous) per text block; blocks of one plain text file continue each other."""
     docs = iter_documents(paths, format=format, text_key=text_key, compression=compression, stats=stats,
-                          on_error=on_error, whole_text_files=False, block_bytes=1 << 20)
+                          on_error=on_error, whole_text_files=False, block_bytes=TEXT_BLOCK_BYTES)
     batch: list[tuple[str, bool]] = []
     size = 0
     previous = None
