@@ -183,7 +183,7 @@ class PreTokenizer:
         ['it', "'s", ' 2024']
         """
         text = self.normalize(text)
-        if self.add_prefix_space and text and not text[0].isspace():
+        if self.add_prefix_space and text and not text.startswith(" "):
             text = " " + text
         if not text:
             return []

@@ -141,11 +141,13 @@ def read(path: Path, data: bytes, parsed: object, *, format_name: str, pretokeni
     byte_fallback: dict[int, int] = {}
     unk_token = model.get("unk_token")
     unk_id = raw_vocab.get(unk_token) if unk_token else None
+    if model.get("byte_fallback"):
+        for token, token_id in raw_vocab.items():
+            if fallback := _BYTE_PIECE.match(token):
+                byte_fallback[int(fallback.group(1), 16)] = token_id
+                added.pop(token, None)
+                regular.pop(token, None)
     for token, token_id in regular.items():
-        fallback = _BYTE_PIECE.match(token)
-        if fallback and model.get("byte_fallback"):
-            byte_fallback[int(fallback.group(1), 16)] = token_id
-            continue
         if token == unk_token:
             continue
         vocab[to_bytes(token)] = token_id
