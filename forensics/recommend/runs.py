@@ -42,8 +42,8 @@ from forensics.recommend._tables import (
 
 ModelName = Literal["explaw", "ridge", "trees"]
 MODELS: tuple[str, ...] = ("explaw", "ridge", "trees")
-RIDGE_EPS: tuple[float, ...] = (1e-3, 1e-2, 1e-1)
-RIDGE_PENALTY: tuple[float, ...] = (1e-3, 1e-1, 10.0)
+RIDGE_EPS: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+RIDGE_PENALTY: tuple[float, ...] = (1e-3, 1e-2, 1e-1)
 TREES_MIN_RUNS = 100  # below this, LightGBM's leaves hold too few runs to beat the smooth models
 
 Predictor = Callable[[np.ndarray], np.ndarray]
@@ -165,7 +165,8 @@ def fit_explaw(weights: np.ndarray, target: np.ndarray, *, starts: int = 6, seed
     def predict(mixtures: np.ndarray) -> np.ndarray:
         return params[0] + np.exp(np.clip(params[1] + mixtures @ params[2:], -50, 50))
 
-    predict.coefficients = {"c": float(params[0]), "k": float(np.exp(params[1])),  # type: ignore[attr-defined]
+    # k = exp(log_k) can overflow when c drifts far below the data; log_k is what the fit determines.
+    predict.coefficients = {"c": float(params[0]), "log_k": float(params[1]),  # type: ignore[attr-defined]
                             "t": params[2:].tolist()}
     return predict
 
