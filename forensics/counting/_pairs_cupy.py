@@ -221,7 +221,8 @@ class CupyDevice:
             cp.not_equal(keys[1:], keys[:-1], out=change[1:])
             first = cp.flatnonzero(change)
             unique = keys[first]
-            counts = cp.diff(cp.append(first, keys.size)).astype(cp.uint64)
+            ends = cp.concatenate((first[1:], cp.array([keys.size], dtype=first.dtype)))
+            counts = (ends - first).astype(cp.uint64)
             result = unique.get(stream=stream), counts.get(stream=stream)
         stream.synchronize()
         return result

@@ -105,6 +105,16 @@ def boundary_byte_pairs(buf: np.ndarray, starts: np.ndarray, out: np.ndarray) ->
         out += np.bincount(keys, minlength=N_BINS).astype(np.uint64)
 
 
+def _limited(threads: int, fn, *args):
+    """Run a parallel kernel on at most ``threads`` threads (numba's limit is per calling thread)."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        return fn(*args)
+    finally:
+        numba.set_num_threads(previous)
+
+
 def _chunks_for(n: int, threads: int) -> int:
     # A chunk much smaller than the 512 KiB of partial counts it needs is not worth a thread.
     return max(1, min(threads * 2, n // (1 << 20)))
@@ -123,7 +133,7 @@ def byte_pair_histogram(buf: np.ndarray, starts: np.ndarray | None = None, *,
     out = np.zeros(N_BINS, np.uint64) if out is None else out
     threads = threads or numba.get_num_threads()
     if buf.size > 1:
-        _byte_pairs_parallel(buf, _chunks_for(buf.size, threads), out)
+        _limited(threads, _byte_pairs_parallel, buf, _chunks_for(buf.size, threads), out)
     if starts is not None and len(starts):
         boundary = np.zeros(N_BINS, np.uint64)
         boundary_byte_pairs(buf, starts, boundary)
@@ -164,7 +174,8 @@ class CpuByteSink:
         if starts:
             boundary_byte_pairs(buf, np.asarray(starts, np.int64), self._boundary)
         chunks = _chunks_for(n, self.threads)
-        self._pending[slot] = self._executor.submit(_byte_pairs_parallel, buf, chunks, self._hist)
+        self._pending[slot] = self._executor.submit(_limited, self.threads, _byte_pairs_parallel, buf, chunks,
+                                                    self._hist)
         self._next += 1
 
     def finish(self) -> np.ndarray:
@@ -311,8 +322,8 @@ def token_pair_counts(ids: np.ndarray, starts: np.ndarray | None = None, *,
     ids = np.ascontiguousarray(ids, dtype=np.uint32)
     if ids.size < 2:
         return np.empty(0, np.uint64), np.empty(0, np.uint64)
-    keys = token_pair_keys(ids)
     threads = threads or numba.get_num_threads()
+    keys = _limited(threads, token_pair_keys, ids)
     n_parts = max(1, min(threads, keys.size // (1 << 18)))
     if n_parts == 1:
         result = _sort_and_count(keys)
