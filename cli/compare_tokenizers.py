@@ -1,0 +1,51 @@
+"""`forensics compare A B`: how two tokenizers' merge lists relate."""
+
+from __future__ import annotations
+
+import click
+
+from cli.common import console, emit_json
+
+
+@click.command("compare")
+@click.argument("a", type=click.Path(dir_okay=True))
+@click.argument("b", type=click.Path(dir_okay=True))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--output", type=click.Path(dir_okay=False), help="Write the JSON result to this file (atomically).")
+def command(a, b, as_json, output):
+    """Compare the merge lists of tokenizers A and B: common prefix, shared merges, extension.
+
+    \b
+    EXAMPLES
+      forensics compare cl100k_base.tiktoken llama3/tokenizer.json
+    """
+    from dataclasses import asdict
+
+    from forensics._results import file_sha256, provenance
+    from forensics.bpe.compare import compare_tokenizers
+
+    result = compare_tokenizers(a, b)
+    data = asdict(result)
+    data["provenance"] = provenance(command="compare", parameters={"a": a, "b": b},
+                                    inputs={a: file_sha256(result.a_source), b: file_sha256(result.b_source)})
+    if as_json or output:
+        emit_json(data, output)
+        if not output:
+            return
+    from rich.table import Table
+
+    table = Table(show_header=True, title=result.summary, title_justify="left")
+    table.add_column("")
+    table.add_column("A", justify="right")
+    table.add_column("B", justify="right")
+    table.add_row("file", result.a_source, result.b_source)
+    table.add_row("merges", f"{result.a_merges:,}", f"{result.b_merges:,}")
+    table.add_row("tokens", f"{result.a_tokens:,}", f"{result.b_tokens:,}")
+    table.add_row("common merge prefix", f"{result.common_prefix:,}", "")
+    table.add_row("shared merges", f"{result.shared_merges:,}", "")
+    table.add_row("shared tokens", f"{result.shared_tokens:,}", "")
+    table.add_row("same pre-tokenizer", "yes" if result.same_pretokenizer else "no", "")
+    if result.divergence:
+        d = result.divergence
+        table.add_row(f"first divergence (merge {d['index']:,})", repr(tuple(d["a"])), repr(tuple(d["b"])))
+    console().print(table)
