@@ -333,9 +333,9 @@ def parity(samples, categories, target, vocab_size, iterations, max_bytes, as_js
     if not as_json:
         from rich.table import Table
 
-        table = Table(title=f"tokens per byte (BPE, vocab {vocab_size}): parity {result.parity:.3f} "
-                            f"vs {result.proportional_parity:.3f} proportional (1 is equal)")
-        for column in ("category", "sample bytes", "proportional w", "tokens/byte", "recommended w", "tokens/byte "):
+        table = Table(title=f"tokens per byte, BPE vocab {vocab_size}: parity {result.parity:.3f} (recommended) "
+                            f"vs {result.proportional_parity:.3f} (proportional); 1 is equal")
+        for column in ("category", "train bytes", "prop. w", "tok/byte", "rec. w", "tok/byte "):
             table.add_column(column, justify="left" if column == "category" else "right")
         for n, w in result.weights.items():
             table.add_row(n, str(result.sample_bytes[n]), f"{result.proportional_weights[n]:.4f}",

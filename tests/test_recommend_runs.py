@@ -274,3 +274,13 @@ def test_cli_suggest_runs(tmp_path, capsys):
     assert main(["suggest-runs", "--from-runs", str(runs_csv), "-n", "4"]) == 0
     assert capsys.readouterr().out.startswith("index,web,code,books\n")
     assert main(["suggest-runs", "-n", "4"]) == 2
+
+
+def test_undetectable_weight_columns_ask_for_weights(tmp_path):
+    rows = [[w, 1 - w, 0.6 + w / 10, 3.0] for w in np.linspace(0.1, 0.9, 6)]
+    path = _write(tmp_path / "runs.csv", ["a", "b", "accuracy", "loss"], rows)
+    with pytest.raises(ForensicsError, match=r"runs.csv: the columns with values in \[0, 1\] \(a, b, accuracy\) do "
+                                             r"not sum to 1.*--weights"):
+        load_runs(path, target="loss")
+    assert load_runs(path, target="loss", weights=["a", "b"]).sources == ["a", "b"]
+    assert load_runs(path, target="accuracy").sources == ["a", "b"]

@@ -146,6 +146,12 @@ def pick_weight_columns(table: Table, spec: str | Sequence[str] | None, *, exclu
         if len(names) < 2:
             raise input_error(table.path, "cannot find the mixture weight columns (columns in [0, 1] summing to 1)",
                               "name them with --weights PREFIX or --weights a,b,c")
+        sums = table.values[:, [table.index(n) for n in names]].sum(axis=1)
+        # Most rows off means the detected columns are wrong (a metric in [0, 1], say), not the data.
+        if (np.abs(sums - 1.0) <= SUM_TOLERANCE).mean() < 0.5:
+            raise input_error(table.path, f"the columns with values in [0, 1] ({_listing(names, 6)}) do not sum to 1 "
+                              "per row, so the weight columns cannot be detected",
+                              "name them with --weights PREFIX or --weights a,b,c")
     if len(names) < 2:
         raise input_error(table.path, f"a mixture needs at least two weight columns, got {names}")
     return names
