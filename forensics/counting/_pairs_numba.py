@@ -151,10 +151,12 @@ class CpuByteSink:
 
     name = "cpu"
 
-    def __init__(self, capacity: int, *, threads: int | None = None, slots: int = 2) -> None:
+    def __init__(self, capacity: int, *, threads: int | None = None, slots: int = 2,
+                 buffers: list[np.ndarray] | None = None) -> None:
         self.capacity = capacity
         self.threads = threads or numba.get_num_threads()
-        self._buffers = [np.empty(capacity, np.uint8) for _ in range(slots)]
+        # Reused buffers skip the page faults of fresh memory (about 10% of a warm run).
+        self._buffers = buffers or [np.empty(capacity, np.uint8) for _ in range(slots)]
         self._pending: list[Future | None] = [None] * slots
         self._next = 0
         self._hist = np.zeros(N_BINS, np.uint64)

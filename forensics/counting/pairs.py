@@ -152,13 +152,16 @@ class CpuBackend:
 
         self._numba = _pairs_numba
         self.threads = threads
+        self._buffers: dict[int, list[np.ndarray]] = {}
         # Load (or compile) the kernels now so that timings exclude start-up.
         _pairs_numba.byte_pair_histogram(np.zeros(64, np.uint8), np.array([3]), threads=1)
         _pairs_numba.token_pair_counts(np.arange(8, dtype=np.uint32), np.array([3]), threads=1)
         _pairs_numba.merge_many([_pairs_numba.run_lengths(np.zeros(2, np.uint64))] * 2)
 
     def byte_sink(self, capacity: int):
-        return self._numba.CpuByteSink(capacity, threads=self.threads)
+        if capacity not in self._buffers:
+            self._buffers = {capacity: [np.empty(capacity, np.uint8) for _ in range(2)]}
+        return self._numba.CpuByteSink(capacity, threads=self.threads, buffers=self._buffers[capacity])
 
     def byte_histogram(self, data: np.ndarray, starts) -> np.ndarray:
         return self._numba.byte_pair_histogram(data, starts, threads=self.threads)
