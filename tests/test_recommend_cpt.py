@@ -254,6 +254,20 @@ def test_invalid_rows_are_one_line_errors_naming_the_file(tmp_path, row, fragmen
     assert "\n" not in message
 
 
+def test_renamed_columns_are_checked_by_role_and_lines_count_blank_lines(tmp_path):
+    path = tmp_path / "renamed.csv"
+    path.write_text("N,D,r,gl,dl\n1e9,1e10,0.5,2.0,1.5\n\n1e9,1e10,1.5,2.0,1.5\n")
+    with pytest.raises(ForensicsError, match=r"renamed\.csv: line 4: column 'r' is 1\.5, outside \(0, 1\)"):
+        m.read_cpt_runs(path, model_size_column="N", tokens_column="D", ratio_column="r", general_column="gl",
+                        domain_column="dl")
+
+
+def test_fit_errors_name_the_file(tmp_path):
+    runs = synthetic_runs(noise=0.0, seed=0, ratios=(0.2, 0.8))
+    with pytest.raises(ForensicsError, match=r"two_ratios\.csv: domain law: runs at 2 distinct ratios"):
+        m.fit_dcpt_law(runs_csv(tmp_path / "two_ratios.csv", runs), leave_one_out=False)
+
+
 def test_missing_column_lists_what_exists(tmp_path):
     path = write_csv(tmp_path / "runs.csv", ["model_size", "tokens", "ratio", "general_loss", "domain_loss"], [GOOD])
     with pytest.raises(ForensicsError, match=r"runs\.csv: missing column\(s\) domain_ratio; found model_size, "

@@ -120,25 +120,30 @@ def cpt_runs(*, model_size: Sequence[float], tokens: Sequence[float], domain_rat
     if len(lengths) != 1:
         raise input_error(source, f"columns have different lengths {sorted(lengths)}")
     for name, array in arrays.items():
-        _check_column(source, name, array, row_offset=1)
+        _check_column(source, name, array)
     return CptRuns(**arrays, source=source)
 
 
-def _check_column(source: str, name: str, array: np.ndarray, *, row_offset: int) -> None:
+def _check_column(source: str, key: str, array: np.ndarray, *, name: str | None = None,
+                  numbers: Sequence[int] | None = None, word: str = "row") -> None:
+    """Raise a one-line error at the first bad value of column ``key`` (shown as ``name``);
+    ``numbers`` label the rows (default 1, 2, ...)."""
+    name = name or key
+    where = (lambda i: f"{word} {numbers[i] if numbers is not None else i + 1}")
     bad = np.flatnonzero(~np.isfinite(array))
     if bad.size:
-        raise input_error(source, f"row {bad[0] + row_offset}: column '{name}' is {array[bad[0]]} "
-                          f"({bad.size} non-finite values)", "remove or fill the runs with missing values")
-    if name == "domain_ratio":
+        raise input_error(source, f"{where(bad[0])}: column '{name}' is empty or non-finite "
+                          f"({array[bad[0]]}; {bad.size} such values)", "remove or fill the runs with missing values")
+    if key == "domain_ratio":
         bad = np.flatnonzero((array <= 0.0) | (array >= 1.0))
         if bad.size:
-            raise input_error(source, f"row {bad[0] + row_offset}: column '{name}' is {array[bad[0]]:g}, "
+            raise input_error(source, f"{where(bad[0])}: column '{name}' is {array[bad[0]]:g}, "
                               "outside (0, 1)", "give the domain share of training tokens as a fraction "
                               "strictly between 0 and 1 (drop pure-general and pure-domain runs)")
     else:
         bad = np.flatnonzero(array <= 0.0)
         if bad.size:
-            raise input_error(source, f"row {bad[0] + row_offset}: column '{name}' is {array[bad[0]]:g}, "
+            raise input_error(source, f"{where(bad[0])}: column '{name}' is {array[bad[0]]:g}, "
                               "not positive", "model sizes, token counts and losses must be > 0")
 
 
@@ -174,9 +179,11 @@ def read_cpt_runs(path: str | os.PathLike, *, model_size_column: str = "model_si
                           "--general-column/--domain-column")
     index = {key: header.index(column) for key, column in wanted.items()}
     values: dict[str, list[float]] = {key: [] for key in wanted}
+    line_numbers: list[int] = []
     for line_number, row in enumerate(reader, start=2):
         if not row or not any(cell.strip() for cell in row):
             continue
+        line_numbers.append(line_number)
         for key, column in wanted.items():
             position = index[key]
             cell = row[position].strip() if position < len(row) else ""
@@ -192,10 +199,7 @@ def read_cpt_runs(path: str | os.PathLike, *, model_size_column: str = "model_si
         raise input_error(path, "no runs below the header", "add one row per training run")
     arrays = {key: np.asarray(vals, dtype=np.float64) for key, vals in values.items()}
     for key, array in arrays.items():
-        try:
-            _check_column(str(path), wanted[key], array, row_offset=2)
-        except ForensicsError as exc:
-            raise ForensicsError(str(exc).replace(": row ", ": line ", 1)) from None
+        _check_column(str(path), key, array, name=wanted[key], numbers=line_numbers, word="line")
     return CptRuns(**arrays, source=str(path))
 
 
@@ -519,12 +523,17 @@ def fit_dcpt_law(runs: CptRuns | str | os.PathLike, *, huber_delta: float = 1e-3
     """
     if not isinstance(runs, CptRuns):
         runs = read_cpt_runs(runs, **columns)
+    elif columns:
+        raise TypeError(f"column options {sorted(columns)} apply only when reading a CSV path")
     common = {"huber_delta": huber_delta, "n_starts": n_starts, "leave_one_out": leave_one_out,
               "domain_ratio": runs.domain_ratio}
-    domain = fit_law(runs.model_size, runs.tokens, runs.domain_ratio, runs.domain_loss, target="domain",
-                     ratio_kind="domain", **common)
-    general = fit_law(runs.model_size, runs.tokens, 1.0 - runs.domain_ratio, runs.general_loss,
-                      target="general", ratio_kind="general", **common)
+    try:
+        domain = fit_law(runs.model_size, runs.tokens, runs.domain_ratio, runs.domain_loss, target="domain",
+                         ratio_kind="domain", **common)
+        general = fit_law(runs.model_size, runs.tokens, 1.0 - runs.domain_ratio, runs.general_loss,
+                          target="general", ratio_kind="general", **common)
+    except ForensicsError as exc:
+        raise input_error(runs.source, str(exc)) from None
     warnings = domain.warnings + [w for w in general.warnings if w.split(": ", 1)[1] not in
                                   {x.split(": ", 1)[1] for x in domain.warnings}]
     for fit in (domain, general):
