@@ -55,6 +55,9 @@ def _weights_csv(path: str | None, header: list[str], rows: list[list[Any]]) -> 
 
 
 def _warn(warnings: list[str]) -> None:
+    import sys
+
+    sys.stdout.flush()  # the table first, then the warnings, when both go to one terminal or file
     for message in warnings:
         click.echo(f"warning: {message}", err=True)
 
@@ -120,10 +123,11 @@ def heuristic(sizes, method, budget, alpha, max_epochs, as_json, output, csv_pat
         from rich.table import Table
 
         table = Table(title=f"recommended weights (budget {_fmt(results[0].budget)} tokens)")
+        short = {"proportional": "prop", "temperature": "temp", "unimax": "unimax"}
         table.add_column("category")
-        table.add_column("available", justify="right")
+        table.add_column("tokens", justify="right")
         for r in results:
-            table.add_column(f"{r.method} weight", justify="right")
+            table.add_column(f"{short[r.method]} w", justify="right")
             table.add_column("epochs", justify="right")
         for n in names:
             row = [n, _fmt(results[0].available[n])]
@@ -274,6 +278,8 @@ def runs(runs, target, weights_spec, metrics, on, maximize, models, folds, cap, 
 
 
 def _print_runs(result) -> None:
+    import os
+
     from rich.table import Table
 
     out = console()
@@ -284,13 +290,16 @@ def _print_runs(result) -> None:
         params = ", ".join(f"{k}={v:g}" for k, v in score.parameters.items())
         cv.add_row(score.model, params, f"{score.cv_spearman:.4f}", f"{score.cv_rmse:.4g}")
     out.print(cv)
+    prefix = os.path.commonprefix(result.sources)
+    prefix = prefix if all(len(s) > len(prefix) for s in result.sources) else ""
     table = Table(title=f"recommended mixture for {result.target} "
                         f"({'max' if result.maximize else 'min'}imised; model {result.model})")
-    for column in ("source", "weight", "bootstrap sd", "5%..95%", "best run"):
-        table.add_column(column, justify="left" if column == "source" else "right")
+    table.add_column(f"source ({prefix}...)" if prefix else "source")
+    for column in ("weight", "bootstrap sd", "5%..95%", "best run"):
+        table.add_column(column, justify="right")
     for s in result.sources:
         low, high = result.weights_interval[s]
-        table.add_row(s, f"{result.weights[s]:.4f}", f"{result.weights_spread[s]:.4f}", f"{low:.3f}..{high:.3f}",
+        table.add_row(s[len(prefix):], f"{result.weights[s]:.4f}", f"{result.weights_spread[s]:.4f}", f"{low:.3f}..{high:.3f}",
                       f"{result.best_run['weights'][s]:.4f}")
     out.print(table)
     out.print(f"predicted {result.target}: {result.predicted:.4f} (bootstrap sd {result.predicted_spread:.4f}); "

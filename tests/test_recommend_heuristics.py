@@ -100,6 +100,6 @@ def test_cli_table_and_error(tmp_path, capsys):
     sizes = tmp_path / "sizes.json"
     sizes.write_text(json.dumps(SIZES))
     assert main(["recommend", "heuristic", str(sizes)]) == 0
-    assert "unimax weight" in capsys.readouterr().out
+    assert "unimax w" in capsys.readouterr().out
     assert main(["recommend", "heuristic", str(sizes), "--budget", "lots"]) == 2
     assert "error: --budget 'lots'" in capsys.readouterr().err
