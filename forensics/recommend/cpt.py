@@ -23,8 +23,8 @@ Left out: the Cross-Domain D-CPT Law (the domain-specific learnable coefficient 
 at once, learning-rate schedules and repeated (multi-epoch) domain data.
 
 >>> runs = read_cpt_runs("runs.csv")  # doctest: +SKIP
->>> recommend_cpt_ratio(fit_dcpt_law(runs), model_size=1.8e9, tokens=20e9).tradeoff.domain_ratio  # doctest: +SKIP
-0.41
+>>> recommend_cpt_ratio(fit_dcpt_law(runs), model_size=1.8e9, tokens=10e9).tradeoff.domain_ratio  # doctest: +SKIP
+0.566
 """
 
 from __future__ import annotations
@@ -258,8 +258,8 @@ class DcptFit:
     def predict(self, model_size, tokens, domain_ratio) -> np.ndarray:
         """Predicted loss for a domain ratio (converted to the general ratio for the general law).
 
-        >>> fit.predict(1.8e9, 20e9, [0.1, 0.5])  # doctest: +SKIP
-        array([2.31, 2.25])
+        >>> fit.predict(1.8e9, 10e9, [0.1, 0.5]).round(4)  # doctest: +SKIP
+        array([2.0269, 1.7942])
         """
         r = np.asarray(domain_ratio, dtype=np.float64)
         return self.params.loss(model_size, tokens, 1.0 - r if self.ratio == "general" else r)
@@ -426,8 +426,8 @@ def fit_law(model_size, tokens, ratio, loss, *, huber_delta: float = 1e-3, n_sta
     """Fit one D-CPT law to arrays (``ratio`` is the law's own r) and score it.
 
     >>> fit = fit_law(n, d, r, loss)  # doctest: +SKIP
-    >>> fit.params.gamma, fit.r2  # doctest: +SKIP
-    (0.48, 0.998)
+    >>> round(fit.params.gamma, 3), round(fit.r2, 4)  # doctest: +SKIP
+    (0.539, 0.9984)
     """
     n = np.asarray(model_size, dtype=np.float64)
     d = np.asarray(tokens, dtype=np.float64)
@@ -518,8 +518,8 @@ def fit_dcpt_law(runs: CptRuns | str | os.PathLike, *, huber_delta: float = 1e-3
     ``runs`` is a :class:`CptRuns` or a CSV path (``columns`` go to :func:`read_cpt_runs`).
 
     >>> laws = fit_dcpt_law("runs.csv")  # doctest: +SKIP
-    >>> laws.domain.r2, laws.general.loo_r2  # doctest: +SKIP
-    (0.997, 0.991)
+    >>> round(laws.domain.r2, 4), round(laws.general.loo_r2, 4)  # doctest: +SKIP
+    (0.9984, 0.9983)
     """
     if not isinstance(runs, CptRuns):
         runs = read_cpt_runs(runs, **columns)
@@ -646,9 +646,9 @@ def recommend_cpt_ratio(laws: CptLaws | CptRuns | str | os.PathLike, *, model_si
     ``compute_budget`` (FLOPs, ``6 N D``) adds use (c) over ``candidate_model_sizes`` (default: the
     runs' model sizes). Ratios are searched on a 0.001 grid in (0, 1).
 
-    >>> rec = recommend_cpt_ratio("runs.csv", model_size=1.8e9, tokens=20e9)  # doctest: +SKIP
+    >>> rec = recommend_cpt_ratio("runs.csv", model_size=1.8e9, tokens=10e9)  # doctest: +SKIP
     >>> rec.tradeoff.domain_ratio, rec.warnings  # doctest: +SKIP
-    (0.412, [])
+    (0.566, [])
     """
     if not isinstance(laws, CptLaws):
         laws = fit_dcpt_law(laws, **fit_options)
@@ -745,7 +745,7 @@ def cpt_csv_rows(rec: CptRecommendation, *, provenance: dict | None = None) -> l
     """Long-format rows ``(section, name, domain_ratio, value)`` for the CSV output.
 
     >>> cpt_csv_rows(rec)[0]  # doctest: +SKIP
-    ('law_domain', 'E', '', '1.2')
+    ('law_domain', 'E', '', '1.2857066484734747')
     """
     import json
 
