@@ -54,6 +54,20 @@ class Tokenizer:
         return self.pretokenizer.byte_level
 
     @property
+    def training_pretokenizer(self) -> PreTokenizer:
+        """The word splitting the tokenizer's trainer saw.
+
+        Equal to :attr:`pretokenizer`, except for character-level tokenizers that encode whole texts
+        (SentencePiece): their trainer split words before each ``▁``, so merge replay does too.
+        """
+        rules = self.pretokenizer
+        if rules.byte_level or any(kind == "metaspace" for kind, _ in rules.steps):
+            return rules
+        from dataclasses import replace
+
+        return replace(rules, steps=rules.steps + (("metaspace", True),), name=rules.name + "+words")
+
+    @property
     def vocab_size(self) -> int:
         ids = set(self.vocab.values()) | set(self.special_tokens.values()) | set(self.byte_fallback.values())
         if self.unk_id is not None:

@@ -1,0 +1,205 @@
+"""Count every category of a category set under one tokenizer: word counts and merge traces, cached.
+
+Categories are processed in parallel (one process each, all cores). Word counts and traces are cached
+on disk, keyed by the hashes of the sample files, the tokenizer file and the pre-tokenizer rules, so a
+rerun with another number of merges or another solver setting reads them back instead of recounting;
+``cache=False`` recomputes everything. The cache lives in ``$FORENSICS_CACHE/counts`` (default
+``~/.cache/forensics/counts``).
+
+>>> result = count_categories("gpt2/vocab.bpe", "languages", merges=3000)  # doctest: +SKIP
+>>> result.traces["en"].merged_count[:3]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from forensics.bpe.model import Tokenizer
+from forensics.counting.replay import PairTrace, replay_merges
+from forensics.counting.words import WordCounts, count_words, inputs_hash
+from forensics.errors import ForensicsError
+
+CACHE_VERSION = "v1"
+
+
+def cache_dir() -> Path:
+    """Where word counts and traces are cached.
+
+    >>> cache_dir().name
+    'counts'
+    """
+    root = Path(os.environ.get("FORENSICS_CACHE", Path.home() / ".cache" / "forensics"))
+    return root / "counts"
+
+
+@dataclass
+class CategoryRow:
+    """One row of the summary table."""
+
+    name: str
+    bytes: int
+    documents: int
+    words: int
+    unique_words: int
+    pairs: int
+    merges_seen: int
+    merges_missing: int
+    invalid_utf8_sequences: int
+    seconds: float
+    cached: bool
+    trace_path: str = ""
+
+
+@dataclass
+class CategoryCounts:
+    """Traces of every category, in the order of the category set, plus the summary rows."""
+
+    traces: dict[str, PairTrace]
+    rows: list[CategoryRow]
+    tokenizer_sha256: str
+    merges: int
+    parameters: dict = field(default_factory=dict)
+    inputs: dict[str, str] = field(default_factory=dict)
+
+
+def _key(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
+
+def _count_one(name: str, files: list[str], tokenizer: Tokenizer, merges: int | None, use_cache: bool,
+               text_key: str) -> tuple[str, str, CategoryRow]:
+    started = time.perf_counter()
+    paths = [Path(f) for f in files]
+    source = inputs_hash(paths)
+    rules = tokenizer.training_pretokenizer
+    words_key = _key(CACHE_VERSION, "words", source, rules.fingerprint(), text_key)
+    steps = tokenizer.num_merges if merges is None else min(merges, tokenizer.num_merges)
+    trace_key = _key(CACHE_VERSION, "trace", words_key, tokenizer.sha256, str(steps))
+    folder = cache_dir()
+    words_path = folder / f"words-{words_key}.npz"
+    trace_path = folder / f"trace-{trace_key}.npz"
+    cached = False
+    if use_cache and trace_path.exists():
+        trace = PairTrace.load(trace_path)
+        cached = True
+    else:
+        if use_cache and words_path.exists():
+            word_counts = WordCounts.load(words_path)
+        else:
+            word_counts = count_words(paths, pretokenizer=rules, text_key=text_key, workers=1)
+            if use_cache:
+                word_counts.save(words_path)
+        if not word_counts.total_words:
+            raise ForensicsError(f"category '{name}' has no text ({', '.join(files)}); add sample text or drop it")
+        trace = replay_merges(word_counts, tokenizer, merges=steps, name=name)
+        trace.meta.update({"source_hash": source, "files": files, "problems": word_counts.problems[:20]})
+        if use_cache:
+            trace.save(trace_path)
+        else:
+            folder = Path(os.environ.get("TMPDIR", "/tmp"))
+            trace_path = folder / f"forensics-trace-{os.getpid()}-{trace_key}.npz"
+            trace.save(trace_path)
+    seen = int((trace.merged_count > 0).sum())
+    row = CategoryRow(name=name, bytes=trace.total_bytes, documents=trace.documents, words=trace.total_words,
+                      unique_words=trace.unique_words, pairs=trace.total_pairs, merges_seen=seen,
+                      merges_missing=trace.num_steps - seen, invalid_utf8_sequences=trace.invalid_utf8_sequences,
+                      seconds=time.perf_counter() - started, cached=cached, trace_path=str(trace_path))
+    return name, str(trace_path), row
+
+
+def count_categories(tokenizer: Tokenizer | str | os.PathLike, categories, *, split: str = "count",
+                     merges: int | None = None, workers: int | None = None, cache: bool = True,
+                     text_key: str = "text", progress: bool = False) -> CategoryCounts:
+    """Word counts and merge traces of every category.
+
+    ``categories`` is a category set name, a directory, or a mapping ``{name: [files]}``.
+
+    >>> counts = count_categories(tok, "languages", merges=1000)  # doctest: +SKIP
+    """
+    from forensics.bpe.inspect import _as_tokenizer
+
+    tok = _as_tokenizer(tokenizer)
+    if tok.num_merges == 0:
+        raise ForensicsError(f"{tok.source}: the tokenizer has no merges to replay")
+    groups = _category_files(categories, split=split)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(groups)))
+    traces: dict[str, PairTrace] = {}
+    rows: dict[str, CategoryRow] = {}
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(groups), desc="categories", unit="cat", leave=False)
+    if workers == 1:
+        results = (_count_one(name, files, tok, merges, cache, text_key) for name, files in groups.items())
+        for name, path, row in results:
+            rows[name] = row
+            traces[name] = PairTrace.load(path)
+            if bar:
+                bar.update(1)
+                bar.set_postfix_str(name)
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(_count_one, name, files, tok, merges, cache, text_key)
+                       for name, files in groups.items()]
+            for future in as_completed(futures):
+                name, path, row = future.result()
+                rows[name] = row
+                traces[name] = PairTrace.load(path)
+                if bar:
+                    bar.update(1)
+                    bar.set_postfix_str(name)
+    if bar:
+        bar.close()
+    if not cache:
+        for row in rows.values():
+            Path(row.trace_path).unlink(missing_ok=True)
+    ordered = list(groups)
+    inputs = {name: traces[name].meta.get("source_hash", "") for name in ordered}
+    return CategoryCounts(traces={n: traces[n] for n in ordered}, rows=[rows[n] for n in ordered],
+                          tokenizer_sha256=tok.sha256, merges=int(traces[ordered[0]].num_steps),
+                          parameters={"split": split, "merges": merges, "text_key": text_key, "cache": cache},
+                          inputs=inputs)
+
+
+def _category_files(categories, *, split: str) -> dict[str, list[str]]:
+    if isinstance(categories, dict):
+        groups = {str(k): [str(p) for p in (v if isinstance(v, (list, tuple)) else [v])] for k, v in categories.items()}
+    else:
+        from forensics.corpus.categories import load_categories
+
+        loaded = load_categories(categories, split=split)
+        groups = {cat.name: [str(p) for p in cat.files] for cat in loaded}
+    if len(groups) < 1:
+        raise ForensicsError(f"{categories}: no categories found")
+    empty = [name for name, files in groups.items() if not files]
+    if empty:
+        raise ForensicsError(f"{categories}: categories without files for split '{split}': {', '.join(empty)}")
+    return groups
+
+
+def summary_table(counts: CategoryCounts) -> list[dict]:
+    """Rows as plain dicts (JSON and tables).
+
+    >>> summary_table(counts)[0]["name"]  # doctest: +SKIP
+    'ar'
+    """
+    from dataclasses import asdict
+
+    return [asdict(row) for row in counts.rows]
+
+
+def pair_totals(counts: CategoryCounts) -> np.ndarray:
+    """Total pairs at step 0 per category, in order.
+
+    >>> pair_totals(counts).dtype  # doctest: +SKIP
+    dtype('int64')
+    """
+    return np.array([counts.traces[row.name].total_pairs for row in counts.rows], dtype=np.int64)
