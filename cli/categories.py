@@ -1,0 +1,168 @@
+"""`forensics categories`: list, show, build and check category sets."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group("categories")
+def command() -> None:
+    """Category sets: sample text of languages, programming languages and domains.
+
+    \b
+    EXAMPLES
+      forensics categories list
+      forensics categories show languages
+      forensics categories build --source code --out data/code --mb-per-category 5
+      forensics categories quality domains
+    """
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return str(n)
+
+
+@command.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_sets(as_json: bool) -> None:
+    """The named category sets (bundled and from $FORENSICS_CATEGORIES) with sizes."""
+    from forensics.corpus.categories import list_category_sets
+
+    sets = list_category_sets()
+    if as_json:
+        from cli.common import emit_json
+
+        emit_json(sets)
+        return
+    from rich.table import Table
+
+    from cli.common import console
+
+    table = Table("set", "categories", "groups", "on disk", "description")
+    for s in sets:
+        groups = ", ".join(f"{g} {n}" for g, n in sorted(s.groups.items()))
+        table.add_row(s.name, str(s.categories), groups, _size(s.bytes_on_disk), s.description)
+    console().print(table)
+
+
+@command.command("show")
+@click.argument("name")
+@click.option("--split", type=click.Choice(["train", "count", "all"]), default="all", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def show(name: str, split: str, as_json: bool) -> None:
+    """The categories of set NAME (a name or a directory) with metadata and sizes."""
+    from forensics.corpus.categories import load_categories
+
+    cat_set = load_categories(name, split=split)  # type: ignore[arg-type]
+    rows = [{"name": c.name, "group": c.group, "files": [str(p) for p in c.files], "bytes_on_disk": c.bytes_on_disk,
+             **{k: v for k, v in c.metadata.items() if k != "group"}} for c in cat_set]
+    if as_json:
+        from cli.common import emit_json
+
+        emit_json({"set": cat_set.name, "path": str(cat_set.path), "split": split, "metadata": cat_set.metadata,
+                   "categories": rows})
+        return
+    from rich.table import Table
+
+    from cli.common import console
+
+    out = console()
+    out.print(f"{cat_set.name}: {len(cat_set)} categories in {cat_set.path} (split {split})")
+    if cat_set.metadata.get("description"):
+        out.print(str(cat_set.metadata["description"]))
+    table = Table("category", "group", "script", "on disk", "licence", "source")
+    for c in cat_set:
+        table.add_row(c.name, c.group, c.script or "", _size(c.bytes_on_disk), str(c.metadata.get("licence", "")),
+                      str(c.metadata.get("source", "")))
+    out.print(table)
+
+
+@command.command("build")
+@click.option("--source", "source", required=True, help="Recipe name: languages, languages-wide, code, domains.")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output directory.")
+@click.option("--mb-per-category", default=5.0, show_default=True, type=float,
+              help="MB of text per category (both splits together).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the train/count split.")
+@click.option("--cache", type=click.Path(file_okay=False), default=None,
+              help="Package cache (default $FORENSICS_PACKAGE_CACHE or ~/.cache/forensics/packages).")
+@click.option("--offline", is_flag=True, help="Use only packages already in the cache.")
+@click.option("--only", "only", multiple=True, help="Build only these categories (repeatable).")
+@click.option("--layout", type=click.Choice(["directories", "flat"]), default="directories", show_default=True,
+              help="<cat>/{train,count}.jsonl.gz or <cat>.{train,count}.jsonl.gz.")
+def build(source: str, out: str, mb_per_category: float, seed: int, cache: str | None, offline: bool,
+          only: tuple[str, ...], layout: str) -> None:
+    """Download registry packages, clean them and write a category set to OUT.
+
+    \b
+    Fetches with apt-get download / npm pack / pip download; writes <OUT>/<category>/{train,count}.jsonl.gz,
+    categories.toml and provenance.json. Deterministic for a seed.
+    EXAMPLE
+      forensics categories build --source languages --out data/languages --mb-per-category 5
+    """
+    from forensics.corpus.build import build_category_set
+
+    report = build_category_set(source, out, mb_per_category=mb_per_category, seed=seed, cache=cache,
+                                offline=offline, categories=list(only) or None, layout=layout,  # type: ignore[arg-type]
+                                progress=lambda name: click.echo(f"  {name}", err=True))
+    total = 0
+    for c in report.categories:
+        total += c.train_bytes + c.count_bytes
+        click.echo(f"{c.name:24s} train {_size(c.train_bytes):>9s} ({c.train_documents} docs)  "
+                   f"count {_size(c.count_bytes):>9s} ({c.count_documents} docs)  "
+                   f"available {_size(c.available_bytes)}")
+    click.echo(f"{len(report.categories)} categories, {_size(total)} of text in {report.out}")
+
+
+@command.command("quality")
+@click.argument("name")
+@click.option("--sample-bytes", default=100_000, show_default=True, type=int,
+              help="Bytes per split used for purity and the tokenizer cross-check.")
+@click.option("--vocab-size", default=2_000, show_default=True, type=int, help="Vocabulary of each test BPE.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--output", "-o", default=None, help="Write the JSON report (with provenance) here.")
+def quality(name: str, sample_bytes: int, vocab_size: int, as_json: bool, output: str | None) -> None:
+    """Quality report of set NAME: bytes, documents, script purity, duplicates, tokenizer cross-check.
+
+    \b
+    The cross-check trains a small BPE on each category's train split; on the category's count split
+    its own tokenizer should need the fewest tokens per byte.
+    """
+    from forensics._results import provenance
+    from forensics.corpus.quality import quality_report
+
+    report = quality_report(name, sample_bytes=sample_bytes, vocab_size=vocab_size)
+    if as_json or output:
+        from cli.common import emit_json
+
+        rows = [{**vars(c), "own_is_best": c.own_is_best} for c in report.categories]
+        emit_json({"provenance": provenance(command="categories quality",
+                                            parameters={"set": name, "sample_bytes": sample_bytes,
+                                                        "vocab_size": vocab_size}),
+                   "set": report.set_name, "own_best_share": report.own_best_share, "categories": rows}, output)
+        if not as_json:
+            click.echo(f"wrote {output}")
+        return
+    from rich.table import Table
+
+    from cli.common import console
+
+    table = Table("category", "script", "train", "count", "docs", "purity", "dup", "shared", "own tok/B",
+                  "best tok/B", "best")
+    for c in report.categories:
+        table.add_row(c.name, c.script or "", _size(c.train_bytes), _size(c.count_bytes),
+                      f"{c.train_documents}/{c.count_documents}",
+                      "" if c.script_purity is None else f"{c.script_purity:.3f}", f"{c.duplicate_rate:.3f}",
+                      str(c.shared_documents),
+                      "" if c.own_tokens_per_byte is None else f"{c.own_tokens_per_byte:.3f}",
+                      "" if c.best_tokens_per_byte is None else f"{c.best_tokens_per_byte:.3f}",
+                      "" if c.best_tokenizer is None else ("own" if c.own_is_best else c.best_tokenizer))
+    out = console()
+    out.print(table)
+    share = report.own_best_share
+    out.print(f"{report.set_name}: {len(report.categories)} categories, {_size(report.total_bytes)} of text; "
+              f"own tokenizer best on {'n/a' if share is None else f'{share:.0%}'} of "
+              f"{len(report.cross_checked)} cross-checked categories")
