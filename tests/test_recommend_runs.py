@@ -284,3 +284,25 @@ def test_undetectable_weight_columns_ask_for_weights(tmp_path):
         load_runs(path, target="loss")
     assert load_runs(path, target="loss", weights=["a", "b"]).sources == ["a", "b"]
     assert load_runs(path, target="accuracy").sources == ["a", "b"]
+
+
+def test_core_path_without_lightgbm(monkeypatch):
+    import sys
+
+    import forensics.recommend.runs as runs_module
+
+    monkeypatch.setitem(sys.modules, "lightgbm", None)  # import lightgbm now raises ImportError
+    monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: None if name == "lightgbm" else object())
+    assert {c.model for c in runs_module.candidates("auto", 500)} == {"explaw", "ridge"}
+    w, loss = _synthetic(30)
+    with pytest.raises(ForensicsError, match=r"pip install 'forensics\[trees\]'"):
+        runs_module.fit_trees(w, loss)
+
+
+def test_trees_when_installed():
+    pytest.importorskip("lightgbm")
+    w, loss = _synthetic(200)
+    held_w, held_loss = _synthetic(100, seed=1)
+    from forensics.recommend.runs import fit_trees
+
+    assert spearmanr(fit_trees(w, loss, iterations=300, learning_rate=0.05)(held_w), held_loss)[0] > 0.8
