@@ -83,3 +83,25 @@ def test_cli_parity(texts, tmp_path, capsys):
     payload = json.loads(out.read_text())
     assert set(payload["weights"]) == {"en", "ru"} and payload["provenance"]["command"] == "recommend parity"
     assert (tmp_path / "w.csv").read_text().startswith("category,weight,proportional_weight\n")
+
+
+def _bundled(set_name: str, wanted: tuple[str, ...]) -> list[str]:
+    try:
+        from forensics.corpus.categories import load_categories
+
+        names = load_categories(set_name).names
+    except Exception:  # the set is missing or being rebuilt
+        names = []
+    present = [n for n in wanted if n in names]
+    if len(present) < 2:
+        pytest.skip(f"bundled category set {set_name!r} with {wanted} not available")
+    return present
+
+
+@pytest.mark.parametrize("set_name, wanted", [("code", ("python", "rust", "go")),
+                                              ("languages", ("en", "de", "ja", "ru", "ar", "cs"))])
+def test_bundled_category_sets(set_name, wanted):
+    names = _bundled(set_name, wanted)[:3]
+    rec = recommend_parity(set_name, categories=names, vocab_size=500, iterations=3, max_bytes=40_000)
+    assert set(rec.weights) == set(names)
+    assert rec.parity <= rec.proportional_parity
