@@ -306,3 +306,15 @@ def test_trees_when_installed():
     from forensics.recommend.runs import fit_trees
 
     assert spearmanr(fit_trees(w, loss, iterations=300, learning_rate=0.05)(held_w), held_loss)[0] > 0.8
+
+
+def test_prior_and_caps_validation():
+    w, loss = _synthetic(30)
+    runs = RunTable(["a", "b", "c", "d"], w, loss, "loss", "synthetic")
+    with pytest.raises(ForensicsError, match="unknown sources \\['x'\\]"):
+        recommend_from_runs(runs, models=["ridge"], prior={"a": 1.0, "x": 1.0}, bootstrap=0)
+    with pytest.raises(ForensicsError, match="caps sum to 0.4"):
+        recommend_from_runs(runs, models=["ridge"], caps={"a": 0.1, "b": 0.1, "c": 0.1, "d": 0.1}, bootstrap=0)
+    rec = recommend_from_runs(runs, models=["ridge"], prior={"a": 0.7, "b": 0.1, "c": 0.1, "d": 0.1},
+                              candidates_count=500, bootstrap=0)
+    assert sum(rec.weights.values()) == pytest.approx(1.0)

@@ -402,6 +402,9 @@ def recommend_from_runs(runs: RunTable | str | os.PathLike, *, target: str | Map
     rng = np.random.default_rng(seed)
     if prior is not None:
         prior_map = normalise(prior, what="prior")
+        unknown = sorted(set(prior_map) - set(runs.sources))
+        if unknown:
+            raise ForensicsError(f"the prior names unknown sources {unknown}; sources are {', '.join(runs.sources)}")
         prior_vector = np.array([prior_map.get(name, 0.0) for name in runs.sources])
     else:
         prior_vector = mixture.mean(axis=0)
