@@ -93,8 +93,9 @@ def main() -> None:
         predicted, label, seconds = ours(train, everything, test_1m.weights, models)
         say(f"| {name} | {label} | {rho(predicted, test_1m.target):.4f} | {rho(predicted, test_60m.target):.4f} "
             f"| {seconds:.1f} |")
-    say(f"| RegMix linear regression (OLS on w) | - | {rho(ols(train, everything, test_1m.weights), test_1m.target):.4f}"
-        f" | {rho(ols(train, everything, test_1m.weights), test_60m.target):.4f} | - |")
+    linear = ols(train, everything, test_1m.weights)
+    say(f"| RegMix linear regression (OLS on w) | - | {rho(linear, test_1m.target):.4f} | "
+        f"{rho(linear, test_60m.target):.4f} | - |")
     if HAVE_TREES:
         predicted = lightgbm_regmix(train, everything, test_1m.weights)
         say(f"| RegMix LightGBM (1000 rounds, lr 0.01) | - | {rho(predicted, test_1m.target):.4f} | "

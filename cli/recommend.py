@@ -299,7 +299,8 @@ def _print_runs(result) -> None:
         table.add_column(column, justify="right")
     for s in result.sources:
         low, high = result.weights_interval[s]
-        table.add_row(s[len(prefix):], f"{result.weights[s]:.4f}", f"{result.weights_spread[s]:.4f}", f"{low:.3f}..{high:.3f}",
+        table.add_row(s[len(prefix):], f"{result.weights[s]:.4f}", f"{result.weights_spread[s]:.4f}",
+                      f"{low:.3f}..{high:.3f}",
                       f"{result.best_run['weights'][s]:.4f}")
     out.print(table)
     out.print(f"predicted {result.target}: {result.predicted:.4f} (bootstrap sd {result.predicted_spread:.4f}); "

@@ -12,10 +12,10 @@ from scipy.stats import spearmanr
 from cli.main import main
 from forensics import ForensicsError, recommend_from_runs, suggest_runs
 from forensics.recommend.runs import (
+    Candidate,
     RunTable,
     apply_caps,
     cross_validate,
-    Candidate,
     fit_explaw,
     fit_ridge,
     load_runs,

@@ -31,7 +31,6 @@ import numpy as np
 from forensics.errors import ForensicsError, input_error, require
 from forensics.recommend._tables import (
     SUM_TOLERANCE,
-    Table,
     as_mapping,
     check_weights,
     join_tables,
