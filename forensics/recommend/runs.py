@@ -31,6 +31,7 @@ import numpy as np
 from forensics.errors import ForensicsError, input_error, require
 from forensics.recommend._tables import (
     SUM_TOLERANCE,
+    _listing,
     as_mapping,
     check_weights,
     join_tables,
@@ -80,6 +81,9 @@ def load_runs(path: str | os.PathLike, *, target: str | Mapping[str, float],
         table = join_tables(table, extra, on=on)
     terms = {target: 1.0} if isinstance(target, str) else as_mapping(target, what="target terms")
     for name in terms:
+        if name not in table.columns and metrics is None:
+            raise input_error(path, f"no column {name!r}", f"columns are: {_listing(table.columns)}; if the "
+                              "metrics are in another CSV, join it with --metrics")
         table.index(name)
     exclude = {*terms, *metric_columns, on}
     sources = pick_weight_columns(table, weights, exclude=sorted(exclude))
