@@ -163,3 +163,57 @@ def count_words(inputs: Sequence[str | os.PathLike] | str | os.PathLike, *,
                       invalid_utf8_sequences=stats.invalid_utf8_sequences,
                       documents_with_invalid_utf8=stats.documents_with_invalid_utf8, problems=stats.problems,
                       seconds=time.perf_counter() - started, source_hash=inputs_hash(paths))
+
+
+@dataclass
+class ChunkedWordCounts:
+    """Word counts per chunk of consecutive documents (for the document bootstrap).
+
+    ``chunk_counts`` is a (chunks x words) sparse matrix; its column sums are the sample's counts.
+    """
+
+    words: list[str]
+    chunk_counts: object  # scipy.sparse.csr_matrix of int64
+    bytes_per_chunk: np.ndarray
+    documents: int
+
+    def resample(self, weights: np.ndarray) -> WordCounts:
+        """Word counts of a resample that takes chunk j ``weights[j]`` times.
+
+        >>> chunked.resample(np.ones(chunked.chunk_counts.shape[0], dtype=np.int64))  # doctest: +SKIP
+        """
+        counts = np.asarray(self.chunk_counts.T @ weights.astype(np.int64)).ravel().astype(np.int64)
+        keep = counts > 0
+        return WordCounts(words=[w for w, k in zip(self.words, keep) if k], counts=counts[keep],
+                          bytes=int(self.bytes_per_chunk @ weights), documents=self.documents)
+
+
+def count_words_by_chunk(inputs: Sequence[str | os.PathLike] | str | os.PathLike, *, pretokenizer: PreTokenizer,
+                         chunks: int = 50, text_key: str = "text") -> ChunkedWordCounts:
+    """Word counts for ``chunks`` groups of consecutive documents (text files count as streamed blocks).
+
+    >>> count_words_by_chunk(["a.jsonl"], pretokenizer=PreTokenizer.preset("gpt2"), chunks=10)  # doctest: +SKIP
+    """
+    from scipy.sparse import csr_matrix
+
+    from forensics.corpus.readers import expand_inputs
+
+    paths = expand_inputs(inputs)
+    docs = list(iter_documents(paths, text_key=text_key, whole_text_files=False, block_bytes=64 << 10))
+    chunks = max(1, min(chunks, len(docs)))
+    bounds = np.linspace(0, len(docs), chunks + 1).astype(int)
+    index: dict[str, int] = {}
+    rows, cols, vals = [], [], []
+    sizes = np.zeros(chunks, dtype=np.int64)
+    for j in range(chunks):
+        counter: Counter = Counter()
+        for doc in docs[bounds[j]:bounds[j + 1]]:
+            counter.update(pretokenizer.split(doc.text))
+            sizes[j] += len(doc.text.encode("utf-8", "surrogatepass"))
+        for word, count in counter.items():
+            rows.append(j)
+            cols.append(index.setdefault(word, len(index)))
+            vals.append(count)
+    words = list(index)
+    matrix = csr_matrix((np.array(vals, dtype=np.int64), (rows, cols)), shape=(chunks, len(words)))
+    return ChunkedWordCounts(words=words, chunk_counts=matrix, bytes_per_chunk=sizes, documents=len(docs))

@@ -1,0 +1,122 @@
+"""`forensics infer TOKENIZER`: estimate the training-data mixture of a BPE tokenizer."""
+
+from __future__ import annotations
+
+import click
+
+from cli.common import console, emit_json
+
+
+@click.command("infer")
+@click.argument("tokenizer", type=click.Path(dir_okay=True))
+@click.option("--categories", default="languages", show_default=True,
+              help="Bundled category set name (see `forensics categories list`) or a directory of samples.")
+@click.option("--merges", type=int, default=3000, show_default=True, help="Number of merges in the window (0: all).")
+@click.option("--start", type=int, default=0, show_default=True,
+              help="First merge of the window, e.g. where a tokenizer appended merges to an earlier one.")
+@click.option("--split", type=click.Choice(["count", "train", "all"]), default="count", show_default=True)
+@click.option("--solver", default="highs", show_default=True,
+              help="highs (HiGHS, incremental), highs-ipm, cbc, or any solver PuLP finds installed.")
+@click.option("--bootstrap", type=int, default=0, show_default=True,
+              help="Resample each category's documents this many times for confidence intervals.")
+@click.option("--confidence", type=float, default=0.95, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--workers", type=int, default=None, help="Processes for counting (default: all cores).")
+@click.option("--no-cache", is_flag=True, help="Recount everything instead of reading cached traces.")
+@click.option("--pretokenizer", default=None, help="Preset or regex for rank files of unknown encodings.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--output", type=click.Path(dir_okay=False), help="Write the JSON result to this file (atomically).")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Write a bar chart (PNG) of the shares.")
+def command(tokenizer, categories, merges, start, split, solver, bootstrap, confidence, seed, workers, no_cache,
+            pretokenizer, as_json, output, plot):
+    """Estimate what share of TOKENIZER's training data came from each category.
+
+    Replays the merge list on sample text of every category and solves the linear program of Hayase et
+    al. (2024) exactly; shares are by bytes.
+
+    \b
+    EXAMPLES
+      forensics infer fixtures/tokenizers/gpt2/vocab.bpe.gz --categories languages --merges 3000
+      forensics infer llama3/tokenizer.json --start 100000 --merges 20000 --json
+    """
+    from forensics._results import file_sha256, provenance
+    from forensics.bpe.formats import load_tokenizer
+    from forensics.inference.infer import infer_mixture
+
+    tok = load_tokenizer(tokenizer, pretokenizer=pretokenizer)
+    estimate = infer_mixture(tok, categories, merges=merges or None, start=start, split=split, solver=solver,
+                             bootstrap=bootstrap, confidence=confidence, seed=seed, workers=workers,
+                             cache=not no_cache, progress=not as_json)
+    result = estimate.to_dict()
+    result["provenance"] = provenance(
+        command="infer", seed=seed,
+        parameters={"tokenizer": str(tokenizer), "categories": str(categories), **estimate.parameters},
+        inputs={str(tokenizer): file_sha256(tok.source), **{f"category:{k}": v for k, v in estimate.inputs.items()
+                                                           if k != "tokenizer"}})
+    if plot:
+        _plot(estimate, plot)
+    if as_json or output:
+        emit_json(result, output)
+        if not output:
+            return
+    _show(estimate)
+
+
+def _show(estimate) -> None:
+    from rich.table import Table
+
+    d = estimate.diagnostics
+    table = Table(title=f"estimated training mixture ({d['merges_in_window']:,} merges, {d['status']})",
+                  title_justify="left")
+    table.add_column("category")
+    table.add_column("share (bytes)", justify="right")
+    if estimate.intervals:
+        table.add_column("interval", justify="right")
+    table.add_column("pair mass", justify="right")
+    table.add_column("token classif.", justify="right")
+    baseline = estimate.baselines["token_classification"]
+    for name, share in sorted(estimate.shares.items(), key=lambda item: -item[1]):
+        row = [name, f"{share:.2%}"]
+        if estimate.intervals:
+            low, high = estimate.intervals[name]
+            row.append(f"{low:.2%} - {high:.2%}")
+        row += [f"{estimate.pair_shares[name]:.2%}", f"{baseline[name]:.2%}"]
+        table.add_row(*row)
+    out = console()
+    out.print(table)
+    out.print(f"LP: objective {d['objective']:.4g}, {d['rounds']} rounds, {d['rows_final']:,} generated rows + "
+              f"{d['tree_rows']:,} tree rows standing for {d['step_pair_rows_represented']:,} (step, pair) rows; "
+              f"{d['merges_unseen_in_any_sample']:,} merges unseen in every sample; counting {d['counting_seconds']}s, "
+              f"solver {d['solver_seconds']}s")
+
+
+def _plot(estimate, path: str) -> None:
+    from forensics.errors import require
+
+    require("matplotlib", extra="plot", purpose="--plot")
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from forensics._results import atomic_write_bytes
+
+    items = sorted(estimate.shares.items(), key=lambda item: -item[1])
+    names = [k for k, _ in items]
+    values = [v for _, v in items]
+    fig, ax = plt.subplots(figsize=(max(4, 0.45 * len(names) + 2), 3.5))
+    if estimate.intervals:
+        low = [max(v - estimate.intervals[k][0], 0) for k, v in items]
+        high = [max(estimate.intervals[k][1] - v, 0) for k, v in items]
+        ax.bar(names, values, yerr=[low, high], capsize=3, color="#4878a8")
+    else:
+        ax.bar(names, values, color="#4878a8")
+    ax.set_ylabel("share of training bytes")
+    ax.tick_params(axis="x", rotation=60)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
