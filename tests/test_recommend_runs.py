@@ -292,7 +292,6 @@ def test_core_path_without_lightgbm(monkeypatch):
     import forensics.recommend.runs as runs_module
 
     monkeypatch.setitem(sys.modules, "lightgbm", None)  # import lightgbm now raises ImportError
-    monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: None if name == "lightgbm" else object())
     assert {c.model for c in runs_module.candidates("auto", 500)} == {"explaw", "ridge"}
     w, loss = _synthetic(30)
     with pytest.raises(ForensicsError, match=r"pip install 'forensics\[trees\]'"):
@@ -300,7 +299,7 @@ def test_core_path_without_lightgbm(monkeypatch):
 
 
 def test_trees_when_installed():
-    pytest.importorskip("lightgbm")
+    pytest.importorskip("lightgbm", exc_type=ImportError)
     w, loss = _synthetic(200)
     held_w, held_loss = _synthetic(100, seed=1)
     from forensics.recommend.runs import fit_trees

@@ -209,13 +209,19 @@ class Candidate:
         return f"{self.model}({inner})" if inner else self.model
 
 
+def _have_lightgbm() -> bool:
+    try:
+        import lightgbm  # noqa: F401
+    except ImportError:  # absent, or installed without its native library
+        return False
+    return True
+
+
 def candidates(models: Sequence[str] | Literal["auto"], n_runs: int) -> list[Candidate]:
     """The configurations to cross-validate; ``auto`` adds trees only when installed and runs are many."""
     if models == "auto":
-        import importlib.util
-
         chosen = ["explaw", "ridge"]
-        if n_runs >= TREES_MIN_RUNS and importlib.util.find_spec("lightgbm") is not None:
+        if n_runs >= TREES_MIN_RUNS and _have_lightgbm():
             chosen.append("trees")
     else:
         chosen = list(models)
