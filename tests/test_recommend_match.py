@@ -95,3 +95,11 @@ def test_cli_match(tmp_path, capsys):
     assert "residual" in capsys.readouterr().out
     assert main(["recommend", "match", str(target), "--cap", "en"]) == 2
     assert "NAME=VALUE" in capsys.readouterr().err
+
+
+def test_reads_a_forensics_infer_result(tmp_path):
+    infer_json = tmp_path / "infer.json"
+    infer_json.write_text(json.dumps({"shares": TARGET, "pair_shares": {"en": 0.9, "de": 0.05, "fr": 0.05},
+                                      "intervals": None, "provenance": {"tool": "forensics"}}))
+    rec = recommend_match(infer_json)
+    assert rec.target == pytest.approx(TARGET)

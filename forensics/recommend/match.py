@@ -56,7 +56,8 @@ def recommend_match(target: Mapping[str, float] | str | os.PathLike, *,
     """
     target_path = os.fspath(target) if isinstance(target, (str, os.PathLike)) else None
     if target_path:
-        target = read_mapping(target_path, what="target mixture", keys=("mixture", "weights", "estimate"))
+        # `forensics infer` writes its estimate as "shares" (by bytes).
+        target = read_mapping(target_path, what="target mixture", keys=("shares", "mixture", "weights", "estimate"))
     target = normalise(target, what="target mixture", path=target_path)
     composition = _read_sources(sources, target)
     source_names = list(composition)
