@@ -749,6 +749,7 @@ def _udhr_recipes(fetcher: Fetcher, *, min_chars: int = 6_000) -> list[CategoryR
         script = dominant_script("".join(d.text for d in docs[:3]))
 
         def source(fetcher: Fetcher, docs=docs) -> Iterator[Doc]:
+            fetcher.path(UDHR)  # records the package for this category's provenance
             return iter(fetcher.in_order(docs))
 
         recipes.append(CategoryRecipe(name=name, group="language", sources=(source,), licence=UDHR.licence,
@@ -804,11 +805,11 @@ def _code_recipes(fetcher: Fetcher) -> list[CategoryRecipe]:
 def _domain_recipes(fetcher: Fetcher) -> list[CategoryRecipe]:
     handbook = Package("deb", "debian-handbook", _DH_LICENCE)
     lo_en = _lo_package("en-US")
-    kjv = Package("deb", "sword-text-kjv", "public domain")
+    kjv = Package("deb", "sword-text-kjv", "public domain (Crown copyright in the UK only)")
     web = Package("deb", "sword-text-web", "public domain")
     botchan = Package("pypi", "sentencepiece==0.2.0", "public domain text (Apache-2.0 package)")
     spdx = Package("npm", "spdx-license-list@6.9.0", "CC0-1.0 (package); licence texts verbatim")
-    latex = Package("deb", "texlive-latex-base-doc", "LPPL-1.3c")
+    latex = Package("deb", "texlive-latex-base-doc", "LPPL-1.3c and other free licences (per file)")
     python = Package("deb", "libpython3.11-stdlib", "PSF-2.0")
 
     def recipe(name: str, sources: Sequence[DocSource], packages: Sequence[Package], licence: str,
@@ -825,7 +826,7 @@ def _domain_recipes(fetcher: Fetcher) -> list[CategoryRecipe]:
         recipe("bible", [sword_module(kjv), sword_module(web)], [kjv, web], "public domain"),
         recipe("legal", [json_field_files(spdx, under="package/licenses/", key="licenseText")], [spdx],
                spdx.licence),
-        recipe("latex", [source_files(latex, suffixes=(".tex",), chunk_chars=16_000)], [latex], "LPPL-1.3c"),
+        recipe("latex", [source_files(latex, suffixes=(".tex",), chunk_chars=16_000)], [latex], latex.licence),
         recipe("python-code", [source_files(python, suffixes=(".py",),
                                             exclude=r"(^|/)(test|tests)/")], [python], "PSF-2.0"),
     ]
