@@ -332,7 +332,7 @@ def normalise_for_dedup(text: str) -> str:
 def chunk_text(text: str, *, max_chars: int, separator: str = "\n\n") -> list[str]:
     """Cut a long text at ``separator`` boundaries into pieces of at most about ``max_chars``.
 
-    >>> chunk_text("a\\n\\nb\\n\\nc", max_chars=4)
+    >>> chunk_text("a\\n\\nb\\n\\nc", max_chars=6)
     ['a\\n\\nb', 'c']
     """
     if len(text) <= max_chars:
@@ -477,7 +477,7 @@ _GUTENBERG_END = re.compile(r"^\*\*\* ?END OF (THIS|THE) PROJECT GUTENBERG", re.
 def strip_gutenberg(text: str) -> str:
     """The body of a Project Gutenberg text, without its licence header and footer.
 
-    >>> strip_gutenberg("header\n*** START OF THIS PROJECT GUTENBERG EBOOK X ***\nbody\n*** END OF THIS PROJECT GUTENBERG")
+    >>> strip_gutenberg("x\\n*** START OF THIS PROJECT GUTENBERG EBOOK X ***\\nbody\\n*** END OF THIS PROJECT GUTENBERG")
     'body'
     """
     start = _GUTENBERG_START.search(text)
