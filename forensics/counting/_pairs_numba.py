@@ -21,8 +21,10 @@ import numpy as np
 from numba import njit, prange
 
 N_BINS = 1 << 16
-# A thread counts into uint32 sub-histograms and flushes them to uint64 before they can overflow.
-_FLUSH_PAIRS = 1 << 30
+# Threads count into uint32 sub-histograms; one kernel call covers fewer pairs than overflow them.
+_FLUSH_PAIRS = 1 << 31
+# A thread's part is worth its 512 KiB of sub-histograms only above this size.
+_MIN_PART_BYTES = 1 << 20
 _U8 = np.uint64(8)
 _U16 = np.uint64(16)
 _U24 = np.uint64(24)
@@ -37,58 +39,56 @@ _LOW16 = np.uint64(0xFFFF)
 
 @njit(nogil=True, cache=True)
 def _count_byte_range(buf, lo, hi, out):
-    """Add the pairs (buf[i], buf[i + 1]) for lo <= i < hi to ``out`` (needs hi < buf.size).
+    """Add the pairs (buf[i], buf[i + 1]) for lo <= i < hi (needs hi < buf.size, hi - lo < 2**32) to out.
 
     Eight pairs come out of one little-endian 64-bit load: bits 8j..8j+15 hold byte j in the low half
-    and byte j+1 in the high half, i.e. the pair with its bytes swapped; the index is swapped back when
-    the sub-histograms are flushed. Two interleaved sub-histograms halve the store-to-load stalls on
-    runs of the same pair (spaces, indentation).
+    and byte j+1 in the high half, i.e. the pair with its bytes swapped, so the local uint32
+    sub-histograms are indexed ``second << 8 | first`` and swapped back when added to ``out``. Two
+    interleaved sub-histograms halve the store-to-load stalls on runs of one pair (spaces,
+    indentation); four spill out of L2. Fresh local arrays (not caller-provided ones) measured ~10%
+    faster: the compiler knows they alias nothing.
     """
     h0 = np.zeros(N_BINS, np.uint32)
     h1 = np.zeros(N_BINS, np.uint32)
-    start = lo
-    while start < hi:
-        stop = min(hi, start + _FLUSH_PAIRS)
-        n_words = (stop - start) // 8
-        words = buf[start:start + n_words * 8].view(np.uint64)
-        for k in range(n_words):
-            x = words[k]
-            h0[x & _LOW16] += 1
-            h1[(x >> _U8) & _LOW16] += 1
-            h0[(x >> _U16) & _LOW16] += 1
-            h1[(x >> _U24) & _LOW16] += 1
-            h0[(x >> _U32) & _LOW16] += 1
-            h1[(x >> _U40) & _LOW16] += 1
-            h0[(x >> _U48) & _LOW16] += 1
-            h1[(x >> _U56) | (np.uint64(buf[start + 8 * k + 8]) << _U8)] += 1
-        for i in range(start + n_words * 8, stop):
-            h0[np.uint32(buf[i]) | (np.uint32(buf[i + 1]) << 8)] += 1
-        for j in range(N_BINS):
-            c = h0[j] + np.uint64(h1[j])
-            if c:
-                out[((j & 0xFF) << 8) | (j >> 8)] += c
-                h0[j] = 0
-                h1[j] = 0
-        start = stop
+    n_words = (hi - lo) // 8
+    words = buf[lo:lo + n_words * 8].view(np.uint64)
+    for k in range(n_words):
+        x = words[k]
+        h0[x & _LOW16] += 1
+        h1[(x >> _U8) & _LOW16] += 1
+        h0[(x >> _U16) & _LOW16] += 1
+        h1[(x >> _U24) & _LOW16] += 1
+        h0[(x >> _U32) & _LOW16] += 1
+        h1[(x >> _U40) & _LOW16] += 1
+        h0[(x >> _U48) & _LOW16] += 1
+        h1[(x >> _U56) | (np.uint64(buf[lo + 8 * k + 8]) << _U8)] += 1
+    for i in range(lo + n_words * 8, hi):
+        h0[np.uint32(buf[i]) | (np.uint32(buf[i + 1]) << 8)] += 1
+    for j in range(N_BINS):
+        c = np.uint64(h0[j]) + np.uint64(h1[j])
+        if c:
+            out[((j & 0xFF) << 8) | (j >> 8)] += c
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def _byte_pairs_parallel(buf, n_chunks, out):
+def _byte_pairs_parallel(buf, n_parts, out):
+    """Add all adjacent pairs of ``buf`` (fewer than 2**32) to ``out``, one contiguous part per thread.
+
+    Static parts, not many small dynamic ones: numba's dynamic scheduling (parallel_chunksize)
+    made this loop 2.3x slower, even on one thread.
+    """
     n_pairs = buf.size - 1
     if n_pairs <= 0:
         return
-    chunk = (n_pairs + n_chunks - 1) // n_chunks
-    partial = np.zeros((n_chunks, N_BINS), np.uint64)
-    for c in prange(n_chunks):
-        lo = c * chunk
-        hi = min(n_pairs, lo + chunk)
+    per_part = (n_pairs + n_parts - 1) // n_parts
+    partial = np.zeros((n_parts, N_BINS), np.uint64)
+    for p in prange(n_parts):
+        lo = p * per_part
+        hi = min(n_pairs, lo + per_part)
         if lo < hi:
-            _count_byte_range(buf, lo, hi, partial[c])
-    for j in prange(N_BINS):
-        s = np.uint64(0)
-        for c in range(n_chunks):
-            s += partial[c, j]
-        out[j] += s
+            _count_byte_range(buf, lo, hi, partial[p])
+    for p in range(n_parts):
+        out += partial[p]
 
 
 def boundary_byte_pairs(buf: np.ndarray, starts: np.ndarray, out: np.ndarray) -> None:
@@ -105,19 +105,29 @@ def boundary_byte_pairs(buf: np.ndarray, starts: np.ndarray, out: np.ndarray) ->
         out += np.bincount(keys, minlength=N_BINS).astype(np.uint64)
 
 
+def _thread_count(threads: int | None) -> int:
+    return max(1, min(threads or numba.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+
+
 def _limited(threads: int, fn, *args):
     """Run a parallel kernel on at most ``threads`` threads (numba's limit is per calling thread)."""
     previous = numba.get_num_threads()
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(_thread_count(threads))
     try:
         return fn(*args)
     finally:
         numba.set_num_threads(previous)
 
 
-def _chunks_for(n: int, threads: int) -> int:
-    # A chunk much smaller than the 512 KiB of partial counts it needs is not worth a thread.
-    return max(1, min(threads * 2, n // (1 << 20)))
+def _count_all(buf: np.ndarray, out: np.ndarray, threads: int | None) -> None:
+    """All adjacent pairs of ``buf`` into ``out``, in calls of under 2**31 pairs (uint32 safety)."""
+    threads = _thread_count(threads)
+    lo = 0
+    while lo < buf.size - 1:
+        hi = min(buf.size, lo + _FLUSH_PAIRS + 1)
+        parts = max(1, min(threads, (hi - lo) // _MIN_PART_BYTES))
+        _limited(threads, _byte_pairs_parallel, buf[lo:hi], parts, out)
+        lo = hi - 1
 
 
 def byte_pair_histogram(buf: np.ndarray, starts: np.ndarray | None = None, *,
@@ -132,8 +142,7 @@ def byte_pair_histogram(buf: np.ndarray, starts: np.ndarray | None = None, *,
     buf = np.ascontiguousarray(buf, dtype=np.uint8)
     out = np.zeros(N_BINS, np.uint64) if out is None else out
     threads = threads or numba.get_num_threads()
-    if buf.size > 1:
-        _limited(threads, _byte_pairs_parallel, buf, _chunks_for(buf.size, threads), out)
+    _count_all(buf, out, threads)
     if starts is not None and len(starts):
         boundary = np.zeros(N_BINS, np.uint64)
         boundary_byte_pairs(buf, starts, boundary)
@@ -175,9 +184,7 @@ class CpuByteSink:
         buf = self._buffers[slot][:n]
         if starts:
             boundary_byte_pairs(buf, np.asarray(starts, np.int64), self._boundary)
-        chunks = _chunks_for(n, self.threads)
-        self._pending[slot] = self._executor.submit(_limited, self.threads, _byte_pairs_parallel, buf, chunks,
-                                                    self._hist)
+        self._pending[slot] = self._executor.submit(_count_all, buf, self._hist, self.threads)
         self._next += 1
 
     def finish(self) -> np.ndarray:
@@ -201,6 +208,16 @@ def token_pair_keys(ids):
     keys = np.empty(n, np.uint64)
     for i in prange(n):
         keys[i] = (np.uint64(ids[i]) << _U32) | np.uint64(ids[i + 1])
+    return keys
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _narrow_pair_keys(ids):
+    """32-bit keys ``a << 16 | b`` for ids below 2**16: half the bytes to sort, twice the SIMD lanes."""
+    n = max(ids.size - 1, 0)
+    keys = np.empty(n, np.uint32)
+    for i in prange(n):
+        keys[i] = (np.uint32(ids[i]) << np.uint32(16)) | np.uint32(ids[i + 1])
     return keys
 
 
@@ -314,9 +331,9 @@ def token_pair_counts(ids: np.ndarray, starts: np.ndarray | None = None, *,
                       threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct pair keys (``a << 32 | b``) and their uint64 counts over ``ids`` (uint32).
 
-    Sort + run-length beat an open-addressing numba hash table ~4x on real token streams (the
-    table's random probes miss the cache; see benchmarks/results/pairs.md). ``starts`` are document
-    starts, as for bytes.
+    Sort + run-length beat an open-addressing numba hash table ~3x on real token streams (the
+    table's random probes miss the cache; see benchmarks/results/pairs.md); ids below 2**16 are
+    sorted as 32-bit keys. ``starts`` are document starts, as for bytes.
 
     >>> token_pair_counts(np.array([7, 8, 7, 8], np.uint32))  # doctest: +SKIP
     (array([30064771080, 34359738375], dtype=uint64), array([2, 1], dtype=uint64))
@@ -325,7 +342,8 @@ def token_pair_counts(ids: np.ndarray, starts: np.ndarray | None = None, *,
     if ids.size < 2:
         return np.empty(0, np.uint64), np.empty(0, np.uint64)
     threads = threads or numba.get_num_threads()
-    keys = _limited(threads, token_pair_keys, ids)
+    narrow = int(ids.max()) < 1 << 16  # most vocabularies (GPT-2, Llama 2, Mistral) fit in 16 bits
+    keys = _limited(threads, _narrow_pair_keys if narrow else token_pair_keys, ids)
     n_parts = max(1, min(threads, keys.size // (1 << 18)))
     if n_parts == 1:
         result = _sort_and_count(keys)
@@ -334,6 +352,9 @@ def token_pair_counts(ids: np.ndarray, starts: np.ndarray | None = None, *,
         with ThreadPoolExecutor(max_workers=n_parts) as pool:
             parts = list(pool.map(_sort_and_count, [keys[a:b] for a, b in zip(bounds[:-1], bounds[1:])]))
         result = merge_many(parts)
+    if narrow:  # a << 16 | b  ->  a << 32 | b keeps the order
+        packed = result[0]
+        result = (((packed >> _U16) << _U32) | (packed & _LOW16), result[1])
     if starts is not None and len(starts):
         starts = np.unique(np.asarray(starts, dtype=np.int64))
         starts = starts[(starts > 0) & (starts < ids.size)]
