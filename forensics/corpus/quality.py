@@ -171,7 +171,7 @@ def _tokens_per_byte(tokenizer, lines: list[str], total_bytes: int) -> float:
 
 
 def quality_report(name_or_path: str | CategorySet, *, sample_bytes: int = 100_000, vocab_size: int = 2_000,
-                   max_cross_check: int = 40, seed: int = 0,
+                   max_cross_check: int = 60, seed: int = 0,
                    categories: Sequence[str] | None = None) -> QualityReport:
     """Size, purity, duplicates and the tokenizer cross-check for every category of a set.
 
