@@ -182,12 +182,10 @@ class CupyDevice:
         self._byte_kernel = module.get_function("byte_pairs")
         self._byte_kernel.max_dynamic_shared_size_bytes = SHARED_BYTES
         self._key_kernel = module.get_function("token_pair_keys")
-        self._pinned = []  # keeps pinned allocations alive as long as their numpy views
 
     def pinned_empty(self, nbytes: int) -> np.ndarray:
-        memory = self.cp.cuda.alloc_pinned_memory(nbytes)
-        self._pinned.append(memory)
-        return np.frombuffer(memory, np.uint8, nbytes)
+        # The view keeps the allocation alive; when it goes, CuPy's pinned pool takes the memory back.
+        return np.frombuffer(self.cp.cuda.alloc_pinned_memory(nbytes), np.uint8, nbytes)
 
     def empty(self, n: int, dtype):
         return self.cp.empty(n, dtype)
