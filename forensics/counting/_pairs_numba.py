@@ -1,7 +1,8 @@
 """Numba kernels for pair counting on the CPU: byte-pair histograms and sparse token-pair counts.
 
-What it does: counts every adjacent pair of a flat buffer (bytes or token ids) in parallel over chunks,
-each thread into its own partial counts, then merges the partials. Document boundaries are handled by
+What it does: counts every adjacent pair of a flat buffer (bytes or token ids) in parallel over chunks
+(Python threads running GIL-free numba kernels or numpy sorts), each thread into its own partial
+counts, then merges the partials. Document boundaries are handled by
 the caller's ``starts`` (positions where a document begins): the pair that straddles each one is
 counted once by the fast loop and subtracted afterwards, which keeps the inner loops branch-free.
 
@@ -14,17 +15,18 @@ What it leaves out: reading files, tokenization, devices (see ``pairs.py`` and `
 
 from __future__ import annotations
 
+import os
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 N_BINS = 1 << 16
-# Threads count into uint32 sub-histograms; one kernel call covers fewer pairs than overflow them.
-_FLUSH_PAIRS = 1 << 31
-# A thread's part is worth its 512 KiB of sub-histograms only above this size.
-_MIN_PART_BYTES = 1 << 20
+# One task of a counting thread: small enough to balance threads, large enough that the 512 KiB of
+# local sub-histograms (zeroed, then flushed) cost under 5% of it; below 2**32 pairs by far.
+_CHUNK_BYTES = 4 << 20
 _U8 = np.uint64(8)
 _U16 = np.uint64(16)
 _U24 = np.uint64(24)
@@ -70,27 +72,6 @@ def _count_byte_range(buf, lo, hi, out):
             out[((j & 0xFF) << 8) | (j >> 8)] += c
 
 
-@njit(parallel=True, nogil=True, cache=True)
-def _byte_pairs_parallel(buf, n_parts, out):
-    """Add all adjacent pairs of ``buf`` (fewer than 2**32) to ``out``, one contiguous part per thread.
-
-    Static parts, not many small dynamic ones: numba's dynamic scheduling (parallel_chunksize)
-    made this loop 2.3x slower, even on one thread.
-    """
-    n_pairs = buf.size - 1
-    if n_pairs <= 0:
-        return
-    per_part = (n_pairs + n_parts - 1) // n_parts
-    partial = np.zeros((n_parts, N_BINS), np.uint64)
-    for p in prange(n_parts):
-        lo = p * per_part
-        hi = min(n_pairs, lo + per_part)
-        if lo < hi:
-            _count_byte_range(buf, lo, hi, partial[p])
-    for p in range(n_parts):
-        out += partial[p]
-
-
 def boundary_byte_pairs(buf: np.ndarray, starts: np.ndarray, out: np.ndarray) -> None:
     """Add to ``out`` the pairs that straddle a document start (each distinct start once).
 
@@ -106,28 +87,55 @@ def boundary_byte_pairs(buf: np.ndarray, starts: np.ndarray, out: np.ndarray) ->
 
 
 def _thread_count(threads: int | None) -> int:
-    return max(1, min(threads or numba.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
-
-
-def _limited(threads: int, fn, *args):
-    """Run a parallel kernel on at most ``threads`` threads (numba's limit is per calling thread)."""
-    previous = numba.get_num_threads()
-    numba.set_num_threads(_thread_count(threads))
+    """``threads``, or the cores this process may use."""
+    if threads:
+        return max(1, threads)
     try:
-        return fn(*args)
-    finally:
-        numba.set_num_threads(previous)
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
-def _count_all(buf: np.ndarray, out: np.ndarray, threads: int | None) -> None:
-    """All adjacent pairs of ``buf`` into ``out``, in calls of under 2**31 pairs (uint32 safety)."""
-    threads = _thread_count(threads)
-    lo = 0
-    while lo < buf.size - 1:
-        hi = min(buf.size, lo + _FLUSH_PAIRS + 1)
-        parts = max(1, min(threads, (hi - lo) // _MIN_PART_BYTES))
-        _limited(threads, _byte_pairs_parallel, buf[lo:hi], parts, out)
-        lo = hi - 1
+class _ChunkCounter:
+    """Byte-pair counting of chunks on a pool of Python threads, each into its own partial histogram.
+
+    The numba kernel releases the GIL, so the threads run in parallel. Chunks go to whichever thread
+    is free: on a shared machine a thread slowed by other work does not hold the rest up (static
+    numba ``prange`` parts did; numba's dynamic scheduling made the kernel 2.3x slower).
+    """
+
+    def __init__(self, threads: int | None) -> None:
+        self.threads = _thread_count(threads)
+        self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="byte-pairs")
+        self._local = threading.local()
+        self._partials: list[np.ndarray] = []
+        self._lock = threading.Lock()
+
+    def _partial(self) -> np.ndarray:
+        hist = getattr(self._local, "hist", None)
+        if hist is None:
+            hist = self._local.hist = np.zeros(N_BINS, np.uint64)
+            with self._lock:
+                self._partials.append(hist)
+        return hist
+
+    def _count(self, buf: np.ndarray, lo: int, hi: int) -> None:
+        _count_byte_range(buf, lo, hi, self._partial())
+
+    def submit(self, buf: np.ndarray) -> list[Future]:
+        """Start counting all adjacent pairs of ``buf``; returns the chunks' futures."""
+        n_pairs = buf.size - 1
+        return [self._pool.submit(self._count, buf, lo, min(n_pairs, lo + _CHUNK_BYTES))
+                for lo in range(0, max(n_pairs, 0), _CHUNK_BYTES)]
+
+    def total(self) -> np.ndarray:
+        total = np.zeros(N_BINS, np.uint64)
+        for hist in self._partials:
+            total += hist
+        return total
+
+    def close(self) -> None:
+        self._pool.shutdown()
 
 
 def byte_pair_histogram(buf: np.ndarray, starts: np.ndarray | None = None, *,
@@ -141,8 +149,17 @@ def byte_pair_histogram(buf: np.ndarray, starts: np.ndarray | None = None, *,
     """
     buf = np.ascontiguousarray(buf, dtype=np.uint8)
     out = np.zeros(N_BINS, np.uint64) if out is None else out
-    threads = threads or numba.get_num_threads()
-    _count_all(buf, out, threads)
+    if buf.size < 2 * _CHUNK_BYTES or threads == 1:
+        for lo in range(0, max(buf.size - 1, 0), _CHUNK_BYTES):
+            _count_byte_range(buf, lo, min(buf.size - 1, lo + _CHUNK_BYTES), out)
+    else:
+        counter = _ChunkCounter(threads)
+        try:
+            for future in counter.submit(buf):
+                future.result()
+            out += counter.total()
+        finally:
+            counter.close()
     if starts is not None and len(starts):
         boundary = np.zeros(N_BINS, np.uint64)
         boundary_byte_pairs(buf, starts, boundary)
@@ -151,7 +168,7 @@ def byte_pair_histogram(buf: np.ndarray, starts: np.ndarray | None = None, *,
 
 
 class CpuByteSink:
-    """Counts packed byte buffers on a worker thread while the caller fills the next buffer.
+    """Counts packed byte buffers on worker threads while the caller fills the next buffer.
 
     The caller alternates ``acquire()`` (a free host buffer) and ``submit(n, starts)`` (count its
     first ``n`` bytes); ``finish()`` waits and returns the histogram. Boundary pairs are taken from the
@@ -163,20 +180,18 @@ class CpuByteSink:
     def __init__(self, capacity: int, *, threads: int | None = None, slots: int = 2,
                  buffers: list[np.ndarray] | None = None) -> None:
         self.capacity = capacity
-        self.threads = threads or numba.get_num_threads()
         # Reused buffers skip the page faults of fresh memory (about 10% of a warm run).
         self._buffers = buffers or [np.empty(capacity, np.uint8) for _ in range(slots)]
-        self._pending: list[Future | None] = [None] * slots
+        self._pending: list[list[Future]] = [[] for _ in self._buffers]
         self._next = 0
-        self._hist = np.zeros(N_BINS, np.uint64)
+        self._counter = _ChunkCounter(threads)
         self._boundary = np.zeros(N_BINS, np.uint64)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="byte-pairs")
 
     def acquire(self) -> np.ndarray:
         slot = self._next % len(self._buffers)
-        if self._pending[slot] is not None:
-            self._pending[slot].result()
-            self._pending[slot] = None
+        for future in self._pending[slot]:
+            future.result()
+        self._pending[slot] = []
         return self._buffers[slot]
 
     def submit(self, n: int, starts: list[int]) -> None:
@@ -184,15 +199,17 @@ class CpuByteSink:
         buf = self._buffers[slot][:n]
         if starts:
             boundary_byte_pairs(buf, np.asarray(starts, np.int64), self._boundary)
-        self._pending[slot] = self._executor.submit(_count_all, buf, self._hist, self.threads)
+        self._pending[slot] = self._counter.submit(buf)
         self._next += 1
 
     def finish(self) -> np.ndarray:
-        for future in self._pending:
-            if future is not None:
-                future.result()
-        self._executor.shutdown()
-        return self._hist - self._boundary
+        try:
+            for futures in self._pending:
+                for future in futures:
+                    future.result()
+            return self._counter.total() - self._boundary
+        finally:
+            self._counter.close()
 
 
 # --- token pairs -----------------------------------------------------------------------------------
@@ -341,7 +358,7 @@ def token_pair_counts(ids: np.ndarray, starts: np.ndarray | None = None, *,
     ids = np.ascontiguousarray(ids, dtype=np.uint32)
     if ids.size < 2:
         return np.empty(0, np.uint64), np.empty(0, np.uint64)
-    threads = threads or numba.get_num_threads()
+    threads = _thread_count(threads)
     narrow = int(ids.max()) < 1 << 16  # most vocabularies (GPT-2, Llama 2, Mistral) fit in 16 bits
     keys = _narrow_pair_keys(ids) if narrow else token_pair_keys(ids)
     n_parts = max(1, min(threads, keys.size // (1 << 18)))
