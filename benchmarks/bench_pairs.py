@@ -64,6 +64,8 @@ def corpus_file(size_bytes: int, *, directory: Path = DATA) -> Path:
         return path
     directory.mkdir(parents=True, exist_ok=True)
     text = gather_text(min(size_bytes, 400 << 20))
+    if not text:
+        raise SystemExit(f"no real text found under {', '.join(map(str, TEXT_SOURCES))}")
     tmp = path.with_suffix(".tmp")
     with open(tmp, "wb") as handle:
         written = 0

@@ -186,10 +186,12 @@ def run(args) -> dict:
 
         # 4. kernels on resident data
         hist = device.zeros(1 << 16, np.uint64)
+        device.synchronize()  # zeros ran on the default stream; the probe's stream does not wait for it
         kernel_s = probe.time(lambda: device.byte_pairs(resident, size, hist, probe.stream), repeats)
         device.synchronize()
         cpu_kernel_s = wall_median(lambda: byte_pair_histogram(data), repeats)
         one = device.zeros(1 << 16, np.uint64)
+        device.synchronize()
         device.byte_pairs(resident, size, one, probe.stream)
         device.synchronize()
         checks["bytes, device-resident kernel"] = np.array_equal(device.to_host(one),

@@ -306,3 +306,88 @@ def test_gpu_check_dry_run(tmp_path):
     record = json.loads(out.read_text())
     assert record["dry_run"] is True and record["all_agree"] is True
     assert "provenance" in record
+
+
+# --- CupyDevice's calls, against a numpy stand-in for CuPy ------------------------------------------
+
+class _FakeArray(np.ndarray):
+    """numpy array with CuPy's ``set``/``get`` copies."""
+
+    def set(self, arr, stream=None):
+        assert arr.shape == self.shape and arr.dtype == self.dtype
+        self[...] = arr
+
+    def get(self, stream=None):
+        return np.array(self)
+
+
+class _FakeStream:
+    def __init__(self, non_blocking=False):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def record(self):
+        return self
+
+    def synchronize(self):
+        pass
+
+
+class _FakeKernel:
+    def __init__(self, name):
+        self.name = name
+        self.max_dynamic_shared_size_bytes = 0
+
+    def __call__(self, grid, block, args, shared_mem=0):
+        data, n_pairs, out = args
+        n_pairs = int(n_pairs)
+        if self.name == "byte_pairs":
+            assert grid[1] == 2 and shared_mem <= self.max_dynamic_shared_size_bytes
+            _pairs_cupy._simulated_byte_pairs(np.asarray(data[:n_pairs + 1]), out)
+        else:
+            out[:n_pairs] = (data[:n_pairs].astype(np.uint64) << np.uint64(32)) | data[1:n_pairs + 1]
+
+
+def _fake_cupy():
+    import types
+
+    def wrap(x):
+        return np.asarray(x).view(_FakeArray)
+
+    cp = types.ModuleType("cupy")
+    cp.uint64, cp.uint32, cp.uint8, cp.bool_ = np.uint64, np.uint32, np.uint8, np.bool_
+    cp.empty = lambda n, dtype: wrap(np.empty(n, dtype))
+    cp.zeros = lambda n, dtype: wrap(np.zeros(n, dtype))
+    cp.array = lambda x, dtype=None: wrap(np.array(x, dtype=dtype))
+    cp.concatenate = lambda xs: wrap(np.concatenate(xs))
+    cp.flatnonzero = lambda x: wrap(np.flatnonzero(x))
+    cp.not_equal = np.not_equal
+    module = types.SimpleNamespace(get_function=_FakeKernel)
+    cp.RawModule = lambda code, options: module
+    device = types.SimpleNamespace(attributes={"MultiProcessorCount": 4}, use=lambda: None,
+                                   synchronize=lambda: None)
+    runtime = types.SimpleNamespace(getDeviceCount=lambda: 1, getDeviceProperties=lambda i: {"name": b"Fake"})
+    cp.cuda = types.SimpleNamespace(runtime=runtime, Device=lambda i: device, Stream=_FakeStream,
+                                    alloc_pinned_memory=lambda n: bytearray(n))
+    return cp
+
+
+def test_cupy_device_calls_with_a_numpy_stand_in(monkeypatch, cpu):
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy())
+    monkeypatch.setattr(_pairs_cupy, "gpu_available", lambda: True)
+    backend = pairs.resolve_backend("auto")
+    assert backend.name == "Fake"
+    data = b"".join(p.read_bytes() for p in REAL_FILES[:2])
+    docs = [data, b"", b"q", data[:777], b"\xff\xfe"]
+    got = count_pairs(texts=docs, backend=backend, batch_bytes=50_000)
+    assert np.array_equal(got.histogram(), byte_docs(docs))
+    ids = (np.random.default_rng(2).zipf(1.3, 50_000) % 70_000).astype(np.uint32)
+    offsets = [0, 5, 5, 20_000]
+    want = count_pairs(token_ids=ids, offsets=offsets, backend=cpu)
+    got = count_pairs(token_ids=ids, offsets=offsets, backend=backend, batch_tokens=9_000)
+    assert np.array_equal(got.keys, want.keys) and np.array_equal(got.counts, want.counts)

@@ -270,6 +270,8 @@ class DeviceByteSink:
         self._hist = device.zeros(N_BINS, np.uint64)
         self._boundary = np.zeros(N_BINS, np.uint64)
         self.batches = 0
+        # The zero fill ran on the default stream, which non-blocking streams do not wait for.
+        device.synchronize()
 
     def acquire(self) -> np.ndarray:
         slot = self._next % len(self._host)
