@@ -94,9 +94,10 @@ def test_bytes_array_with_offsets(cpu, simulated, docs, batch):
         assert np.array_equal(got.histogram(), expected)
 
 
-@pytest.mark.parametrize("piece", [pairs._PARALLEL_READ_PIECE, 1000])
-def test_bytes_files_stream_in_batches_with_carry(tmp_path, cpu, simulated, piece, monkeypatch):
+@pytest.mark.parametrize("piece, map_min", [(pairs._PARALLEL_READ_PIECE, pairs.MAP_MIN_BYTES), (1000, 2)])
+def test_bytes_files_stream_in_batches_with_carry(tmp_path, cpu, simulated, piece, map_min, monkeypatch):
     monkeypatch.setattr(pairs, "_PARALLEL_READ_PIECE", piece)  # 1000: parallel preadv pieces
+    monkeypatch.setattr(pairs, "MAP_MIN_BYTES", map_min)  # 2: the CPU maps every plain file
     monkeypatch.setattr(pairs, "READ_THREADS", 3)
     text = b"".join(p.read_bytes() for p in REAL_FILES)
     invalid = b"ok \xff\xfe\xc3 broken \xe2\x82 utf-8"

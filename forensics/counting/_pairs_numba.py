@@ -186,6 +186,11 @@ class CpuByteSink:
         self._next = 0
         self._counter = _ChunkCounter(threads)
         self._boundary = np.zeros(N_BINS, np.uint64)
+        self._documents: list[list[Future]] = []
+
+    def count_document(self, data: np.ndarray) -> None:
+        """Count one whole document where it lies (e.g. a memory-mapped file), without a copy."""
+        self._documents.append(self._counter.submit(data))
 
     def acquire(self) -> np.ndarray:
         slot = self._next % len(self._buffers)
@@ -204,7 +209,7 @@ class CpuByteSink:
 
     def finish(self) -> np.ndarray:
         try:
-            for futures in self._pending:
+            for futures in self._pending + self._documents:
                 for future in futures:
                     future.result()
             return self._counter.total() - self._boundary

@@ -22,6 +22,7 @@ What it leaves out: tokenizer training, pairs at a distance > 1, anything about 
 from __future__ import annotations
 
 import io
+import mmap
 import os
 import time
 import zlib
@@ -57,6 +58,8 @@ _MERGE_EVERY = 16
 # Large uncompressed files are read by up to this many threads at once, in pieces of at least 8 MiB.
 READ_THREADS = min(8, os.cpu_count() or 1)
 _PARALLEL_READ_PIECE = 8 << 20
+# The CPU counts uncompressed text files at least this large in place, memory-mapped (no copy).
+MAP_MIN_BYTES = 16 << 20
 
 
 @dataclass
@@ -151,6 +154,7 @@ class CpuBackend:
     """numba on all (or ``threads``) cores."""
 
     name = "cpu"
+    maps_files = True  # large plain files are counted in place (see _MappedFile)
 
     def __init__(self, *, threads: int | None = None) -> None:
         from forensics.counting import _pairs_numba
@@ -245,6 +249,19 @@ class _ParallelFileReader:
         return got
 
 
+class _MappedFile:
+    """A whole uncompressed file as a read-only memory map, counted in place (no copy).
+
+    Only for sinks that take whole documents (the CPU); the file must not shrink while it is counted.
+    """
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        if hasattr(mmap, "MADV_SEQUENTIAL"):
+            self.map.madvise(mmap.MADV_SEQUENTIAL)
+        self.array = np.frombuffer(self.map, np.uint8)
+
+
 def _zstd_errors() -> tuple[type[BaseException], ...]:
     try:
         import zstandard
@@ -255,8 +272,8 @@ def _zstd_errors() -> tuple[type[BaseException], ...]:
 
 
 def _file_byte_documents(paths: list[Path], *, format: Format, text_key: str, compression: Compression,
-                         stats: ReadStats, on_error: OnError, pool=None,
-                         read_threads: int = 1) -> Iterator[bytes | _GuardedReader | _ParallelFileReader]:
+                         stats: ReadStats, on_error: OnError, pool=None, read_threads: int = 1,
+                         map_files: bool = False) -> Iterator[bytes | _GuardedReader | _ParallelFileReader]:
     for path in paths:
         kind = detect_format(path) if format == "infer" else format
         if kind != "text":
@@ -271,7 +288,10 @@ def _file_byte_documents(paths: list[Path], *, format: Format, text_key: str, co
         except OSError as exc:
             raise input_error(path, f"cannot open ({exc.strerror or exc})", "check the path") from None
         with handle:
-            if pool is not None and type(handle) is io.BufferedReader and hasattr(os, "preadv"):
+            plain = type(handle) is io.BufferedReader
+            if map_files and plain and os.fstat(handle.fileno()).st_size >= MAP_MIN_BYTES:
+                yield _MappedFile(handle)
+            elif pool is not None and plain and hasattr(os, "preadv"):
                 yield _ParallelFileReader(handle, pool, read_threads)
             else:
                 yield _GuardedReader(handle, os.fspath(path), stats, on_error)
@@ -307,6 +327,10 @@ def pack_bytes(documents: Iterable[bytes | Any], sink, *, stats: ReadStats | Non
         pos, starts = 1, []
 
     for doc in documents:
+        if isinstance(doc, _MappedFile):  # a whole document, counted where it lies
+            sink.count_document(doc.array)
+            total += doc.array.size
+            continue
         if pos:
             starts.append(pos)
         if hasattr(doc, "readinto"):
@@ -536,7 +560,8 @@ def count_pairs(inputs: Sequence[str | os.PathLike] | str | os.PathLike | None =
                              _file_byte_documents(paths, format=format, text_key=text_key,
                                                   compression=compression, stats=stats, on_error=on_error,
                                                   pool=pool if READ_THREADS > 1 else None,
-                                                  read_threads=READ_THREADS))
+                                                  read_threads=READ_THREADS,
+                                                  map_files=getattr(backend, "maps_files", False)))
                 if texts is not None:
                     stats.documents = len(documents)
                 hist = pack_bytes(documents, backend.byte_sink(batch_bytes), stats=stats)
