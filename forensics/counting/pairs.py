@@ -118,10 +118,8 @@ class PairCounts:
         """
         if k <= 0 or not self.keys.size:
             return []
-        # lexsort is stable and sorts by the last key first: count descending, then key ascending.
-        order = np.lexsort((self.keys, -self.counts.astype(np.float64)))
-        if self.counts.size and int(self.counts.max()) >= 1 << 53:
-            order = sorted(range(self.keys.size), key=lambda i: (-int(self.counts[i]), int(self.keys[i])))
+        # lexsort sorts by its last key first; ~count (uint64) ascending is count descending, exactly.
+        order = np.lexsort((self.keys, ~self.counts.astype(np.uint64)))
         return [(*self.split(self.keys[i]), int(self.counts[i])) for i in order[:k]]
 
     def histogram(self) -> np.ndarray:
@@ -151,7 +149,7 @@ class PairCounts:
 # --- backends --------------------------------------------------------------------------------------
 
 class CpuBackend:
-    """numba on all (or ``threads``) cores."""
+    """numba kernels on all (or ``threads``) cores; one count at a time (it reuses its batch buffers)."""
 
     name = "cpu"
     maps_files = True  # large plain files are counted in place (see _MappedFile)
