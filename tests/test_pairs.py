@@ -245,10 +245,13 @@ def test_gpu_without_cupy_gives_install_hint():
         count_pairs(texts="abc", device="gpu")
 
 
-def test_simulated_kernel_index_math_matches_histogram():
-    data = np.frombuffer(bytes(range(256)) * 3 + b"\x00\xff\x01\xfe", np.uint8)
+@pytest.mark.parametrize("class_bits", [1, 2, 3])
+def test_simulated_kernel_index_math_matches_histogram(class_bits):
+    rng = np.random.default_rng(class_bits)
+    data = np.concatenate([np.frombuffer(bytes(range(256)) * 3 + b"\x00\xff\x01\xfe", np.uint8),
+                           rng.integers(0, 256, 100_000, dtype=np.uint8)])
     hist = np.zeros(65536, np.uint64)
-    _pairs_cupy._simulated_byte_pairs(data, hist)
+    _pairs_cupy._simulated_byte_pairs(data, hist, class_bits)
     assert np.array_equal(hist, numpy_pairs(data.tobytes()))
 
 
@@ -345,16 +348,19 @@ class _FakeKernel:
         self.max_dynamic_shared_size_bytes = 0
 
     def __call__(self, grid, block, args, shared_mem=0):
-        data, n_pairs, out = args
-        n_pairs = int(n_pairs)
         if self.name == "byte_pairs":
-            assert grid[1] == 2 and shared_mem <= self.max_dynamic_shared_size_bytes
-            _pairs_cupy._simulated_byte_pairs(np.asarray(data[:n_pairs + 1]), out)
+            data, n_pairs, out, class_bits = args
+            assert grid[1] == 1 << class_bits
+            assert shared_mem == _pairs_cupy.shared_bytes(class_bits) <= max(self.max_dynamic_shared_size_bytes,
+                                                                             48 << 10)
+            _pairs_cupy._simulated_byte_pairs(np.asarray(data[:int(n_pairs) + 1]), out, int(class_bits))
         else:
+            data, n_pairs, out = args
+            n_pairs = int(n_pairs)
             out[:n_pairs] = (data[:n_pairs].astype(np.uint64) << np.uint64(32)) | data[1:n_pairs + 1]
 
 
-def _fake_cupy():
+def _fake_cupy(shared: int):
     import types
 
     def wrap(x):
@@ -370,19 +376,20 @@ def _fake_cupy():
     cp.not_equal = np.not_equal
     module = types.SimpleNamespace(get_function=_FakeKernel)
     cp.RawModule = lambda code, options: module
-    device = types.SimpleNamespace(attributes={"MultiProcessorCount": 4}, use=lambda: None,
-                                   synchronize=lambda: None)
+    device = types.SimpleNamespace(attributes={"MultiProcessorCount": 4, "MaxSharedMemoryPerBlockOptin": shared},
+                                   use=lambda: None, synchronize=lambda: None)
     runtime = types.SimpleNamespace(getDeviceCount=lambda: 1, getDeviceProperties=lambda i: {"name": b"Fake"})
     cp.cuda = types.SimpleNamespace(runtime=runtime, Device=lambda i: device, Stream=_FakeStream,
                                     alloc_pinned_memory=lambda n: bytearray(n))
     return cp
 
 
-def test_cupy_device_calls_with_a_numpy_stand_in(monkeypatch, cpu):
-    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy())
+@pytest.mark.parametrize("shared, class_bits", [(227 << 10, 1), (96 << 10, 2), (48 << 10, 3)])
+def test_cupy_device_calls_with_a_numpy_stand_in(monkeypatch, cpu, shared, class_bits):
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy(shared))
     monkeypatch.setattr(_pairs_cupy, "gpu_available", lambda: True)
     backend = pairs.resolve_backend("auto")
-    assert backend.name == "Fake"
+    assert backend.name == "Fake" and backend.device.class_bits == class_bits
     data = b"".join(p.read_bytes() for p in REAL_FILES[:2])
     docs = [data, b"", b"q", data[:777], b"\xff\xfe"]
     got = count_pairs(texts=docs, backend=backend, batch_bytes=50_000)

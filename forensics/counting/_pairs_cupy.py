@@ -27,17 +27,22 @@ from forensics.counting._pairs_numba import (
 )
 from forensics.errors import ForensicsError, require
 
-# Each block keeps the 32,768 pairs of one parity class ((a ^ b) & 1) in shared memory (128 KiB of
-# uint32), which balances the classes on ASCII text; blockIdx.y selects the class. Shared uint32 counts
-# cannot overflow because one launch covers fewer than 2**31 pairs (MAX_BATCH_BYTES).
+# Each block keeps the pairs of one class ((a ^ b) & (2**class_bits - 1), chosen by blockIdx.y) in shared
+# memory: 65,536 >> class_bits uint32 counters (128 KiB for class_bits = 1, where the GPU allows it; 64 or
+# 32 KiB otherwise). Classes by the low bits of a ^ b stay balanced on ASCII text. Shared uint32 counts
+# cannot overflow: one launch covers fewer than 2**31 pairs (MAX_BATCH_BYTES).
 _KERNELS = r"""
 extern "C" __global__ void byte_pairs(const unsigned char* __restrict__ data,
                                       const long long n_pairs,
-                                      unsigned long long* __restrict__ hist)
+                                      unsigned long long* __restrict__ hist,
+                                      const int class_bits)
 {
     extern __shared__ unsigned int counts[];
-    const unsigned int parity = blockIdx.y;
-    for (int i = threadIdx.x; i < 32768; i += blockDim.x) counts[i] = 0u;
+    const unsigned int cls = blockIdx.y;
+    const unsigned int mask = (1u << class_bits) - 1u;
+    const int high_bits = 8 - class_bits;
+    const int bins = 65536 >> class_bits;
+    for (int i = threadIdx.x; i < bins; i += blockDim.x) counts[i] = 0u;
     __syncthreads();
 
     // Pairs 4w..4w+3 come from the aligned word w plus the first byte of word w+1.
@@ -51,23 +56,23 @@ extern "C" __global__ void byte_pairs(const unsigned char* __restrict__ data,
         for (int shift = 0; shift < 32; shift += 8) {
             const unsigned int a = (x >> shift) & 0xFFu;
             const unsigned int b = (y >> shift) & 0xFFu;
-            if (((a ^ b) & 1u) == parity) atomicAdd(&counts[(a << 7) | (b >> 1)], 1u);
+            if (((a ^ b) & mask) == cls) atomicAdd(&counts[(a << high_bits) | (b >> class_bits)], 1u);
         }
     }
     if (blockIdx.x == 0) {
         for (long long i = 4 * n_words + threadIdx.x; i < n_pairs; i += blockDim.x) {
             const unsigned int a = data[i];
             const unsigned int b = data[i + 1];
-            if (((a ^ b) & 1u) == parity) atomicAdd(&counts[(a << 7) | (b >> 1)], 1u);
+            if (((a ^ b) & mask) == cls) atomicAdd(&counts[(a << high_bits) | (b >> class_bits)], 1u);
         }
     }
     __syncthreads();
 
-    for (int s = threadIdx.x; s < 32768; s += blockDim.x) {
+    for (int s = threadIdx.x; s < bins; s += blockDim.x) {
         const unsigned int c = counts[s];
         if (c != 0u) {
-            const unsigned int a = (unsigned int)s >> 7;
-            const unsigned int b = (((unsigned int)s & 0x7Fu) << 1) | (parity ^ (a & 1u));
+            const unsigned int a = (unsigned int)s >> high_bits;
+            const unsigned int b = (((unsigned int)s & ((1u << high_bits) - 1u)) << class_bits) | (cls ^ (a & mask));
             atomicAdd(&hist[(a << 8) | b], (unsigned long long)c);
         }
     }
@@ -84,21 +89,27 @@ extern "C" __global__ void token_pair_keys(const unsigned int* __restrict__ ids,
 }
 """
 
-SHARED_BYTES = 32768 * 4
 THREADS_PER_BLOCK = 1024
 MAX_BATCH_BYTES = 1 << 30
 
 
-def _simulated_byte_pairs(data: np.ndarray, hist: np.ndarray) -> None:
-    """The ``byte_pairs`` kernel's arithmetic in numpy: parity classes, shared index, key recovery."""
+def shared_bytes(class_bits: int) -> int:
+    """Dynamic shared memory of one ``byte_pairs`` block."""
+    return (1 << 16 >> class_bits) * 4
+
+
+def _simulated_byte_pairs(data: np.ndarray, hist: np.ndarray, class_bits: int = 1) -> None:
+    """The ``byte_pairs`` kernel's arithmetic in numpy: classes, shared index, key recovery."""
     a = data[:-1].astype(np.uint32)
     b = data[1:].astype(np.uint32)
-    for parity in (0, 1):
-        mine = ((a ^ b) & 1) == parity
-        shared = np.bincount(((a[mine] << 7) | (b[mine] >> 1)).astype(np.int64), minlength=32768)
+    mask, high_bits = (1 << class_bits) - 1, 8 - class_bits
+    for cls in range(1 << class_bits):
+        mine = ((a ^ b) & mask) == cls
+        shared = np.bincount(((a[mine] << high_bits) | (b[mine] >> class_bits)).astype(np.int64),
+                             minlength=1 << 16 >> class_bits)
         s = np.flatnonzero(shared).astype(np.uint32)
-        first = s >> 7
-        second = ((s & 0x7F) << 1) | (parity ^ (first & 1))
+        first = s >> high_bits
+        second = ((s & ((1 << high_bits) - 1)) << class_bits) | (cls ^ (first & mask))
         hist[((first << 8) | second).astype(np.int64)] += shared[s].astype(np.uint64)
 
 
@@ -117,8 +128,9 @@ class SimulatedDevice:
 
     name = "simulated-gpu"
 
-    def __init__(self, *, multiprocessors: int = 4) -> None:
+    def __init__(self, *, multiprocessors: int = 4, class_bits: int = 1) -> None:
         self.multiprocessors = multiprocessors
+        self.class_bits = class_bits
         self.kernel_launches = 0
         self.copies = 0
 
@@ -141,7 +153,7 @@ class SimulatedDevice:
     def byte_pairs(self, data, n: int, hist, stream) -> None:
         self.kernel_launches += 1
         if n > 1:
-            _simulated_byte_pairs(data[:n], hist)
+            _simulated_byte_pairs(data[:n], hist, self.class_bits)
 
     def token_pairs(self, ids, n: int, stream) -> tuple[np.ndarray, np.ndarray]:
         self.kernel_launches += 1
@@ -180,7 +192,11 @@ class CupyDevice:
         self.multiprocessors = int(self.device.attributes["MultiProcessorCount"])
         module = cp.RawModule(code=_KERNELS, options=("-std=c++14",))
         self._byte_kernel = module.get_function("byte_pairs")
-        self._byte_kernel.max_dynamic_shared_size_bytes = SHARED_BYTES
+        # Fewest classes (fewest passes over the data) whose counters fit the block's shared memory.
+        limit = int(self.device.attributes.get("MaxSharedMemoryPerBlockOptin", 48 << 10))
+        self.class_bits = next(k for k in (1, 2, 3) if shared_bytes(k) <= limit or k == 3)
+        if shared_bytes(self.class_bits) > 48 << 10:
+            self._byte_kernel.max_dynamic_shared_size_bytes = shared_bytes(self.class_bits)
         self._key_kernel = module.get_function("token_pair_keys")
 
     def pinned_empty(self, nbytes: int) -> np.ndarray:
@@ -203,8 +219,9 @@ class CupyDevice:
         if n < 2:
             return
         with stream:
-            self._byte_kernel((self.multiprocessors, 2), (THREADS_PER_BLOCK,),
-                              (data, np.int64(n - 1), hist), shared_mem=SHARED_BYTES)
+            self._byte_kernel((self.multiprocessors, 1 << self.class_bits), (THREADS_PER_BLOCK,),
+                              (data, np.int64(n - 1), hist, np.int32(self.class_bits)),
+                              shared_mem=shared_bytes(self.class_bits))
 
     def token_pairs(self, ids, n: int, stream) -> tuple[np.ndarray, np.ndarray]:
         cp = self.cp
