@@ -1,1 +1,59 @@
-"""backends."""
+"""Execution backends: run independent work units and hand back their results as they finish.
+
+What it does: a registry of backends with one method, ``map_unordered(fn, items)``: ``local`` (a
+process pool on this machine, the default; one worker runs in-process) and ``ray`` (tasks on a Ray
+cluster, the optional extra ``ray``). Work split by ``rank``/``world_size`` for scheduler array jobs
+happens before a backend sees it (see :func:`rank_items`).
+
+What it leaves out: retries (a failed unit fails the run; a rerun redoes only unfinished units).
+
+>>> backend = get_backend("local", workers=1)
+>>> sorted(backend.map_unordered(abs, [-1, -2]))
+[1, 2]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Literal, Protocol, TypeVar
+
+from forensics.errors import ForensicsError
+
+T = TypeVar("T")
+BackendName = Literal["local", "ray"]
+BACKENDS: tuple[str, ...] = ("local", "ray")
+
+
+class Backend(Protocol):
+    name: str
+    workers: int
+
+    def map_unordered(self, fn: Callable[[Any], T], items: Iterable[Any]) -> Iterator[T]: ...
+
+
+def get_backend(name: str = "local", *, workers: int | None = None, address: str | None = None) -> Backend:
+    """The backend called ``name`` (``local`` or ``ray``).
+
+    >>> get_backend("local", workers=2).workers
+    2
+    """
+    if name == "local":
+        from forensics.backends.local import LocalBackend
+
+        return LocalBackend(workers=workers)
+    if name == "ray":
+        from forensics.backends.ray import RayBackend
+
+        return RayBackend(workers=workers, address=address)
+    raise ForensicsError(f"unknown backend {name!r}; use one of: {', '.join(BACKENDS)}")
+
+
+def rank_items(items: Sequence[T], *, rank: int = 0, world_size: int = 1) -> list[T]:
+    """The items of one rank: every ``world_size``-th, starting at ``rank``.
+
+    >>> rank_items(list(range(7)), rank=1, world_size=3)
+    [1, 4]
+    """
+    if world_size < 1 or not 0 <= rank < world_size:
+        raise ForensicsError(f"need 0 <= rank < world_size, got rank {rank} and world size {world_size}")
+    return list(items[rank::world_size])

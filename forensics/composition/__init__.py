@@ -1,1 +1,1 @@
-"""composition."""
+"""Corpus composition: category profiles, document classification, mixture estimates and corpus scans."""

@@ -1,0 +1,102 @@
+"""Per-document classification: the most likely category, its calibrated probability, or ``unknown``.
+
+What it does: scores each document's hashed byte n-grams against every category of a
+:class:`~forensics.composition.profiles.Profiles` (naive Bayes, numba), turns the scores into
+calibrated probabilities, and labels a document ``unknown`` when its best probability is below the
+threshold. Only the first ``max_bytes`` bytes of a long document are scored (its whole length still
+counts in every share); the scores of a document streamed in pieces add up.
+
+What it leaves out: reading shards (``forensics.corpus.readers``) and aggregation (``scan.py``).
+
+>>> labels = classify_texts(["Der Hund schläft im Garten und träumt von Knochen."] * 2)  # doctest: +SKIP
+>>> labels[0].label  # doctest: +SKIP
+'de'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from forensics.composition.profiles import Profiles, calibrated_logits, load_profiles, pack_texts
+
+UNKNOWN = "unknown"
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_MAX_BYTES = 16384
+
+
+@dataclass
+class Label:
+    """One document's label, its calibrated probability and the runner-up."""
+
+    label: str
+    probability: float
+    best: str
+    second: str
+
+
+def score_array(data: np.ndarray, starts: np.ndarray, profiles: Profiles, *,
+                max_bytes: int | None = DEFAULT_MAX_BYTES) -> tuple[np.ndarray, np.ndarray]:
+    """Raw int64 scores (documents x categories) and the number of bytes scored per document.
+
+    >>> score_array(*pack_texts(["hello"]), profiles)[1].tolist()  # doctest: +SKIP
+    [5]
+    """
+    from forensics.composition import _ngrams_numba as kernels
+
+    ends = starts[1:]
+    if max_bytes is not None:
+        ends = np.minimum(ends, starts[:-1] + max_bytes)
+    if np.array_equal(ends, starts[1:]):
+        scored, bounds = data, starts
+    else:  # score each document's prefix only: gather the prefixes into one array
+        lengths = ends - starts[:-1]
+        index = np.repeat(starts[:-1] - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        scored = data[np.arange(int(lengths.sum())) + index]
+        bounds = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    scores = kernels.score_documents(scored, bounds, profiles.table, profiles.max_order)
+    return scores, np.diff(bounds)
+
+
+def probabilities(scores: np.ndarray, lengths: np.ndarray, profiles: Profiles) -> np.ndarray:
+    """Calibrated category probabilities (documents x categories) from raw scores."""
+    from scipy.special import softmax
+
+    logits = calibrated_logits(scores, lengths, temperature=profiles.temperature,
+                               length_exponent=profiles.length_exponent)
+    return softmax(logits, axis=1)
+
+
+def decide(probs: np.ndarray, *, threshold: float = DEFAULT_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
+    """Best category index per document (-1 when its probability is below ``threshold``) and that probability.
+
+    >>> decide(np.array([[0.9, 0.1], [0.4, 0.6]]), threshold=0.7)[0].tolist()
+    [0, -1]
+    """
+    best = probs.argmax(axis=1) if probs.size else np.zeros(len(probs), np.int64)
+    top = probs[np.arange(len(probs)), best] if probs.size else np.zeros(len(probs))
+    return np.where(top >= threshold, best, -1), top
+
+
+def classify_texts(texts: Sequence[str | bytes], profiles: Profiles | str | None = None, *,
+                   threshold: float = DEFAULT_THRESHOLD,
+                   max_bytes: int | None = DEFAULT_MAX_BYTES) -> list[Label]:
+    """Label each text (``unknown`` below ``threshold``) with profiles (default: languages + code).
+
+    >>> [l.label for l in classify_texts(["def f(x):\\n    return x + 1\\n" * 8])]  # doctest: +SKIP
+    ['python']
+    """
+    profiles = load_profiles() if profiles is None else load_profiles(profiles)
+    if not texts:
+        return []
+    scores, lengths = score_array(*pack_texts(texts), profiles, max_bytes=max_bytes)
+    probs = probabilities(scores, lengths, profiles)
+    labels, top = decide(probs, threshold=threshold)
+    order = np.argsort(-probs, axis=1)[:, :2]
+    out = []
+    for i in range(len(texts)):
+        name = profiles.names[labels[i]] if labels[i] >= 0 else UNKNOWN
+        out.append(Label(name, float(top[i]), profiles.names[order[i, 0]], profiles.names[order[i, -1]]))
+    return out

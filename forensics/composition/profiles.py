@@ -1,0 +1,289 @@
+"""Category profiles: what a scan compares every document (and the whole corpus) against.
+
+What it does: from category samples (a bundled set name or a directory; the ``train`` split by
+default) builds, per category, (1) a naive Bayes table of hashed byte n-gram log-probabilities
+(orders 1..4, quantized to int16 at ``SCALE`` units per nat) for classifying documents, with a
+temperature calibrated on held-back training documents, and (2) the category's byte-pair distribution
+(65,536 bins, counted with :func:`forensics.count_pairs`) for the pair-count mixture estimate. Profiles
+save to one ``.npz`` file and are cached under ``$FORENSICS_CACHE/profiles`` keyed by the sample files'
+hashes and the parameters.
+
+What it leaves out: token-pair profiles (a scan's token shares come from per-document labels), and
+categories not in the samples (a scan labels what fits none of them ``unknown``).
+
+>>> profiles = load_profiles(["languages", "code"])  # doctest: +SKIP
+>>> profiles.names[:3]  # doctest: +SKIP
+['ar', 'as', 'ca']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from forensics._results import atomic_write_bytes, file_sha256
+from forensics.errors import ForensicsError, input_error
+
+DEFAULT_SETS: tuple[str, ...] = ("languages", "code")
+DEFAULT_BITS = 18
+DEFAULT_MAX_ORDER = 4
+DEFAULT_ALPHA = 0.05
+SCALE = 64.0  # int16 table units per nat
+PAIR_ALPHA = 0.5  # add-alpha smoothing of byte-pair distributions
+PROFILE_VERSION = 1
+HELD_OUT_EVERY = 5  # every 5th training document calibrates the temperature
+CALIBRATION_PIECE_BYTES = (200, 800, 3200)  # and whole documents
+
+
+@dataclass
+class Profiles:
+    """Per-category classification weights and byte-pair distributions.
+
+    ``table[bucket, c]`` is category ``c``'s quantized log-probability of an n-gram bucket;
+    ``pair_probs[c]`` its byte-pair distribution; a document's probabilities are
+    ``softmax(score / SCALE / temperature)`` over categories.
+    """
+
+    names: list[str]
+    groups: list[str]
+    table: np.ndarray
+    pair_probs: np.ndarray
+    max_order: int
+    temperature: float
+    length_exponent: float
+    train_bytes: np.ndarray
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def bits(self) -> int:
+        return int(self.table.shape[0]).bit_length() - 1
+
+    @property
+    def fingerprint(self) -> str:
+        """A short hash of everything that changes a classification."""
+        digest = hashlib.sha256()
+        digest.update(json.dumps([self.names, self.max_order, self.temperature, self.length_exponent]).encode())
+        digest.update(self.table.tobytes())
+        digest.update(self.pair_probs.tobytes())
+        return digest.hexdigest()[:16]
+
+    def index(self, name: str) -> int:
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise ForensicsError(f"no category {name!r} in the profiles; they have: {', '.join(self.names)}") from None
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the profiles to one ``.npz`` file (atomically)."""
+        buffer = io.BytesIO()
+        meta = {"version": PROFILE_VERSION, "names": self.names, "groups": self.groups,
+                "max_order": self.max_order, "temperature": self.temperature,
+                "length_exponent": self.length_exponent, "info": self.info}
+        np.savez_compressed(buffer, table=self.table, pair_probs=self.pair_probs, train_bytes=self.train_bytes,
+                            meta=np.frombuffer(json.dumps(meta).encode(), np.uint8))
+        atomic_write_bytes(path, buffer.getvalue())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Profiles":
+        """Read profiles written by :meth:`save`."""
+        try:
+            with np.load(path) as data:
+                meta = json.loads(bytes(data["meta"]).decode())
+                arrays = {k: data[k] for k in ("table", "pair_probs", "train_bytes")}
+        except (OSError, ValueError, KeyError) as exc:
+            raise input_error(path, f"not a profiles file ({exc})", "build one with `forensics profiles build`") from None
+        if meta.get("version") != PROFILE_VERSION:
+            raise input_error(path, f"profiles version {meta.get('version')} (this tool reads {PROFILE_VERSION})",
+                              "rebuild it with `forensics profiles build`")
+        return cls(names=meta["names"], groups=meta["groups"], table=np.ascontiguousarray(arrays["table"]),
+                   pair_probs=arrays["pair_probs"], max_order=meta["max_order"], temperature=meta["temperature"],
+                   length_exponent=meta["length_exponent"], train_bytes=arrays["train_bytes"], info=meta["info"])
+
+
+def pack_texts(texts: Sequence[str | bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """UTF-8 bytes of all texts in one uint8 array, and the start offsets (plus the total).
+
+    >>> pack_texts(["ab", "c"])[1].tolist()
+    [0, 2, 3]
+    """
+    encoded = [t if isinstance(t, bytes) else t.encode("utf-8", "surrogatepass") for t in texts]
+    starts = np.zeros(len(encoded) + 1, np.int64)
+    np.cumsum([len(e) for e in encoded], out=starts[1:])
+    return np.frombuffer(b"".join(encoded), np.uint8), starts
+
+
+def split_pieces(text: str, *, min_bytes: int) -> list[str]:
+    """Cut a text at line ends into pieces of at least ``min_bytes`` UTF-8 bytes (a short tail is dropped).
+
+    >>> split_pieces("aa\\nbb\\ncc", min_bytes=4)
+    ['aa\\nbb']
+    """
+    pieces, current, size = [], [], 0
+    for line in text.split("\n"):
+        current.append(line)
+        size += len(line.encode("utf-8", "surrogatepass")) + 1
+        if size > min_bytes:
+            pieces.append("\n".join(current))
+            current, size = [], 0
+    return pieces
+
+
+def _log_prob_table(counts: np.ndarray, alpha: float) -> np.ndarray:
+    totals = counts.sum(axis=1, keepdims=True).astype(np.float64)
+    logp = np.log((counts + alpha) / (totals + alpha * counts.shape[1]))
+    # C order: the classifier reads one row (all categories of a bucket) per n-gram
+    return np.ascontiguousarray(np.clip(np.round(logp.T * SCALE), -32767, 0).astype(np.int16))
+
+
+def _fit_temperature(scores: np.ndarray, lengths: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Temperature and length exponent minimising held-out log loss (see :func:`calibrated_logits`)."""
+    from scipy.special import logsumexp
+
+    best = (np.inf, 1.0, 0.0)
+    for exponent in (0.0, 0.25, 0.5, 0.75, 1.0):
+        for t in np.geomspace(0.05, 500.0, 121):
+            z = calibrated_logits(scores, lengths, temperature=float(t), length_exponent=exponent)
+            loss = float(np.mean(logsumexp(z, axis=1) - z[np.arange(len(labels)), labels]))
+            best = min(best, (loss, float(t), exponent))
+    return best[1], best[2]
+
+
+def calibrated_logits(scores: np.ndarray, lengths: np.ndarray, *, temperature: float,
+                      length_exponent: float) -> np.ndarray:
+    """Logits whose softmax is the calibrated probability: ``scores / SCALE / (T * (bytes/256)**e)``.
+
+    Naive Bayes treats overlapping n-grams as independent, so its raw scores grow too confident with
+    length; the exponent ``e`` lets the calibration undo part of that.
+
+    >>> calibrated_logits(np.array([[64, 0]]), np.array([256]), temperature=1.0, length_exponent=0.5).tolist()
+    [[1.0, 0.0]]
+    """
+    divisor = temperature * (np.maximum(lengths, 1).astype(np.float64) / 256.0) ** length_exponent
+    return scores.astype(np.float64) / SCALE / divisor[:, None]
+
+
+def _resolve_sets(categories: Any) -> list[Any]:
+    from forensics.corpus.categories import CategorySet
+
+    if isinstance(categories, (str, os.PathLike, CategorySet)):
+        return [categories]
+    return list(categories)
+
+
+def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits: int = DEFAULT_BITS,
+                   max_order: int = DEFAULT_MAX_ORDER, alpha: float = DEFAULT_ALPHA) -> Profiles:
+    """Build profiles from one or more category sets (names, directories or loaded sets).
+
+    Category names must be unique across the sets.
+
+    >>> p = build_profiles("code"); len(p.names) >= 10  # doctest: +SKIP
+    True
+    """
+    from forensics.composition import _ngrams_numba as kernels
+    from forensics.corpus.categories import CategorySet, load_categories
+    from forensics.counting.pairs import count_pairs, resolve_backend
+
+    if not 8 <= bits <= 24 or not 1 <= max_order <= 5:
+        raise ForensicsError("profiles need 8 <= bits <= 24 and 1 <= max_order <= 5")
+    names, groups, sources = [], [], []
+    bucket_counts, held_counts, pair_hists, train_bytes = [], [], [], []
+    held_texts: list[str] = []
+    held_labels: list[int] = []
+    backend = resolve_backend("cpu", threads=1)
+    for spec in _resolve_sets(categories):
+        cat_set = spec if isinstance(spec, CategorySet) else load_categories(spec, split=split)
+        sources.append(f"{cat_set.name}:{cat_set.split}")
+        for cat in cat_set:
+            if cat.name in names:
+                raise ForensicsError(f"category {cat.name!r} is in two of the sets {sources}; pass sets with "
+                                     f"distinct category names")
+            texts = [t for t in cat.texts() if t]
+            if not texts:
+                raise input_error(cat.files[0] if cat.files else cat_set.path, f"category {cat.name!r} has no text",
+                                  "add sample text or leave the category out")
+            data, starts = pack_texts(texts)
+            bucket_counts.append(kernels.count_buckets(data, starts, bits, max_order))
+            kept = [t for i, t in enumerate(texts) if i % HELD_OUT_EVERY != HELD_OUT_EVERY - 1 or len(texts) < 2]
+            held = [t for i, t in enumerate(texts) if i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1 and len(texts) >= 2]
+            kept_data, kept_starts = pack_texts(kept)
+            held_counts.append(kernels.count_buckets(kept_data, kept_starts, bits, max_order))
+            for text in held:
+                for k, size in enumerate(CALIBRATION_PIECE_BYTES):
+                    pieces = split_pieces(text, min_bytes=size)[k::len(CALIBRATION_PIECE_BYTES)]
+                    held_texts.extend(pieces)
+                    held_labels.extend([len(names)] * len(pieces))
+                held_texts.append(text)
+                held_labels.append(len(names))
+            pairs = count_pairs(texts=data, offsets=starts, backend=backend)
+            pair_hists.append(pairs.histogram().astype(np.float64))
+            train_bytes.append(int(data.size))
+            names.append(cat.name)
+            groups.append(cat.group)
+    if len(names) < 2:
+        raise ForensicsError("profiles need at least two categories")
+    temperature, exponent = 1.0, 0.0
+    if held_texts:
+        held_table = _log_prob_table(np.array(held_counts), alpha)
+        data, starts = pack_texts(held_texts)
+        scores = kernels.score_documents(data, starts, held_table, max_order)
+        temperature, exponent = _fit_temperature(scores, np.diff(starts), np.array(held_labels))
+    hists = np.array(pair_hists)
+    pair_probs = (hists + PAIR_ALPHA) / (hists.sum(axis=1, keepdims=True) + PAIR_ALPHA * hists.shape[1])
+    info = {"sets": sources, "split": split, "bits": bits, "alpha": alpha, "scale": SCALE,
+            "calibration_documents": len(held_texts)}
+    return Profiles(names=names, groups=groups, table=_log_prob_table(np.array(bucket_counts), alpha),
+                    pair_probs=pair_probs, max_order=max_order, temperature=temperature,
+                    length_exponent=exponent, train_bytes=np.array(train_bytes, np.int64), info=info)
+
+
+def profiles_cache_dir() -> Path:
+    """``$FORENSICS_CACHE/profiles`` (default ``~/.cache/forensics/profiles``)."""
+    root = Path(os.environ.get("FORENSICS_CACHE", Path.home() / ".cache" / "forensics"))
+    return root / "profiles"
+
+
+def _cache_key(specs: list[Any], split: str, params: dict[str, Any]) -> str:
+    from forensics.corpus.categories import load_categories
+
+    digest = hashlib.sha256(json.dumps([PROFILE_VERSION, split, params], sort_keys=True).encode())
+    for spec in specs:
+        cat_set = load_categories(spec, split=split)
+        for cat in cat_set:
+            digest.update(f"{cat_set.name}/{cat.name}/{cat.group}".encode())
+            for path in cat.files:
+                digest.update(file_sha256(path).encode())
+    return digest.hexdigest()[:24]
+
+
+def load_profiles(spec: Any = DEFAULT_SETS, *, split: str = "train", cache: bool = True,
+                  **params: Any) -> Profiles:
+    """Profiles from a ``.npz`` file, or built (and cached) from category set names or directories.
+
+    >>> load_profiles("profiles.npz")  # doctest: +SKIP
+    """
+    if isinstance(spec, Profiles):
+        return spec
+    if isinstance(spec, (str, os.PathLike)) and os.fspath(spec).endswith(".npz"):
+        if not Path(spec).is_file():
+            raise input_error(spec, "no such profiles file", "build one with `forensics profiles build`")
+        return Profiles.load(spec)
+    specs = _resolve_sets(spec)
+    if not cache:
+        return build_profiles(specs, split=split, **params)
+    path = profiles_cache_dir() / f"{_cache_key(specs, split, params)}.npz"
+    if path.is_file():
+        try:
+            return Profiles.load(path)
+        except ForensicsError:
+            pass  # a stale or damaged cache entry is rebuilt
+    profiles = build_profiles(specs, split=split, **params)
+    profiles.save(path)
+    return profiles

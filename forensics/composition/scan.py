@@ -1,0 +1,493 @@
+"""Corpus scans: what a corpus is made of, by documents, bytes and tokens, over many shards.
+
+What it does: :func:`scan_corpus` expands the inputs into a sorted shard list, cuts it into work units
+of about ``unit_mb`` MiB (consecutive shards; the cut depends only on the list and file sizes), and
+runs the units on a backend (a local process pool by default, Ray optionally). Each unit streams its
+shards' documents in batches (bounded memory), labels every document with its most likely category
+(or ``unknown``), adds documents, bytes and tokens per label and the byte-pair counts, and writes its
+partial atomically into ``<output>/partials``. Finished units whose fingerprint (settings + shard
+names, sizes, times) matches are skipped, so a scan stopped by Ctrl-C or a crash resumes where it
+stopped with nothing counted twice; ``rank``/``world_size`` run one slice of the units (array jobs),
+merged afterwards with ``forensics merge``. The result carries per-document shares and the pair-count
+mixture estimate side by side.
+
+What it leaves out: splitting one shard across units (a unit is whole shards); remote file systems.
+
+>>> result = scan_corpus(["shards/"], output="out/scan")  # doctest: +SKIP
+>>> result.shares["bytes"]["de"]  # doctest: +SKIP
+0.12
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from forensics.composition.classify import DEFAULT_MAX_BYTES, DEFAULT_THRESHOLD, UNKNOWN
+from forensics.composition.merge import (
+    Partial,
+    labels_path,
+    merge_scan,
+    read_partial,
+    write_partial,
+    write_plan,
+)
+from forensics.composition.mixture import estimate_mixture
+from forensics.corpus.readers import ReadStats, detect_format, expand_inputs
+from forensics.errors import ForensicsError
+
+DEFAULT_UNIT_MB = 64
+BATCH_BYTES = 8 << 20
+PROFILES_FILE = "profiles.npz"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Consecutive shards of the sorted list, scanned together; ``fingerprint`` names settings + shards."""
+
+    index: int
+    shards: tuple[str, ...]
+    fingerprint: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """What every unit needs to know (picklable; sent to worker processes and Ray tasks)."""
+
+    work_dir: str
+    profiles_path: str
+    threshold: float = DEFAULT_THRESHOLD
+    max_bytes: int | None = DEFAULT_MAX_BYTES
+    format: str = "infer"
+    text_key: str = "text"
+    id_key: str = "id"
+    tokenizer: str | None = None
+    labels: bool = False
+    hash_inputs: bool = True
+
+    def key(self, profiles_fingerprint: str) -> dict[str, Any]:
+        """The settings that change a unit's counts."""
+        return {"profiles": profiles_fingerprint, "threshold": self.threshold, "max_bytes": self.max_bytes,
+                "format": self.format, "text_key": self.text_key, "id_key": self.id_key,
+                "tokenizer": _tokenizer_hash(self.tokenizer), "labels": self.labels,
+                "hash_inputs": self.hash_inputs}
+
+
+def _tokenizer_hash(path: str | None) -> str | None:
+    from forensics._results import file_sha256
+
+    return file_sha256(path) if path else None
+
+
+def plan_units(shards: list[Path], *, unit_bytes: int, settings_key: dict[str, Any]) -> list[Unit]:
+    """Cut the sorted shard list into units of about ``unit_bytes`` (on disk), each with its fingerprint.
+
+    >>> plan_units([], unit_bytes=1, settings_key={})
+    []
+    """
+    base = json.dumps(settings_key, sort_keys=True)
+    units: list[Unit] = []
+    current: list[tuple[str, int, int]] = []
+    size = 0
+
+    def close() -> None:
+        nonlocal current, size
+        if not current:
+            return
+        digest = hashlib.sha256(base.encode())
+        digest.update(json.dumps(current).encode())
+        units.append(Unit(len(units), tuple(c[0] for c in current), digest.hexdigest()[:24], size))
+        current, size = [], 0
+
+    for shard in shards:
+        stat = shard.stat()
+        if current and size + stat.st_size > unit_bytes:
+            close()
+        current.append((os.fspath(shard), stat.st_size, stat.st_mtime_ns))
+        size += stat.st_size
+    close()
+    return units
+
+
+# --- one unit (runs in a worker) ------------------------------------------------------------------
+
+_WORKER_CACHE: dict[str, Any] = {}
+
+
+def _cached(key: str, build):
+    if key not in _WORKER_CACHE:
+        _WORKER_CACHE[key] = build()
+    return _WORKER_CACHE[key]
+
+
+def token_counter(path: str | None):
+    """A function from a list of texts to their token counts, or None without a tokenizer.
+
+    A ``tokenizer.json`` goes through HF ``tokenizers`` (fast); any other tokenizer file through
+    :func:`forensics.load_tokenizer` (the exact pure-Python encoder; slow).
+
+    >>> token_counter(None) is None
+    True
+    """
+    if path is None:
+        return None
+
+    def build():
+        from forensics.counting.pairs import encode_texts, load_pair_tokenizer
+
+        if path.endswith(".json"):
+            tok = load_pair_tokenizer(path)
+            return lambda texts: [len(ids) for ids in encode_texts(tok, texts)]
+        from forensics import load_tokenizer
+
+        slow = load_tokenizer(path)
+        return lambda texts: [len(slow.encode(t)) for t in texts]
+
+    return _cached(f"tokenizer:{path}", build)
+
+
+class _UnitCounter:
+    """Adds up one unit: batches of documents in, a Partial (and label lines) out."""
+
+    def __init__(self, settings: ScanSettings, profiles) -> None:
+        from forensics.counting.pairs import resolve_backend
+
+        self.settings = settings
+        self.profiles = profiles
+        self.partial = Partial.empty(profiles.names)
+        self.pairs_backend = _cached("pairs-cpu", lambda: resolve_backend("cpu", threads=1))
+        self.count_tokens = token_counter(settings.tokenizer)
+        self.label_lines: list[str] = []
+        self.batch: list[Any] = []
+        self.batch_bytes = 0
+
+    def add(self, doc) -> None:
+        self.batch.append(doc)
+        self.batch_bytes += len(doc.text)
+        if self.batch_bytes >= BATCH_BYTES:
+            self.flush()
+
+    def _pairs(self, data: np.ndarray, starts: np.ndarray) -> None:
+        from forensics.counting.pairs import count_pairs
+
+        counts = count_pairs(texts=data, offsets=starts, backend=self.pairs_backend)
+        self.partial.pair_hist[counts.keys.astype(np.int64)] += counts.counts
+
+    def _label(self, scores: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from forensics.composition.classify import decide, probabilities
+
+        probs = probabilities(scores, lengths, self.profiles)
+        labels, top = decide(probs, threshold=self.settings.threshold)
+        return np.where(labels < 0, len(self.profiles.names), labels), top
+
+    def flush(self) -> None:
+        from forensics.composition.classify import score_array
+        from forensics.composition.profiles import pack_texts
+
+        if not self.batch:
+            return
+        docs, self.batch, self.batch_bytes = self.batch, [], 0
+        data, starts = pack_texts([d.text for d in docs])
+        scores, lengths = score_array(data, starts, self.profiles, max_bytes=self.settings.max_bytes)
+        labels, top = self._label(scores, lengths)
+        sizes = np.diff(starts)
+        self._add_counts(labels, sizes, lengths, docs, top)
+        self._pairs(data, starts)
+
+    def _add_counts(self, labels, sizes, scored, docs, top, tokens=None) -> None:
+        part = self.partial
+        np.add.at(part.documents, labels, 1)
+        np.add.at(part.bytes, labels, sizes)
+        part.scored_bytes += int(np.sum(scored))
+        if tokens is None and self.count_tokens is not None:
+            tokens = self.count_tokens([d.text for d in docs])
+        if tokens is not None:
+            np.add.at(part.tokens, labels, np.asarray(tokens, np.int64))
+        if self.settings.labels:
+            names = self.profiles.names + [UNKNOWN]
+            for i, doc in enumerate(docs):
+                record = {"source": doc.source, "line": doc.line, "id": doc.id, "label": names[labels[i]],
+                          "probability": round(float(top[i]), 6), "bytes": int(sizes[i])}
+                if tokens is not None:
+                    record["tokens"] = int(tokens[i])
+                self.label_lines.append(json.dumps(record, ensure_ascii=False))
+
+    def add_text_file(self, blocks) -> None:
+        """A plain text file is one document: score its first ``max_bytes``, count all of it."""
+        from forensics.composition.classify import score_array
+        from forensics.composition.profiles import pack_texts
+
+        limit = self.settings.max_bytes
+        scores = np.zeros((1, len(self.profiles.names)), np.int64)
+        scored = size = tokens = 0
+        first = None
+        for doc in blocks:
+            first = first or doc
+            data, starts = pack_texts([doc.text])
+            size += int(data.size)
+            if limit is None or scored < limit:
+                part_scores, lengths = score_array(data, starts, self.profiles,
+                                                   max_bytes=None if limit is None else limit - scored)
+                scores += part_scores
+                scored += int(lengths[0])
+            if self.count_tokens is not None:
+                tokens += self.count_tokens([doc.text])[0]
+            self._pairs(data, starts)  # a pair across two blocks of one file is not counted
+        if first is None:
+            return
+        labels, top = self._label(scores, np.array([scored]))
+        self._add_counts(labels, np.array([size]), [scored], [first], top,
+                         tokens=[tokens] if self.count_tokens is not None else None)
+
+
+def run_unit(job: tuple[ScanSettings, Unit]) -> dict[str, Any]:
+    """Scan one unit and write its partial; returns a small summary for progress reporting."""
+    from forensics._results import atomic_write_text, file_sha256
+    from forensics.composition.profiles import Profiles
+    from forensics.corpus.readers import iter_file_documents
+
+    settings, unit = job
+    started = time.perf_counter()
+    profiles = _cached(f"profiles:{settings.profiles_path}", lambda: Profiles.load(settings.profiles_path))
+    counter = _UnitCounter(settings, profiles)
+    stats = ReadStats()
+    for shard in unit.shards:
+        path = Path(shard)
+        kind = detect_format(path) if settings.format == "infer" else settings.format
+        documents = iter_file_documents(path, format=settings.format, text_key=settings.text_key,
+                                        id_key=settings.id_key, stats=stats, on_error="skip",
+                                        whole_text_files=False)
+        if kind == "text":
+            counter.add_text_file(documents)
+        else:
+            for doc in documents:
+                counter.add(doc)
+        if settings.hash_inputs:
+            counter.partial.input_hashes[shard] = file_sha256(path)
+    counter.flush()
+    part = counter.partial
+    part.read, part.units, part.seconds = stats, [unit.index], time.perf_counter() - started
+    if settings.labels:
+        text = "\n".join(counter.label_lines) + ("\n" if counter.label_lines else "")
+        atomic_write_text(labels_path(settings.work_dir, unit.index), text)
+    write_partial(settings.work_dir, unit.index, unit.fingerprint, part)
+    return {"unit": unit.index, "bytes": int(part.bytes.sum()), "documents": int(part.documents.sum()),
+            "seconds": part.seconds}
+
+
+# --- results --------------------------------------------------------------------------------------
+
+def _shares(values: np.ndarray, names: list[str]) -> dict[str, float]:
+    total = values.sum()
+    return {name: (float(v) / float(total) if total else 0.0) for name, v in zip(names, values)}
+
+
+@dataclass
+class ScanResult:
+    """A scan's counts, shares, pair-count mixture estimate and provenance."""
+
+    names: list[str]
+    groups: list[str]
+    partial: Partial
+    estimate: dict[str, float]
+    estimate_method: str
+    plan: dict[str, Any]
+    work_dir: Path | None = None
+    missing_units: list[int] = field(default_factory=list)
+
+    @classmethod
+    def from_partial(cls, partial: Partial, *, plan: dict[str, Any], work_dir: Path | None,
+                     missing_units: list[int]) -> "ScanResult":
+        from forensics.composition.profiles import Profiles
+
+        profiles = Profiles.load(plan["profiles_path"])
+        method = plan.get("estimate_method", "em")
+        weights = estimate_mixture(partial.pair_hist, profiles.pair_probs, method=method)
+        return cls(list(profiles.names), list(profiles.groups), partial,
+                   dict(zip(profiles.names, map(float, weights))), method, plan, work_dir, missing_units)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.names + [UNKNOWN]
+
+    @property
+    def shares(self) -> dict[str, dict[str, float]]:
+        """Shares by ``documents``, ``bytes`` (and ``tokens`` with a tokenizer), ``unknown`` included."""
+        out = {"documents": _shares(self.partial.documents, self.labels),
+               "bytes": _shares(self.partial.bytes, self.labels)}
+        if self.plan.get("tokenizer"):
+            out["tokens"] = _shares(self.partial.tokens, self.labels)
+        return out
+
+    def comparison(self) -> dict[str, Any]:
+        """Per-document byte shares (over labelled bytes) against the pair-count estimate."""
+        known = self.partial.bytes[:-1]
+        by_docs = _shares(known, self.names)
+        l1 = sum(abs(by_docs[n] - self.estimate[n]) for n in self.names)
+        return {"l1_bytes_vs_estimate": l1, "unknown_byte_share": self.shares["bytes"][UNKNOWN],
+                "per_category": {n: {"documents_bytes": by_docs[n], "estimate": self.estimate[n]}
+                                 for n in self.names if by_docs[n] > 0 or self.estimate[n] >= 1e-4}}
+
+    def group_shares(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name, group in zip(self.names, self.groups):
+            out[group] = out.get(group, 0.0) + self.shares["bytes"][name]
+        out[UNKNOWN] = self.shares["bytes"][UNKNOWN]
+        return out
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per label with counts, shares and the estimate, largest byte share first."""
+        shares = self.shares
+        groups = dict(zip(self.names, self.groups)) | {UNKNOWN: ""}
+        rows = []
+        for i, name in enumerate(self.labels):
+            row = {"category": name, "group": groups[name], "documents": int(self.partial.documents[i]),
+                   "bytes": int(self.partial.bytes[i]), "document_share": shares["documents"][name],
+                   "byte_share": shares["bytes"][name], "estimate": self.estimate.get(name)}
+            if "tokens" in shares:
+                row["tokens"] = int(self.partial.tokens[i])
+                row["token_share"] = shares["tokens"][name]
+            rows.append(row)
+        return sorted(rows, key=lambda r: (-r["bytes"], r["category"]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON summary (with provenance)."""
+        from forensics._results import provenance
+
+        part = self.partial
+        seconds = self.plan.get("wall_seconds")
+        record = {
+            "shares": self.shares,
+            "estimate": self.estimate,
+            "estimate_method": self.estimate_method,
+            "comparison": self.comparison(),
+            "groups": self.group_shares(),
+            "totals": {"documents": int(part.documents.sum()), "bytes": int(part.bytes.sum()),
+                       "tokens": int(part.tokens.sum()) if self.plan.get("tokenizer") else None,
+                       "scored_bytes": part.scored_bytes, "pairs": int(part.pair_hist.sum())},
+            "rows": self.rows(),
+            "read": {"files": part.read.files, "documents": part.read.documents, "bytes": part.read.bytes,
+                     "skipped_lines": part.read.skipped_lines, "skipped_files": part.read.skipped_files,
+                     "invalid_utf8_sequences": part.read.invalid_utf8_sequences,
+                     "problems": part.read.problems[:100]},
+            "units": {"total": len(self.plan["units"]), "merged": len(part.units),
+                      "missing": self.missing_units},
+            "threshold": self.plan["settings"]["threshold"],
+            "seconds": {"wall": seconds, "worker_sum": part.seconds},
+            "provenance": provenance(command="scan", parameters=self.plan["parameters"],
+                                     inputs=dict(sorted(part.input_hashes.items()))
+                                     | self.plan.get("extra_inputs", {})),
+        }
+        record["provenance"]["input_list"] = self.plan["shards"]
+        return record
+
+
+# --- the scan -------------------------------------------------------------------------------------
+
+def _progress(units: list[Unit], enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=sum(u.size for u in units), unit="B", unit_scale=True, unit_divisor=1024,
+                desc="scan", disable=not enabled, smoothing=0.1)
+
+
+def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output: str | os.PathLike | None = None,
+                backend: str = "local", workers: int | None = None, address: str | None = None,
+                rank: int = 0, world_size: int = 1, threshold: float = DEFAULT_THRESHOLD,
+                max_bytes: int | None = DEFAULT_MAX_BYTES, tokenizer: str | os.PathLike | None = None,
+                format: str = "infer", text_key: str = "text", id_key: str = "id",
+                unit_mb: float = DEFAULT_UNIT_MB, labels: bool = False, estimate_method: str = "em",
+                hash_inputs: bool = True, glob_pattern: str | None = None, progress: bool = False,
+                resume: bool = True) -> ScanResult | None:
+    """Scan shards (files, directories, globs) and return their composition.
+
+    ``categories`` (set names or directories; default languages + code) or ``profiles`` (a ``.npz``
+    from ``forensics profiles build``) say what to compare against. With ``output`` the partials, the
+    profiles used and (with ``labels=True``) per-document labels stay there and a rerun resumes;
+    without it they go to a temporary directory. With ``world_size > 1`` only this rank's units run
+    and None is returned: merge the ranks with :func:`~forensics.composition.merge.merge_scan`.
+
+    >>> scan_corpus(["corpus/"], output="out/scan", workers=2).shares["bytes"]  # doctest: +SKIP
+    """
+    from forensics.backends import get_backend, rank_items
+    from forensics.composition.profiles import DEFAULT_SETS, Profiles, load_profiles
+
+    if not 0.0 <= threshold <= 1.0:
+        raise ForensicsError(f"threshold must be between 0 and 1, got {threshold}")
+    if estimate_method not in ("em", "nnls"):
+        raise ForensicsError(f"unknown estimate method {estimate_method!r}; use em or nnls")
+    if profiles is not None and categories is not None:
+        raise ForensicsError("give categories or profiles, not both")
+    shards = expand_inputs(inputs, glob_pattern=glob_pattern)
+    if not shards:
+        raise ForensicsError(f"no input files found in {inputs}; check the paths")
+    tokenizer = os.fspath(tokenizer) if tokenizer is not None else None
+    if tokenizer is not None and not Path(tokenizer).is_file():
+        raise ForensicsError(f"{tokenizer}: no such tokenizer file; check the path")
+    temp = None
+    if output is None:
+        if world_size > 1:
+            raise ForensicsError("a scan split over ranks needs --output (a directory all ranks share)")
+        temp = tempfile.TemporaryDirectory(prefix="forensics-scan-")
+        output = temp.name
+    work_dir = Path(output)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        loaded = profiles if isinstance(profiles, Profiles) else load_profiles(
+            profiles if profiles is not None else (categories or DEFAULT_SETS))
+        profiles_path = work_dir / PROFILES_FILE
+        if not profiles_path.is_file() or Profiles.load(profiles_path).fingerprint != loaded.fingerprint:
+            loaded.save(profiles_path)
+        settings = ScanSettings(work_dir=os.fspath(work_dir), profiles_path=os.fspath(profiles_path),
+                                threshold=threshold, max_bytes=max_bytes, format=format, text_key=text_key,
+                                id_key=id_key, tokenizer=tokenizer, labels=labels, hash_inputs=hash_inputs)
+        units = plan_units(shards, unit_bytes=max(1, int(unit_mb * (1 << 20))),
+                           settings_key=settings.key(loaded.fingerprint))
+        parameters = {"inputs": [os.fspath(i) for i in ([inputs] if isinstance(inputs, (str, os.PathLike))
+                                                       else inputs)],
+                      "categories": None if categories is None else
+                      [os.fspath(c) if isinstance(c, (str, os.PathLike)) else getattr(c, "name", str(c))
+                       for c in ([categories] if isinstance(categories, (str, os.PathLike)) else categories)],
+                      "profiles": loaded.info | {"fingerprint": loaded.fingerprint},
+                      "threshold": threshold, "max_bytes": max_bytes, "tokenizer": tokenizer, "format": format,
+                      "text_key": text_key, "id_key": id_key, "unit_mb": unit_mb, "labels": labels,
+                      "estimate_method": estimate_method, "backend": backend, "world_size": world_size}
+        plan = {"names": loaded.names, "profiles_path": os.fspath(profiles_path),
+                "shards": [os.fspath(s) for s in shards], "tokenizer": tokenizer,
+                "estimate_method": estimate_method, "settings": settings.key(loaded.fingerprint),
+                "parameters": parameters,
+                "extra_inputs": {tokenizer: settings.key("")["tokenizer"]} if tokenizer else {},
+                "units": [{"index": u.index, "fingerprint": u.fingerprint, "shards": list(u.shards)}
+                          for u in units]}
+        write_plan(work_dir, plan)
+        mine = rank_items(units, rank=rank, world_size=world_size)
+        todo = [u for u in mine if not (resume and read_partial(work_dir, u.index, u.fingerprint) is not None)]
+        started = time.perf_counter()
+        if todo:
+            runner = get_backend(backend, workers=workers, address=address)
+            bar = _progress(mine, progress)
+            bar.update(sum(u.size for u in mine if u not in todo))
+            by_index = {u.index: u for u in todo}
+            try:
+                for done in runner.map_unordered(run_unit, [(settings, u) for u in todo]):
+                    bar.update(by_index[done["unit"]].size)
+            finally:
+                bar.close()
+        plan["wall_seconds"] = time.perf_counter() - started
+        if world_size > 1:
+            return None
+        result = merge_scan(work_dir)
+        result.plan["wall_seconds"] = plan["wall_seconds"]
+        return result
+    finally:
+        if temp is not None:
+            temp.cleanup()
