@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forensics.composition.profiles import Profiles, calibrated_logits, load_profiles, pack_texts
+from forensics.composition.profiles import Profiles, label_probability, load_profiles, pack_texts
 
 UNKNOWN = "unknown"
 DEFAULT_THRESHOLD = 0.5
@@ -60,24 +60,17 @@ def score_array(data: np.ndarray, starts: np.ndarray, profiles: Profiles, *,
     return scores, np.diff(bounds)
 
 
-def probabilities(scores: np.ndarray, lengths: np.ndarray, profiles: Profiles) -> np.ndarray:
-    """Calibrated category probabilities (documents x categories) from raw scores."""
-    from scipy.special import softmax
+def decide(scores: np.ndarray, lengths: np.ndarray, profiles: Profiles, *,
+           threshold: float = DEFAULT_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
+    """Best category index per document (-1 when its calibrated probability is below ``threshold``)
+    and that probability.
 
-    logits = calibrated_logits(scores, lengths, temperature=profiles.temperature,
-                               length_exponent=profiles.length_exponent)
-    return softmax(logits, axis=1)
-
-
-def decide(probs: np.ndarray, *, threshold: float = DEFAULT_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
-    """Best category index per document (-1 when its probability is below ``threshold``) and that probability.
-
-    >>> decide(np.array([[0.9, 0.1], [0.4, 0.6]]), threshold=0.7)[0].tolist()
-    [0, -1]
+    >>> decide(*score_array(*pack_texts(["..."]), profiles), profiles)  # doctest: +SKIP
+    (array([-1]), array([0.12]))
     """
-    best = probs.argmax(axis=1) if probs.size else np.zeros(len(probs), np.int64)
-    top = probs[np.arange(len(probs)), best] if probs.size else np.zeros(len(probs))
-    return np.where(top >= threshold, best, -1), top
+    best = scores.argmax(axis=1) if scores.size else np.zeros(len(scores), np.int64)
+    prob = label_probability(scores, lengths, profiles.calibration) if len(scores) else np.zeros(0)
+    return np.where(prob >= threshold, best, -1), prob
 
 
 def classify_texts(texts: Sequence[str | bytes], profiles: Profiles | str | None = None, *,
@@ -92,9 +85,8 @@ def classify_texts(texts: Sequence[str | bytes], profiles: Profiles | str | None
     if not texts:
         return []
     scores, lengths = score_array(*pack_texts(texts), profiles, max_bytes=max_bytes)
-    probs = probabilities(scores, lengths, profiles)
-    labels, top = decide(probs, threshold=threshold)
-    order = np.argsort(-probs, axis=1)[:, :2]
+    labels, top = decide(scores, lengths, profiles, threshold=threshold)
+    order = np.argsort(-scores, axis=1)[:, :2]
     out = []
     for i in range(len(texts)):
         name = profiles.names[labels[i]] if labels[i] >= 0 else UNKNOWN

@@ -3,7 +3,7 @@
 What it does: from category samples (a bundled set name or a directory; the ``train`` split by
 default) builds, per category, (1) a naive Bayes table of hashed byte n-gram log-probabilities
 (orders 1..4, quantized to int16 at ``SCALE`` units per nat) for classifying documents, with a
-temperature calibrated on held-back training documents, and (2) the category's byte-pair distribution
+calibration of the top label's probability fitted on held-back training documents, and (2) the category's byte-pair distribution
 (65,536 bins, counted with :func:`forensics.count_pairs`) for the pair-count mixture estimate. Profiles
 save to one ``.npz`` file and are cached under ``$FORENSICS_CACHE/profiles`` keyed by the sample files'
 hashes and the parameters.
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
 
 from forensics._results import atomic_write_bytes, file_sha256
 from forensics.errors import ForensicsError, input_error
@@ -38,8 +39,8 @@ DEFAULT_MAX_ORDER = 4
 DEFAULT_ALPHA = 0.05
 SCALE = 64.0  # int16 table units per nat
 PAIR_ALPHA = 0.5  # add-alpha smoothing of byte-pair distributions
-PROFILE_VERSION = 1
-HELD_OUT_EVERY = 5  # every 5th training document calibrates the temperature
+PROFILE_VERSION = 3
+HELD_OUT_EVERY = 5  # every 5th training document calibrates the probabilities
 CALIBRATION_PIECE_BYTES = (200, 800, 3200)  # and whole documents
 
 
@@ -48,8 +49,8 @@ class Profiles:
     """Per-category classification weights and byte-pair distributions.
 
     ``table[bucket, c]`` is category ``c``'s quantized log-probability of an n-gram bucket;
-    ``pair_probs[c]`` its byte-pair distribution; a document's probabilities are
-    ``softmax(score / SCALE / temperature)`` over categories.
+    ``pair_probs[c]`` its byte-pair distribution; ``calibration`` the weights of
+    :func:`label_probability`.
     """
 
     names: list[str]
@@ -57,8 +58,7 @@ class Profiles:
     table: np.ndarray
     pair_probs: np.ndarray
     max_order: int
-    temperature: float
-    length_exponent: float
+    calibration: list[float]
     train_bytes: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
 
@@ -70,7 +70,7 @@ class Profiles:
     def fingerprint(self) -> str:
         """A short hash of everything that changes a classification."""
         digest = hashlib.sha256()
-        digest.update(json.dumps([self.names, self.max_order, self.temperature, self.length_exponent]).encode())
+        digest.update(json.dumps([self.names, self.max_order, self.calibration]).encode())
         digest.update(self.table.tobytes())
         digest.update(self.pair_probs.tobytes())
         return digest.hexdigest()[:16]
@@ -85,8 +85,8 @@ class Profiles:
         """Write the profiles to one ``.npz`` file (atomically)."""
         buffer = io.BytesIO()
         meta = {"version": PROFILE_VERSION, "names": self.names, "groups": self.groups,
-                "max_order": self.max_order, "temperature": self.temperature,
-                "length_exponent": self.length_exponent, "info": self.info}
+                "max_order": self.max_order, "calibration": self.calibration,
+                "info": self.info}
         np.savez_compressed(buffer, table=self.table, pair_probs=self.pair_probs, train_bytes=self.train_bytes,
                             meta=np.frombuffer(json.dumps(meta).encode(), np.uint8))
         atomic_write_bytes(path, buffer.getvalue())
@@ -104,8 +104,8 @@ class Profiles:
             raise input_error(path, f"profiles version {meta.get('version')} (this tool reads {PROFILE_VERSION})",
                               "rebuild it with `forensics profiles build`")
         return cls(names=meta["names"], groups=meta["groups"], table=np.ascontiguousarray(arrays["table"]),
-                   pair_probs=arrays["pair_probs"], max_order=meta["max_order"], temperature=meta["temperature"],
-                   length_exponent=meta["length_exponent"], train_bytes=arrays["train_bytes"], info=meta["info"])
+                   pair_probs=arrays["pair_probs"], max_order=meta["max_order"], calibration=meta["calibration"],
+                   train_bytes=arrays["train_bytes"], info=meta["info"])
 
 
 def pack_texts(texts: Sequence[str | bytes]) -> tuple[np.ndarray, np.ndarray]:
@@ -143,31 +143,50 @@ def _log_prob_table(counts: np.ndarray, alpha: float) -> np.ndarray:
     return np.ascontiguousarray(np.clip(np.round(logp.T * SCALE), -32767, 0).astype(np.int16))
 
 
-def _fit_temperature(scores: np.ndarray, lengths: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """Temperature and length exponent minimising held-out log loss (see :func:`calibrated_logits`)."""
-    from scipy.special import logsumexp
-
-    best = (np.inf, 1.0, 0.0)
-    for exponent in (0.0, 0.25, 0.5, 0.75, 1.0):
-        for t in np.geomspace(0.05, 500.0, 121):
-            z = calibrated_logits(scores, lengths, temperature=float(t), length_exponent=exponent)
-            loss = float(np.mean(logsumexp(z, axis=1) - z[np.arange(len(labels)), labels]))
-            best = min(best, (loss, float(t), exponent))
-    return best[1], best[2]
+DEFAULT_CALIBRATION = (0.0, 1.0, 0.0, 0.0)
 
 
-def calibrated_logits(scores: np.ndarray, lengths: np.ndarray, *, temperature: float,
-                      length_exponent: float) -> np.ndarray:
-    """Logits whose softmax is the calibrated probability: ``scores / SCALE / (T * (bytes/256)**e)``.
+def _calibration_features(scores: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Per document: 1, log(1 + top-two score margin in nats per 256 bytes), log length, their product."""
+    top2 = np.sort(scores, axis=1)[:, -2:].astype(np.float64) if scores.shape[1] > 1 else np.zeros((len(scores), 2))
+    n = np.maximum(lengths, 1).astype(np.float64)
+    margin = np.log1p((top2[:, 1] - top2[:, 0]) / SCALE / n * 256.0)
+    log_n = np.log(n / 256.0)
+    return np.stack([np.ones_like(n), margin, log_n, margin * log_n], axis=1)
 
-    Naive Bayes treats overlapping n-grams as independent, so its raw scores grow too confident with
-    length; the exponent ``e`` lets the calibration undo part of that.
 
-    >>> calibrated_logits(np.array([[64, 0]]), np.array([256]), temperature=1.0, length_exponent=0.5).tolist()
-    [[1.0, 0.0]]
+def label_probability(scores: np.ndarray, lengths: np.ndarray, calibration: Sequence[float]) -> np.ndarray:
+    """Calibrated probability that each document's best-scoring category is right.
+
+    A logistic function of the margin between the two best scores (per 256 bytes), the length and
+    their product, fitted on held-back documents: naive Bayes margins grow over-confident with length
+    because overlapping n-grams are not independent.
+
+    >>> label_probability(np.array([[64, 0]]), np.array([256]), [0.0, 1.0, 0.0, 0.0]).round(3).tolist()
+    [0.667]
     """
-    divisor = temperature * (np.maximum(lengths, 1).astype(np.float64) / 256.0) ** length_exponent
-    return scores.astype(np.float64) / SCALE / divisor[:, None]
+    z = _calibration_features(scores, lengths) @ np.asarray(calibration, np.float64)
+    return expit(z)
+
+
+def _fit_calibration(scores: np.ndarray, lengths: np.ndarray, labels: np.ndarray) -> list[float]:
+    """Logistic regression of "the best category is right" on the calibration features."""
+    from scipy.optimize import minimize
+
+    x = _calibration_features(scores, lengths)
+    y = (scores.argmax(axis=1) == labels).astype(np.float64)
+    if y.min() == y.max():
+        return list(DEFAULT_CALIBRATION)
+
+    def loss(w):
+        z = x @ w
+        # log(1 + e^z) - y z, and its gradient; a little L2 keeps separable data finite
+        value = np.logaddexp(0.0, z) - y * z
+        grad = x.T @ (expit(z) - y) / len(y) + 1e-4 * w
+        return float(value.mean() + 0.5e-4 * w @ w), grad
+
+    fit = minimize(loss, np.array(DEFAULT_CALIBRATION), jac=True, method="L-BFGS-B")
+    return [float(v) for v in fit.x]
 
 
 def _resolve_sets(categories: Any) -> list[Any]:
@@ -229,19 +248,19 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
             groups.append(cat.group)
     if len(names) < 2:
         raise ForensicsError("profiles need at least two categories")
-    temperature, exponent = 1.0, 0.0
+    calibration = list(DEFAULT_CALIBRATION)
     if held_texts:
         held_table = _log_prob_table(np.array(held_counts), alpha)
         data, starts = pack_texts(held_texts)
         scores = kernels.score_documents(data, starts, held_table, max_order)
-        temperature, exponent = _fit_temperature(scores, np.diff(starts), np.array(held_labels))
+        calibration = _fit_calibration(scores, np.diff(starts), np.array(held_labels))
     hists = np.array(pair_hists)
     pair_probs = (hists + PAIR_ALPHA) / (hists.sum(axis=1, keepdims=True) + PAIR_ALPHA * hists.shape[1])
     info = {"sets": sources, "split": split, "bits": bits, "alpha": alpha, "scale": SCALE,
             "calibration_documents": len(held_texts)}
     return Profiles(names=names, groups=groups, table=_log_prob_table(np.array(bucket_counts), alpha),
-                    pair_probs=pair_probs, max_order=max_order, temperature=temperature,
-                    length_exponent=exponent, train_bytes=np.array(train_bytes, np.int64), info=info)
+                    pair_probs=pair_probs, max_order=max_order, calibration=calibration,
+                    train_bytes=np.array(train_bytes, np.int64), info=info)
 
 
 def profiles_cache_dir() -> Path:

@@ -183,10 +183,9 @@ class _UnitCounter:
         self.partial.pair_hist[counts.keys.astype(np.int64)] += counts.counts
 
     def _label(self, scores: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        from forensics.composition.classify import decide, probabilities
+        from forensics.composition.classify import decide
 
-        probs = probabilities(scores, lengths, self.profiles)
-        labels, top = decide(probs, threshold=self.settings.threshold)
+        labels, top = decide(scores, lengths, self.profiles, threshold=self.settings.threshold)
         return np.where(labels < 0, len(self.profiles.names), labels), top
 
     def flush(self) -> None:

@@ -1,0 +1,30 @@
+"""`forensics merge`: add up the partials of a scan run as an array job (--rank/--world-size)."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("merge", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON summary.")
+@click.option("--labels", type=click.Choice(["jsonl", "parquet"]), help="Also join per-document labels.")
+@click.option("--png", is_flag=True, help="Also write composition.png (needs the plot extra).")
+@click.option("--allow-missing", is_flag=True, help="Merge what is finished even if some units are not.")
+def command(directory, as_json, labels, png, allow_missing):
+    """Merge the finished units of a scan directory into summary.json and composition.csv.
+
+    Partials add up exactly (counts and pair histograms), in any order, so the result equals a
+    single-machine scan of the same shards.
+
+    \b
+    EXAMPLES
+      forensics merge /shared/scan
+      forensics merge out/scan --json --labels jsonl
+    """
+    from forensics.composition.merge import merge_scan
+
+    from cli.scan import finish
+
+    result = merge_scan(directory, allow_missing=allow_missing)
+    finish(result, output=directory, as_json=as_json, labels=labels, png=png)
