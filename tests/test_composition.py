@@ -1,0 +1,135 @@
+"""Composition building blocks: n-gram kernels vs the reference, profiles, classification, mixture estimate."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from forensics._results import to_json
+from forensics.composition import _ngrams_numba as kernels
+from forensics.composition.classify import UNKNOWN, classify_texts, decide, score_array
+from forensics.composition.merge import Partial
+from forensics.composition.mixture import estimate_mixture
+from forensics.composition.ngrams import count_buckets_reference, ngram_buckets, score_documents_reference
+from forensics.composition.profiles import Profiles, build_profiles, load_profiles, pack_texts, split_pieces
+from forensics.corpus.categories import load_categories
+from forensics.corpus.readers import ReadStats
+from forensics.errors import ForensicsError
+
+LANGS = ["de", "en", "fr", "ja", "ru", "es"]
+CODE = ["c", "python", "go"]
+
+
+@pytest.fixture(scope="session")
+def small_profiles() -> Profiles:
+    """Profiles of nine bundled categories (train split), small enough to build in a few seconds."""
+    sets = [load_categories("languages", split="train", categories=LANGS),
+            load_categories("code", split="train", categories=CODE)]
+    return build_profiles(sets, bits=16)
+
+
+def _random_docs(rng, n=20):
+    return [bytes(rng.integers(0, 256, size=int(rng.integers(0, 60)), dtype=np.uint8)) for _ in range(n)]
+
+
+@pytest.mark.parametrize("max_order", [1, 2, 4])
+def test_count_buckets_matches_reference(max_order, udhr_paragraphs):
+    rng = np.random.default_rng(max_order)
+    docs = _random_docs(rng) + [p.encode() for p in udhr_paragraphs[:30]]
+    data, starts = pack_texts(docs)
+    fast = kernels.count_buckets(data, starts, 10, max_order)
+    assert np.array_equal(fast, count_buckets_reference(docs, bits=10, max_order=max_order))
+    # no n-gram spans two documents: counts equal the sum over documents counted alone
+    assert fast.sum() == sum(len(ngram_buckets(d, bits=10, max_order=max_order)) for d in docs)
+
+
+def test_score_documents_matches_reference(udhr_paragraphs):
+    rng = np.random.default_rng(7)
+    table = rng.integers(-2000, 0, size=(1 << 10, 5)).astype(np.int16)
+    docs = _random_docs(rng) + [p.encode() for p in udhr_paragraphs[:20]] + [b"x" * 9000]
+    data, starts = pack_texts(docs)
+    fast = kernels.score_documents(data, starts, table, 3)
+    assert np.array_equal(fast, score_documents_reference(docs, table, max_order=3))
+
+
+def test_max_bytes_scores_a_prefix(small_profiles):
+    texts = ["Bonjour tout le monde, " * 50, "short"]
+    capped, lengths = score_array(*pack_texts(texts), small_profiles, max_bytes=100)
+    prefix, _ = score_array(*pack_texts([texts[0][:100], "short"]), small_profiles, max_bytes=None)
+    assert lengths.tolist() == [100, 5]
+    assert np.array_equal(capped, prefix)
+
+
+def test_profiles_save_load_roundtrip(small_profiles, tmp_path):
+    path = tmp_path / "p.npz"
+    small_profiles.save(path)
+    loaded = Profiles.load(path)
+    assert loaded.fingerprint == small_profiles.fingerprint
+    assert loaded.names == LANGS + CODE
+    assert loaded.table.flags.c_contiguous
+    assert load_profiles(path).names == loaded.names
+    with pytest.raises(ForensicsError, match="profiles"):
+        load_profiles(tmp_path / "missing.npz")
+
+
+def test_classify_clear_texts(small_profiles):
+    texts = [
+        "Die Würde des Menschen ist unantastbar. Sie zu achten und zu schützen ist Verpflichtung aller "
+        "staatlichen Gewalt. Das Deutsche Volk bekennt sich darum zu unverletzlichen Menschenrechten.",
+        "def main(argv):\n    parser = argparse.ArgumentParser()\n    args = parser.parse_args(argv)\n"
+        "    for name in args.names:\n        print(name)\n    return 0\n",
+        "すべての人間は、生まれながらにして自由であり、かつ、尊厳と権利とについて平等である。",
+    ]
+    labels = classify_texts(texts, small_profiles)
+    assert [label.label for label in labels] == ["de", "python", "ja"]
+    assert all(0.5 <= label.probability <= 1.0 for label in labels)
+
+
+def test_unknown_below_threshold(small_profiles):
+    scores, lengths = score_array(*pack_texts(["zzqx", "Das ist ein deutscher Satz über das Wetter."]),
+                                  small_profiles)
+    labels, prob = decide(scores, lengths, small_profiles, threshold=1.0)
+    assert labels.tolist() == [-1, -1]
+    labels, _ = decide(scores, lengths, small_profiles, threshold=0.0)
+    assert (labels >= 0).all()
+    assert classify_texts(["zzqx"], small_profiles, threshold=1.0)[0].label == UNKNOWN
+
+
+def test_mixture_recovers_known_weights():
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.full(300, 0.3), size=4)
+    weights = np.array([0.5, 0.3, 0.2, 0.0])
+    counts = rng.multinomial(2_000_000, weights @ probs)
+    for method in ("em", "nnls"):
+        estimate = estimate_mixture(counts, probs, method=method)
+        assert abs(estimate.sum() - 1) < 1e-9
+        assert np.abs(estimate - weights).sum() < 0.02, method
+
+
+def test_partials_add_associatively():
+    rng = np.random.default_rng(1)
+
+    def random_partial(unit):
+        p = Partial.empty(["a", "b"])
+        p.documents[:] = rng.integers(0, 9, 3)
+        p.bytes[:] = rng.integers(0, 999, 3)
+        p.pair_hist[rng.integers(0, 1 << 16, 50)] += np.uint64(3)
+        p.units, p.read = [unit], ReadStats(files=1, documents=int(p.documents.sum()))
+        return p
+
+    a, b, c = (random_partial(i) for i in range(3))
+    left, right = (a + b) + c, a + (b + c)
+    for field in ("documents", "bytes", "tokens", "pair_hist"):
+        assert np.array_equal(getattr(left, field), getattr(right, field))
+    assert left.units == [0, 1, 2] and left.read.files == 3
+    again = Partial.from_dict(json.loads(to_json(left.to_dict())))
+    assert np.array_equal(again.pair_hist, left.pair_hist) and again.read.documents == left.read.documents
+
+
+def test_split_pieces_keeps_whole_lines():
+    text = "\n".join(f"line {i} " + "x" * 40 for i in range(20))
+    pieces = split_pieces(text, min_bytes=200)
+    assert all(len(p.encode()) > 200 for p in pieces)
+    assert "\n".join(pieces) in text

@@ -1,0 +1,189 @@
+"""Corpus scans end to end: shares, resume after an interruption, ranks + merge, backends, CLI."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from forensics.composition import scan as scan_module
+from forensics.composition.merge import merge_scan, partial_path
+from forensics.composition.profiles import build_profiles
+from forensics.composition.scan import scan_corpus
+from forensics.composition.synthetic import write_synthetic_corpus
+from forensics.corpus.categories import load_categories
+from forensics.errors import ForensicsError
+
+LANGS = ["de", "en", "fr", "ja", "ru", "es"]
+CODE = ["c", "python", "go"]
+
+
+@pytest.fixture(scope="module")
+def profiles():
+    sets = [load_categories("languages", split="train", categories=LANGS),
+            load_categories("code", split="train", categories=CODE)]
+    return build_profiles(sets, bits=16)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """About 400 KB in 6 shards (.jsonl, .jsonl.gz, .jsonl.zst) from the COUNT split, known make-up."""
+    root = tmp_path_factory.mktemp("corpus")
+    sets = [load_categories("languages", split="count", categories=LANGS),
+            load_categories("code", split="count", categories=CODE)]
+    truth = write_synthetic_corpus(root / "shards", sets, total_bytes=400_000, shards=6, seed=3)
+    return root / "shards", truth
+
+
+def _counts(result):
+    return (result.partial.documents.tolist(), result.partial.bytes.tolist(), result.partial.pair_hist.tolist())
+
+
+def test_scan_measures_known_composition(corpus, profiles, tmp_path):
+    shards, truth = corpus
+    result = scan_corpus([shards], profiles=profiles, output=tmp_path / "out", workers=1, unit_mb=0.1)
+    assert len(result.plan["units"]) >= 3
+    assert result.partial.documents.sum() == sum(truth["documents"].values())
+    assert result.partial.bytes.sum() == sum(truth["bytes"].values())
+    shares = result.shares["bytes"]
+    assert abs(sum(shares.values()) - 1) < 1e-9
+    error = sum(abs(shares.get(n, 0) - truth["byte_shares"].get(n, 0)) for n in result.labels)
+    assert error < 0.1, error  # accuracy itself is measured in benchmarks/bench_scan.py
+    estimate_error = sum(abs(result.estimate[n] - truth["byte_shares"].get(n, 0)) for n in result.names)
+    assert estimate_error < 0.15, estimate_error
+    summary = result.to_dict()
+    assert set(summary["shares"]) == {"documents", "bytes"}
+    assert summary["provenance"]["command"] == "scan"
+    assert sorted(summary["provenance"]["inputs"]) == summary["provenance"]["input_list"]
+    assert summary["units"]["missing"] == []
+
+
+def test_interrupted_scan_resumes_to_the_same_result(corpus, profiles, tmp_path, monkeypatch):
+    shards, _ = corpus
+    reference = scan_corpus([shards], profiles=profiles, output=tmp_path / "ref", workers=1, unit_mb=0.1)
+    real_run_unit = scan_module.run_unit
+    calls = []
+
+    def interrupted(job):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(job[1].index)
+        return real_run_unit(job)
+
+    monkeypatch.setattr(scan_module, "run_unit", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        scan_corpus([shards], profiles=profiles, output=tmp_path / "out", workers=1, unit_mb=0.1)
+    assert len(calls) == 2
+    with pytest.raises(ForensicsError, match="not finished"):
+        merge_scan(tmp_path / "out")
+    calls.clear()
+    monkeypatch.setattr(scan_module, "run_unit", lambda job: calls.append(job[1].index) or real_run_unit(job))
+    resumed = scan_corpus([shards], profiles=profiles, output=tmp_path / "out", workers=1, unit_mb=0.1)
+    assert len(calls) == len(reference.plan["units"]) - 2  # finished units were not redone
+    assert _counts(resumed) == _counts(reference)
+    calls.clear()
+    scan_corpus([shards], profiles=profiles, output=tmp_path / "out", workers=1, unit_mb=0.1)
+    assert calls == []  # everything finished: nothing reruns
+    scan_corpus([shards], profiles=profiles, output=tmp_path / "out", workers=1, unit_mb=0.1, threshold=0.9)
+    assert len(calls) == len(reference.plan["units"])  # other settings: stale partials are redone
+
+
+def test_ranks_merge_to_the_single_scan(corpus, profiles, tmp_path):
+    shards, _ = corpus
+    single = scan_corpus([shards], profiles=profiles, output=tmp_path / "single", workers=1, unit_mb=0.1)
+    for rank in (2, 0, 1):
+        assert scan_corpus([shards], profiles=profiles, output=tmp_path / "ranks", workers=1, unit_mb=0.1,
+                           rank=rank, world_size=3) is None
+    merged = merge_scan(tmp_path / "ranks")
+    assert _counts(merged) == _counts(single)
+    assert merged.estimate == single.estimate
+
+
+def test_process_pool_equals_one_worker(corpus, profiles, tmp_path):
+    shards, _ = corpus
+    one = scan_corpus([shards], profiles=profiles, output=tmp_path / "one", workers=1, unit_mb=0.1, labels=True)
+    two = scan_corpus([shards], profiles=profiles, output=tmp_path / "two", workers=2, unit_mb=0.1, labels=True)
+    assert _counts(one) == _counts(two)
+    from forensics.composition.report import write_report
+
+    paths = write_report(two, tmp_path / "two", labels="jsonl")
+    lines = open(paths["labels"], encoding="utf-8").read().splitlines()
+    assert len(lines) == two.partial.documents.sum()
+    record = json.loads(lines[0])
+    assert set(record) >= {"source", "line", "id", "label", "probability", "bytes"}
+
+
+def test_ray_backend_equals_local(corpus, profiles, tmp_path):
+    ray = pytest.importorskip("ray")
+    shards, _ = corpus
+    local = scan_corpus([shards], profiles=profiles, output=tmp_path / "local", workers=1, unit_mb=0.1)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        remote = scan_corpus([shards], profiles=profiles, output=tmp_path / "ray", backend="ray", unit_mb=0.1)
+    finally:
+        ray.shutdown()
+    assert _counts(remote) == _counts(local)
+
+
+def test_bad_lines_and_truncated_shards_are_reported(profiles, tmp_path):
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    good = [json.dumps({"text": "Das ist ein ganz normaler deutscher Satz über das Wetter heute."})] * 5
+    (shards / "a.jsonl").write_text("\n".join(good[:2] + ["{not json", json.dumps({"body": "x"})] + good[2:]) + "\n")
+    blob = gzip.compress(("\n".join(good) + "\n").encode() * 200)
+    (shards / "b.jsonl.gz").write_bytes(blob[: len(blob) // 2])
+    python_text = next(load_categories("code", split="count")["python"].texts())
+    (shards / "c.txt").write_text(python_text)
+    result = scan_corpus([shards], profiles=profiles, workers=1)
+    read = result.partial.read
+    assert read.skipped_lines == 2 and read.skipped_files == 1
+    assert any("a.jsonl:3" in p for p in read.problems) and any("b.jsonl.gz" in p for p in read.problems)
+    assert result.partial.documents.sum() >= 5 + 1  # the good lines, the text file, what b had before damage
+    assert result.partial.documents[result.names.index("python")] == 1
+
+
+def test_token_shares_with_a_tokenizer(corpus, profiles, tmp_path, gpt2_hf_json):
+    shards, _ = corpus
+    result = scan_corpus([shards], profiles=profiles, workers=1, tokenizer=gpt2_hf_json, hash_inputs=False)
+    shares = result.shares
+    assert set(shares) == {"documents", "bytes", "tokens"}
+    assert abs(sum(shares["tokens"].values()) - 1) < 1e-9
+    assert result.partial.tokens.sum() > result.partial.bytes.sum() / 8
+    assert result.to_dict()["provenance"]["inputs"][str(gpt2_hf_json)]
+
+
+def test_cli_scan_and_merge(corpus, profiles, tmp_path):
+    from cli.main import main
+
+    shards, _ = corpus
+    profiles.save(tmp_path / "p.npz")
+    out = tmp_path / "out"
+    for rank in (0, 1):
+        assert main(["scan", str(shards), "--profiles", str(tmp_path / "p.npz"), "-o", str(out), "--workers", "1",
+                     "--unit-mb", "0.1", "--rank", str(rank), "--world-size", "2", "--no-progress"]) in (0, None)
+    assert main(["merge", str(out), "--json"]) in (0, None)
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["shares"]) == {"documents", "bytes"} and summary["estimate"]
+    assert (out / "composition.csv").read_text().startswith("category,group,documents,bytes")
+    assert main(["scan", str(tmp_path / "missing"), "--no-progress"]) == 2
+
+
+def test_import_forensics_loads_no_optional_backend():
+    code = "import sys, forensics; forensics.scan_corpus; print('ray' in sys.modules, 'matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+def test_scan_rejects_bad_options(corpus, profiles):
+    shards, _ = corpus
+    with pytest.raises(ForensicsError, match="threshold"):
+        scan_corpus([shards], profiles=profiles, threshold=2.0)
+    with pytest.raises(ForensicsError, match="--output"):
+        scan_corpus([shards], profiles=profiles, world_size=2, rank=1)
+    with pytest.raises(ForensicsError, match="backend"):
+        scan_corpus([shards], profiles=profiles, backend="spark", hash_inputs=False)
+    assert np.isfinite(list(scan_corpus([shards], profiles=profiles, workers=1).estimate.values())).all()
