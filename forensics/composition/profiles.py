@@ -39,7 +39,7 @@ DEFAULT_MAX_ORDER = 4
 DEFAULT_ALPHA = 0.05
 SCALE = 64.0  # int16 table units per nat
 PAIR_ALPHA = 0.5  # add-alpha smoothing of byte-pair distributions
-PROFILE_VERSION = 3
+PROFILE_VERSION = 4
 HELD_OUT_EVERY = 5  # every 5th training document calibrates the probabilities
 CALIBRATION_PIECE_BYTES = (200, 800, 3200)  # and whole documents
 
@@ -189,6 +189,21 @@ def _fit_calibration(scores: np.ndarray, lengths: np.ndarray, labels: np.ndarray
     return [float(v) for v in fit.x]
 
 
+def _hold_out(documents: list[Any]) -> tuple[list[str], list[str]]:
+    """Split training documents into kept and held-out texts by source unit, every 5th unit held out.
+
+    Pieces of one source file (ids ``a.py``, ``a.py#1``, ...) stay on one side: calibrating on a
+    piece of a file the weights have seen would make the probabilities too confident.
+    """
+    units = sorted({(d.id or d.source).split("#", 1)[0] for d in documents})
+    if len(units) < 2:
+        return [d.text for d in documents], []
+    held_units = set(units[HELD_OUT_EVERY - 1::HELD_OUT_EVERY] or units[-1:])
+    kept = [d.text for d in documents if (d.id or d.source).split("#", 1)[0] not in held_units]
+    held = [d.text for d in documents if (d.id or d.source).split("#", 1)[0] in held_units]
+    return kept, held
+
+
 def _resolve_sets(categories: Any) -> list[Any]:
     from forensics.corpus.categories import CategorySet
 
@@ -224,14 +239,14 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
             if cat.name in names:
                 raise ForensicsError(f"category {cat.name!r} is in two of the sets {sources}; pass sets with "
                                      f"distinct category names")
-            texts = [t for t in cat.texts() if t]
-            if not texts:
+            documents = [d for d in cat.documents() if d.text]
+            if not documents:
                 raise input_error(cat.files[0] if cat.files else cat_set.path, f"category {cat.name!r} has no text",
                                   "add sample text or leave the category out")
+            texts = [d.text for d in documents]
             data, starts = pack_texts(texts)
             bucket_counts.append(kernels.count_buckets(data, starts, bits, max_order))
-            kept = [t for i, t in enumerate(texts) if i % HELD_OUT_EVERY != HELD_OUT_EVERY - 1 or len(texts) < 2]
-            held = [t for i, t in enumerate(texts) if i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1 and len(texts) >= 2]
+            kept, held = _hold_out(documents)
             kept_data, kept_starts = pack_texts(kept)
             held_counts.append(kernels.count_buckets(kept_data, kept_starts, bits, max_order))
             for text in held:

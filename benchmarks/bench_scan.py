@@ -1,0 +1,330 @@
+"""Benchmark `forensics scan`: accuracy against known make-up, a PyPI language identifier, throughput, 1 GB runs.
+
+Profiles are built from the TRAIN split of the bundled `languages` and `code` sets; every measurement
+uses text from their COUNT split (never seen by the profiles).
+
+Sections (``--sections``, comma-separated; default all but ``gb``):
+  accuracy    per-paragraph (200+ bytes) accuracy, by group and length; calibration of the probability
+  langid      the same language paragraphs through `langid` (PyPI, pip install langid): accuracy and MB/s
+  aggregate   byte-share L1 error on synthetic corpora of known make-up: per-document labels and the
+              pair-count mixture estimate (EM and NNLS)
+  throughput  a 100 MB synthetic corpus through the local backend (2 workers): MB/s wall and per CPU
+              second, worker peak memory; and 10 MB for memory that does not grow with corpus size
+  gb          the 1 GB corpus (benchmarks/make_synthetic_corpus.py): local, Ray, interrupted + resumed
+
+    python benchmarks/bench_scan.py --sections accuracy,langid,aggregate,throughput
+    python benchmarks/bench_scan.py --sections gb --corpus benchmarks/data/scan-1gb
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "benchmarks" / "data"
+SETS = ("languages", "code")
+LINES: list[str] = []
+
+
+def out(line: str = "") -> None:
+    print(line, flush=True)
+    LINES.append(line)
+
+
+def header() -> None:
+    import numba
+
+    from forensics import __version__
+
+    out(f"- machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
+        f"(load average at start {os.getloadavg()[0]:.1f}), Python {platform.python_version()}, numba "
+        f"{numba.__version__}, forensics {__version__}")
+
+
+def load_profiles():
+    from forensics.composition.profiles import load_profiles as load
+
+    started = time.perf_counter()
+    profiles = load(SETS)
+    out(f"- profiles: {len(profiles.names)} categories from the TRAIN split of {', '.join(SETS)} "
+        f"(loaded in {time.perf_counter() - started:.1f} s; fingerprint {profiles.fingerprint})")
+    return profiles
+
+
+def paragraphs():
+    from forensics.composition.synthetic import labelled_paragraphs
+
+    pairs = labelled_paragraphs(SETS, split="count", min_bytes=200)
+    return [c for c, _ in pairs], [t for _, t in pairs]
+
+
+def section_accuracy(profiles) -> None:
+    from forensics.composition.classify import decide, score_array
+    from forensics.composition.profiles import pack_texts
+
+    truth, texts = paragraphs()
+    truth = np.array(truth)
+    data, starts = pack_texts(texts)
+    score_array(data[:1000], np.array([0, 1000]), profiles)
+    started = time.process_time()
+    scores, lengths = score_array(data, starts, profiles)
+    labels, prob = decide(scores, lengths, profiles, threshold=0.5)
+    seconds = time.process_time() - started
+    names = np.array(profiles.names)
+    best = names[scores.argmax(axis=1)]
+    ok = best == truth
+    group = dict(zip(profiles.names, profiles.groups))
+    is_code = np.array([group[t] == "code" for t in truth])
+    n_lang = len({t for t in truth[~is_code]})
+    n_code = len({t for t in truth[is_code]})
+    out("\n## Per-document accuracy (paragraphs of 200+ bytes, COUNT split)\n")
+    out(f"{len(texts):,} paragraphs, {data.size / 1e6:.1f} MB; classification {data.size / seconds / 1e6:.1f} MB per "
+        f"CPU second (one core, scoring + calibration)\n")
+    out("| documents | categories | paragraphs | accuracy (best category) | labelled at p >= 0.5 | accuracy of labelled |")
+    out("|---|---|---|---|---|---|")
+    for title, mask, count in (("all", np.ones_like(ok), n_lang + n_code), ("languages", ~is_code, n_lang),
+                               ("code", is_code, n_code)):
+        kept = mask & (labels >= 0)
+        out(f"| {title} | {count} | {mask.sum():,} | {ok[mask].mean():.2%} | {kept.sum() / mask.sum():.1%} | "
+            f"{ok[kept].mean():.2%} |")
+    out("\nBy paragraph length (all categories):\n")
+    out("| bytes | paragraphs | accuracy | languages | code |")
+    out("|---|---|---|---|---|")
+    for lo, hi in ((200, 400), (400, 800), (800, 1600), (1600, 10**9)):
+        m = (lengths >= lo) & (lengths < hi)
+        out(f"| {lo}-{hi if hi < 10**9 else ''} | {m.sum():,} | {ok[m].mean():.2%} | {ok[m & ~is_code].mean():.2%} | "
+            f"{ok[m & is_code].mean() if (m & is_code).any() else float('nan'):.2%} |")
+    worst = sorted(set(truth), key=lambda c: ok[truth == c].mean())[:10]
+    out("\nLeast accurate categories (most frequent wrong label):\n")
+    out("| category | accuracy | most frequent wrong label |")
+    out("|---|---|---|")
+    for cat in worst:
+        m = truth == cat
+        wrong = best[m & ~ok]
+        common = max(set(wrong), key=list(wrong).count) if wrong.size else "-"
+        out(f"| {cat} | {ok[m].mean():.1%} | {common} |")
+    out("\nCalibration (probability of the best category vs how often it is right):\n")
+    out("| probability | paragraphs | accuracy |")
+    out("|---|---|---|")
+    for lo, hi in ((0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 0.99), (0.99, 1.01)):
+        m = (prob >= lo) & (prob < hi)
+        out(f"| {lo:.2f}-{min(hi, 1):.2f} | {m.sum():,} | {ok[m].mean() if m.any() else float('nan'):.1%} |")
+
+
+LANGID_CODES = {"nb": "no", "zh": "zh"}
+
+
+def section_langid(profiles) -> None:
+    try:
+        import langid
+        from langid.langid import LanguageIdentifier, model
+    except ImportError:
+        out("\n## langid comparison: skipped (pip install langid)")
+        return
+    from forensics.composition.classify import score_array
+    from forensics.composition.profiles import pack_texts
+
+    truth, texts = paragraphs()
+    group = dict(zip(profiles.names, profiles.groups))
+    ident = LanguageIdentifier.from_modelstring(model, norm_probs=False)
+    supported = set(ident.nb_classes)
+    ours_langs = [n for n in profiles.names if group[n] == "language"]
+    both = [n for n in ours_langs if LANGID_CODES.get(n, n) in supported]
+    picked = [(c, t) for c, t in zip(truth, texts) if c in both]
+    t_truth = np.array([c for c, _ in picked])
+    t_texts = [t for _, t in picked]
+    data, starts = pack_texts(t_texts)
+    # ours: all 57 categories (languages and code), no restriction
+    started = time.process_time()
+    scores, _ = score_array(data, starts, profiles)
+    ours_seconds = time.process_time() - started
+    ours = np.array(profiles.names)[scores.argmax(axis=1)]
+    # langid restricted to the same languages (its best case), and unrestricted (97 languages)
+    ident.set_languages([LANGID_CODES.get(n, n) for n in both])
+    back = {LANGID_CODES.get(n, n): n for n in both}
+    started = time.process_time()
+    restricted = np.array([back.get(ident.classify(t)[0], "?") for t in t_texts])
+    langid_seconds = time.process_time() - started
+    ident.set_languages(None)
+    full = np.array([back.get(langid.classify(t)[0], "?") for t in t_texts])
+    mb = data.size / 1e6
+    out(f"\n## Against langid {getattr(langid, '__version__', '1.1.6')} (PyPI) on the same paragraphs\n")
+    out(f"{len(t_texts):,} language paragraphs (200+ bytes, {mb:.1f} MB) of the {len(both)} bundled languages langid "
+        f"also knows (left out: {', '.join(sorted(set(ours_langs) - set(both))) or 'none'}). Speed is MB per CPU "
+        f"second on one core, same run.\n")
+    out("| identifier | label set | accuracy | MB/s |")
+    out("|---|---|---|---|")
+    out(f"| forensics scan (naive Bayes, byte 1-4-grams) | {len(profiles.names)} categories (languages + code) | "
+        f"{(ours == t_truth).mean():.2%} | {mb / ours_seconds:.1f} |")
+    out(f"| langid.py | restricted to the same {len(both)} languages | {(restricted == t_truth).mean():.2%} | "
+        f"{mb / langid_seconds:.2f} |")
+    out(f"| langid.py | all 97 of its languages | {(full == t_truth).mean():.2%} | (same) |")
+    out(f"\nSpeed ratio: forensics {mb / ours_seconds / (mb / langid_seconds):.0f}x langid.")
+
+
+def section_aggregate(profiles, work: Path) -> None:
+    from forensics.composition.mixture import estimate_mixture
+    from forensics.composition.scan import scan_corpus
+    from forensics.composition.synthetic import write_synthetic_corpus
+
+    out("\n## Aggregate byte shares on synthetic corpora of known make-up (COUNT split)\n")
+    out("Each corpus: ~20 MB, Dirichlet(2) shares over the 57 categories, documents of 1-4 paragraphs (200+ bytes). "
+        "L1 = sum over categories of |measured - true| byte share (`unknown` counts as error).\n")
+    out("| seed | documents | L1 per-document labels | L1 pair-count estimate (EM) | L1 estimate (NNLS) | "
+        "L1 estimate, languages only (EM) | unknown share |")
+    out("|---|---|---|---|---|---|---|")
+    for seed in (1, 2, 3):
+        corpus = work / f"agg-{seed}"
+        truth = write_synthetic_corpus(corpus, SETS, total_bytes=20_000_000, shards=4, seed=seed)
+        true = truth["byte_shares"]
+        result = scan_corpus([corpus], profiles=profiles, workers=2, hash_inputs=False)
+        shares = result.shares["bytes"]
+        l1_docs = sum(abs(shares.get(n, 0) - true.get(n, 0)) for n in result.labels)
+        l1_em = sum(abs(result.estimate[n] - true.get(n, 0)) for n in result.names)
+        nnls = dict(zip(result.names, estimate_mixture(result.partial.pair_hist, profiles.pair_probs, method="nnls")))
+        l1_nnls = sum(abs(nnls[n] - true.get(n, 0)) for n in result.names)
+        # the same estimate restricted to the language categories, on a language-only corpus
+        langs = [i for i, g in enumerate(profiles.groups) if g == "language"]
+        lang_truth = write_synthetic_corpus(work / f"agg-lang-{seed}", ("languages",), total_bytes=5_000_000,
+                                            shards=2, seed=seed)
+        lang_result = scan_corpus([work / f"agg-lang-{seed}"], profiles=profiles, workers=2, hash_inputs=False)
+        lang_est = estimate_mixture(lang_result.partial.pair_hist, profiles.pair_probs[langs])
+        l1_lang = sum(abs(w - lang_truth["byte_shares"].get(profiles.names[i], 0)) for i, w in zip(langs, lang_est))
+        out(f"| {seed} | {result.partial.documents.sum():,} | {l1_docs:.2%} | {l1_em:.2%} | {l1_nnls:.2%} | "
+            f"{l1_lang:.2%} | {shares['unknown']:.2%} |")
+        shutil.rmtree(corpus)
+        shutil.rmtree(work / f"agg-lang-{seed}")
+
+
+def _scan_cli(corpus: Path, output: Path, *extra: str) -> tuple[float, dict]:
+    command = [sys.executable, "-m", "cli.main", "scan", str(corpus), "-o", str(output), "--no-progress", "--json",
+               *extra]
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(done.stderr)
+    return time.perf_counter() - started, json.loads(done.stdout)
+
+
+def _rss_children_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def section_throughput(profiles, work: Path) -> None:
+    from forensics.composition.scan import scan_corpus
+    from forensics.composition.synthetic import write_synthetic_corpus
+
+    out("\n## Throughput of the local backend (2 worker processes)\n")
+    out("| corpus | text MB | wall s | MB/s wall | worker CPU s | MB per worker CPU s | x2 cores | peak worker RSS |")
+    out("|---|---|---|---|---|---|---|---|")
+    for mb in (10, 100):
+        corpus = work / f"tp-{mb}"
+        if not corpus.exists():
+            write_synthetic_corpus(corpus, SETS, total_bytes=mb * 1_000_000, shards=8, seed=mb)
+        output = work / f"tp-{mb}-out"
+        shutil.rmtree(output, ignore_errors=True)
+        # a fresh process per size so that peak memory is that scan's own
+        code = ("import json,resource,sys,time; from forensics.composition.scan import scan_corpus; "
+                "t=time.perf_counter(); r=scan_corpus([sys.argv[1]], output=sys.argv[2], workers=2, unit_mb=8, "
+                "hash_inputs=False); w=time.perf_counter()-t; "
+                "print(json.dumps({'wall': w, 'cpu': r.partial.seconds, 'bytes': int(r.partial.bytes.sum()), "
+                "'rss': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024}))")
+        done = subprocess.run([sys.executable, "-c", code, str(corpus), str(output)], cwd=ROOT, capture_output=True,
+                              text=True, check=True)
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        text_mb = r["bytes"] / 1e6
+        out(f"| synthetic {mb} MB | {text_mb:.0f} | {r['wall']:.1f} | {text_mb / r['wall']:.1f} | {r['cpu']:.1f} | "
+            f"{text_mb / r['cpu']:.1f} | {2 * text_mb / r['cpu']:.1f} | {r['rss']:.0f} MB |")
+    out(f"\n(load average during the runs: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores shared with other "
+        f"jobs; 'MB per worker CPU s' x 2 is what two dedicated cores would give)")
+    del scan_corpus
+
+
+def section_gb(corpus: Path, work: Path) -> None:
+    truth_file = corpus.parent / f"{corpus.name}.truth.json"
+    truth = json.loads(truth_file.read_text())
+    total = sum(truth["bytes"].values()) / 1e6
+    out(f"\n## 1 GB end to end ({corpus.name}: {total:,.0f} MB of text, {len(truth['files'])} shards of "
+        f".jsonl/.jsonl.gz/.jsonl.zst)\n")
+
+    def key(summary):
+        return [(r["category"], r["documents"], r["bytes"]) for r in summary["rows"]], summary["estimate"], \
+            summary["totals"]
+
+    local_out = work / "gb-local"
+    shutil.rmtree(local_out, ignore_errors=True)
+    wall, local = _scan_cli(corpus, local_out, "--workers", "2", "--no-hash-inputs")
+    true = truth["byte_shares"]
+    l1 = sum(abs(local["shares"]["bytes"].get(n, 0) - true.get(n, 0)) for n in local["shares"]["bytes"])
+    l1_est = sum(abs(local["estimate"].get(n, 0) - true.get(n, 0)) for n in local["estimate"])
+    out("| run | wall s | MB/s | same counts as local |")
+    out("|---|---|---|---|")
+    out(f"| local, 2 workers | {wall:.0f} | {total / wall:.1f} | - |")
+    ray_out = work / "gb-ray"
+    shutil.rmtree(ray_out, ignore_errors=True)
+    try:
+        import ray  # noqa: F401
+
+        wall_ray, ray_summary = _scan_cli(corpus, ray_out, "--backend", "ray", "--workers", "2", "--no-hash-inputs")
+        out(f"| Ray (local cluster, 2 CPUs) | {wall_ray:.0f} | {total / wall_ray:.1f} | "
+            f"{'yes' if key(ray_summary) == key(local) else 'NO'} |")
+    except ImportError:
+        out("| Ray | - | - | skipped (pip install ray) |")
+    resume_out = work / "gb-resume"
+    shutil.rmtree(resume_out, ignore_errors=True)
+    command = [sys.executable, "-m", "cli.main", "scan", str(corpus), "-o", str(resume_out), "--no-progress",
+               "--workers", "2", "--no-hash-inputs"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(wall * 0.5)
+    process.send_signal(signal.SIGINT)
+    process.wait()
+    finished = len(list((resume_out / "partials").glob("unit-*.json")))
+    wall_resume, resumed = _scan_cli(corpus, resume_out, "--workers", "2", "--no-hash-inputs")
+    units = resumed["units"]["total"]
+    out(f"| Ctrl-C at {wall * 0.5:.0f} s ({finished} of {units} units done), then rerun | {wall_resume:.0f} (rerun) | "
+        f"- | {'yes' if key(resumed) == key(local) else 'NO'} |")
+    out(f"\nByte-share L1 error against the truth: per-document labels {l1:.2%}, pair-count estimate {l1_est:.2%} "
+        f"(unknown: {local['shares']['bytes'].get('unknown', 0):.2%} of bytes).")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sections", default="accuracy,langid,aggregate,throughput")
+    parser.add_argument("--corpus", default=str(DATA / "scan-1gb"))
+    parser.add_argument("--work", default=str(DATA / "bench-scan"))
+    parser.add_argument("--results", help="Append the markdown to this file.")
+    args = parser.parse_args()
+    sections = args.sections.split(",")
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    header()
+    profiles = load_profiles()
+    if "accuracy" in sections:
+        section_accuracy(profiles)
+    if "langid" in sections:
+        section_langid(profiles)
+    if "aggregate" in sections:
+        section_aggregate(profiles, work)
+    if "throughput" in sections:
+        section_throughput(profiles, work)
+    if "gb" in sections:
+        section_gb(Path(args.corpus), work)
+    if args.results:
+        with open(args.results, "a", encoding="utf-8") as handle:
+            handle.write("\n".join(LINES) + "\n")
+
+
+if __name__ == "__main__":
+    main()
