@@ -85,7 +85,7 @@ def command(paths, tokenizer, device, top_k, fmt, text_key, threads, batch_mb, h
     noun = "byte" if result.kind == "bytes" else "token"
     out.print(f"{noun} pairs on {result.device}: {result.total_pairs:,} pairs "
               f"({result.distinct_pairs:,} distinct) in {result.documents:,} documents, "
-              f"{result.input_bytes / 1e6:,.1f} MB in {result.seconds:.3f} s")
+              f"{result.input_bytes / 1e6:,.1f} MB in {result.seconds:.3f} s", soft_wrap=True)
     table = Table("rank", "pair", "count", "share")
     for rank, row in enumerate(top, start=1):
         share = row["count"] / result.total_pairs if result.total_pairs else 0.0
