@@ -5,7 +5,7 @@ a time. A pair never spans two documents; a document of fewer than two items has
 
 What it leaves out: speed (use :func:`forensics.count_pairs`), files, tokenization.
 
->>> byte_pairs_reference([b"abab", b"ba"])[(ord("b") << 8) | ord("a")]
+>>> int(byte_pairs_reference([b"abab", b"ba"])[(ord("b") << 8) | ord("a")])
 2
 """
 
