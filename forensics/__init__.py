@@ -32,8 +32,11 @@ _PUBLIC: dict[str, str] = {
     "replay_merges": "forensics.counting.replay",
     "count_categories": "forensics.counting.categories",
     "count_pairs": "forensics.counting.pairs",
+    "PairCounts": "forensics.counting.pairs",
+    "PairTrace": "forensics.counting.replay",
     # inference/
     "infer_mixture": "forensics.inference.infer",
+    "MixtureEstimate": "forensics.inference.infer",
     # corpus/ and composition/
     "load_categories": "forensics.corpus.categories",
     "scan_corpus": "forensics.composition.scan",

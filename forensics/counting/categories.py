@@ -136,7 +136,7 @@ def count_categories(tokenizer: Tokenizer | str | os.PathLike, categories, *, sp
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(groups), desc="categories", unit="cat", leave=False)
+        bar = tqdm(total=len(groups), desc="categories", unit="cat", leave=False, disable=None)
     if workers == 1:
         results = (_count_one(name, files, tok, merges, cache, text_key) for name, files in groups.items())
         for name, path, row in results:

@@ -120,7 +120,11 @@ class PulpBackend:
         options = {"msg": False}
         if time_limit:
             options["timeLimit"] = time_limit
-        self.solver = pulp.getSolver(solver, **options)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.solver = pulp.getSolver(solver, **options)
         self.costs: list[float] = []
         self.lower: list[float] = []
         self.upper: list[float] = []
@@ -147,6 +151,13 @@ class PulpBackend:
         self.rows = [row for i, row in enumerate(self.rows) if i not in drop]
 
     def solve(self) -> LPState:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return self._solve()
+
+    def _solve(self) -> LPState:
         pulp = self._pulp
         problem = pulp.LpProblem("lp1", pulp.LpMinimize)
         variables = [pulp.LpVariable(f"x{i}", lowBound=None if np.isinf(lo) else lo,

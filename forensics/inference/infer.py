@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from forensics.bpe.model import Tokenizer
+from forensics.errors import ForensicsError
 from forensics.inference.baselines import token_classification
 from forensics.inference.program import build_program
 from forensics.inference.solve import LPSolution, SolveOptions, solve_program
@@ -70,6 +71,10 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
 
     started = time.perf_counter()
     tok = _as_tokenizer(tokenizer)
+    if start < 0 or start >= tok.num_merges:
+        raise ForensicsError(f"{tok.source}: --start {start} is outside its {tok.num_merges} merges")
+    if merges is not None and merges <= 0:
+        raise ForensicsError("--merges must be positive (0 on the command line means all merges)")
     total_steps = None if merges is None else start + merges
     counts = count_categories(tok, categories, split=split, merges=total_steps, workers=workers, cache=cache,
                               progress=progress)

@@ -37,7 +37,7 @@ class SolveOptions:
     """Knobs of the row-generation loop (defaults measured in ../shared/notes/lp-scaling.md)."""
 
     solver: str = "highs"
-    tolerance: float = 1e-5          # in counts per million pairs
+    tolerance: float = 1e-6          # relative to the competing pair's count (counts per million pairs)
     max_rows_per_round: int = 2000
     block: int = 8
     prune_every: int = 5
@@ -202,9 +202,10 @@ def solve_program(program: MixtureProgram, options: SolveOptions | None = None, 
         weights[~active] = INF
         v_p = np.where(col_vp >= 0, state.x[np.maximum(col_vp, 0)], 0.0)
         minimum = RangeMin(weights).query(seg_first, seg_last)
-        violation = counts @ alpha - v_p[seg_pair] - minimum
-        violated = np.flatnonzero(violation > options.tolerance)
-        max_violation = float(violation.max()) if len(violation) else 0.0
+        mixed = counts @ alpha
+        violation = mixed - v_p[seg_pair] - minimum
+        violated = np.flatnonzero(violation > options.tolerance * np.maximum(1.0, mixed))
+        max_violation = float((violation / np.maximum(1.0, mixed)).max()) if len(violation) else 0.0
         scan_seconds += time.perf_counter() - t0
         objective = float(v_t.sum() + v_p.sum())
         history.append({"round": round_number, "objective": objective, "violated_segments": int(len(violated)),
@@ -231,6 +232,8 @@ def solve_program(program: MixtureProgram, options: SolveOptions | None = None, 
                 new_rows.add([col_vp[pair], col_vt[t], *col_alpha], [1.0, 1.0, *(merged[t] - counts[s])], 0.0, INF)
             generated.append((int(s), piece))
             generated_set.add((int(s), piece))
+        if not new_rows.count:
+            break  # every violated piece already has its row: the solver's own tolerance is the limit
         rows_added += new_rows.count
         new_rows.flush(backend)
         if options.prune_every and round_number % options.prune_every == 0 and generated:
