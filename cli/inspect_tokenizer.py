@@ -75,7 +75,8 @@ def _show(report) -> None:
     longest.add_column("bytes", justify="right")
     longest.add_column("token")
     for item in report.longest_tokens:
-        longest.add_row(str(item["id"]), str(item["bytes"]), repr(item["token"]))
+        shown = repr(item["token"])
+        longest.add_row(str(item["id"]), str(item["bytes"]), shown if len(shown) <= 48 else shown[:47] + "…")
     out.print(longest)
     for note in report.notes:
         out.print(f"note: {note}")
