@@ -33,46 +33,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def take_text(texts, limit_bytes: float) -> tuple[list[str], int]:
-    docs, size = [], 0
-    for doc in texts:
-        if size >= limit_bytes:
-            break
-        docs.append(doc)
-        size += len(doc.encode("utf-8"))
-    return docs, size
-
-
-def train_tokenizer(texts: list[str], merges: int, path: Path) -> None:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=256 + merges, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  show_progress=False)
-    tok.train_from_iterator(texts, trainer=trainer)
-    tok.save(str(path))
-
-
 def run_trial(rng, names, train, count, *, merges_list, count_mb_list, train_mb, workdir: Path) -> list[dict]:
     import json as _json
 
     from forensics import infer_mixture, load_tokenizer
+    from forensics.inference.experiments import mixture_text, take_documents, train_reference_bpe
 
     weights = rng.dirichlet(np.ones(len(names)))
-    available = {n: sum(len(d.encode("utf-8")) for d in train[n].texts()) for n in names}
-    budget = min(train_mb * 1e6, min(available[n] / max(w, 1e-12) for n, w in zip(names, weights)))
-    texts, sizes = [], []
-    for name, weight in zip(names, weights):
-        docs, size = take_text(train[name].texts(), weight * budget)
-        texts += docs
-        sizes.append(size)
-    truth = np.array(sizes, dtype=float) / sum(sizes)
+    parts, truth = mixture_text({n: train[n].texts() for n in names}, weights, budget=train_mb * 1e6)
+    texts = [doc for docs in parts.values() for doc in docs]
     t0 = time.perf_counter()
     tok_path = workdir / "tokenizer.json"
-    train_tokenizer(texts, max(merges_list), tok_path)
+    train_reference_bpe(texts, max(merges_list), tok_path)
     train_seconds = time.perf_counter() - t0
+    train_bytes = sum(len(t.encode("utf-8")) for t in texts)
     tok = load_tokenizer(tok_path)
     rows = []
     for count_mb in count_mb_list:
@@ -80,7 +54,7 @@ def run_trial(rng, names, train, count, *, merges_list, count_mb_list, train_mb,
         sample_dir.mkdir(exist_ok=True)
         sample_sizes = {}
         for name in names:
-            docs, size = take_text(count[name].texts(), count_mb * 1e6)
+            docs, size = take_documents(count[name].texts(), count_mb * 1e6)
             (sample_dir / f"{name}.jsonl").write_text("".join(_json.dumps({"text": d}) + "\n" for d in docs))
             sample_sizes[name] = size
         for merges in merges_list:
@@ -91,7 +65,7 @@ def run_trial(rng, names, train, count, *, merges_list, count_mb_list, train_mb,
             tc = np.array([estimate.baselines["token_classification"][n] for n in names])
             d = estimate.diagnostics
             rows.append({
-                "merges": merges, "count_mb": count_mb, "train_mb": sum(sizes) / 1e6,
+                "merges": merges, "count_mb": count_mb, "train_mb": train_bytes / 1e6,
                 "count_mb_actual": float(np.mean(list(sample_sizes.values())) / 1e6),
                 "log10_mse": float(np.log10(np.mean((got - truth) ** 2))),
                 "log10_mse_token_classification": float(np.log10(np.mean((tc - truth) ** 2))),

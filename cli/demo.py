@@ -28,9 +28,8 @@ def main(argv: list[str] | None = None) -> None:
 
     from rich.console import Console
     from rich.table import Table
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
     from forensics import infer_mixture, load_categories, load_tokenizer
+    from forensics.inference.experiments import mixture_text, train_reference_bpe
 
     out = Console()
     seed = args.seed if args.seed is not None else int(time.time()) % 10_000
@@ -40,28 +39,14 @@ def main(argv: list[str] | None = None) -> None:
     names = sorted(rng.choice([c.name for c in train], size=args.languages, replace=False).tolist())
     truth_weights = rng.dirichlet(np.ones(len(names)))
     out.rule(f"1. hidden mixture of {len(names)} languages (seed {seed})")
-    texts, sizes = [], []
-    budget = min(sum(len(d.encode()) for d in train[n].texts()) / max(w, 1e-9) for n, w in zip(names, truth_weights))
-    for name, weight in zip(names, truth_weights):
-        size, docs = 0, []
-        for doc in train[name].texts():
-            if size >= weight * budget:
-                break
-            docs.append(doc)
-            size += len(doc.encode())
-        texts += docs
-        sizes.append(size)
-    truth = np.array(sizes, dtype=float) / sum(sizes)
+    parts, truth = mixture_text({n: train[n].texts() for n in names}, truth_weights, budget=5e6)
+    texts = [doc for docs in parts.values() for doc in docs]
     started = time.perf_counter()
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=256 + args.merges, show_progress=False,
-                                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "tokenizer.json"
-        tok.save(str(path))
-        out.print(f"trained a {args.merges:,}-merge BPE tokenizer on {sum(sizes) / 1e6:.2f} MB in "
+        train_reference_bpe(texts, args.merges, path)
+        size = sum(len(t.encode()) for t in texts)
+        out.print(f"trained a {args.merges:,}-merge BPE tokenizer on {size / 1e6:.2f} MB in "
                   f"{time.perf_counter() - started:.1f} s; inferring from the disjoint count split ...")
         estimate = infer_mixture(load_tokenizer(path), {n: [str(f) for f in count[n].files] for n in names},
                                  merges=args.merges)

@@ -20,31 +20,16 @@ LANGS = ["de", "en", "es", "fr", "ru", "ja"]
 
 def _mixture_setup(tmp_path, weights: np.ndarray, merges: int, budget: int = 120_000):
     """Train an HF byte-level BPE on a known mixture of bundled train text; write each category's part."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from forensics.inference.experiments import mixture_text, train_reference_bpe
 
     cats = load_categories("languages", split="train")
+    parts, truth = mixture_text({n: cats[n].texts() for n in LANGS}, weights, budget=budget)
     train_dir = tmp_path / "train"
     train_dir.mkdir()
-    texts, actual = [], []
-    for name, weight in zip(LANGS, weights):
-        docs, size = [], 0
-        for doc in cats[name].texts():
-            if size >= weight * budget:
-                break
-            docs.append(doc)
-            size += len(doc.encode())
-        texts += docs
-        actual.append(size)
+    for name, docs in parts.items():
         (train_dir / f"{name}.jsonl").write_text("".join(json.dumps({"text": d}) + "\n" for d in docs))
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=256 + merges, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  show_progress=False)
-    tok.train_from_iterator(texts, trainer=trainer)
     path = tmp_path / "tokenizer.json"
-    tok.save(str(path))
-    truth = np.array(actual, dtype=float) / sum(actual)
+    train_reference_bpe([d for docs in parts.values() for d in docs], merges, path)
     return load_tokenizer(path), train_dir, truth
 
 

@@ -18,16 +18,8 @@ SHIFT = np.int64(32)
 
 
 @njit(cache=True)
-def _grow_i64(array, needed):
-    if needed <= array.shape[0]:
-        return array
-    bigger = np.empty(max(needed, 2 * array.shape[0]), dtype=array.dtype)
-    bigger[:array.shape[0]] = array
-    return bigger
-
-
-@njit(cache=True)
-def _grow_i32(array, needed):
+def _grow(array, needed):
+    """The array, or a copy at least twice as long when ``needed`` exceeds it (any dtype)."""
     if needed <= array.shape[0]:
         return array
     bigger = np.empty(max(needed, 2 * array.shape[0]), dtype=array.dtype)
@@ -80,8 +72,8 @@ def replay_kernel(symbols, starts, lengths, word_counts, merges, sorted_keys, so
             key = (np.int64(symbols[s + i]) << SHIFT) | np.int64(symbols[s + i + 1])
             k = _lookup(sorted_keys, sorted_steps, key)
             if k >= 0 and not (head[k] >= 0 and node_word[head[k]] == w):
-                node_word = _grow_i32(node_word, nodes + 1)
-                node_next = _grow_i64(node_next, nodes + 1)
+                node_word = _grow(node_word, nodes + 1)
+                node_next = _grow(node_next, nodes + 1)
                 node_word[nodes] = w
                 node_next[nodes] = head[k]
                 head[k] = nodes
@@ -125,8 +117,8 @@ def replay_kernel(symbols, starts, lengths, word_counts, merges, sorted_keys, so
             merged_count[t] += occurrences * count
             lo = first - 1 if first > 0 else 0
             hi = last + 2 if last + 2 < length else length - 1
-            buf_key = _grow_i64(buf_key, nb + 2 * (hi - lo) + 2)
-            buf_value = _grow_i64(buf_value, nb + 2 * (hi - lo) + 2)
+            buf_key = _grow(buf_key, nb + 2 * (hi - lo) + 2)
+            buf_value = _grow(buf_value, nb + 2 * (hi - lo) + 2)
             for i in range(lo, hi):
                 buf_key[nb] = (np.int64(symbols[s + i]) << SHIFT) | np.int64(symbols[s + i + 1])
                 buf_value[nb] = -count
@@ -154,8 +146,8 @@ def replay_kernel(symbols, starts, lengths, word_counts, merges, sorted_keys, so
                 if left == c or right == c:
                     k = _lookup(sorted_keys, sorted_steps, key)
                     if k > t and not (head[k] >= 0 and node_word[head[k]] == w):
-                        node_word = _grow_i32(node_word, nodes + 1)
-                        node_next = _grow_i64(node_next, nodes + 1)
+                        node_word = _grow(node_word, nodes + 1)
+                        node_next = _grow(node_next, nodes + 1)
                         node_word[nodes] = w
                         node_next[nodes] = head[k]
                         head[k] = nodes
@@ -163,9 +155,9 @@ def replay_kernel(symbols, starts, lengths, word_counts, merges, sorted_keys, so
         if nb == 0:
             continue
         order = np.argsort(buf_key[:nb])
-        out_step = _grow_i32(out_step, out_n + nb)
-        out_key = _grow_i64(out_key, out_n + nb)
-        out_value = _grow_i64(out_value, out_n + nb)
+        out_step = _grow(out_step, out_n + nb)
+        out_key = _grow(out_key, out_n + nb)
+        out_value = _grow(out_value, out_n + nb)
         current_key = buf_key[order[0]]
         total = np.int64(0)
         for r in range(nb):
