@@ -218,18 +218,19 @@ def _scan_cli(corpus: Path, output: Path, *extra: str) -> tuple[float, dict]:
     return time.perf_counter() - started, json.loads(done.stdout)
 
 
-def _rss_children_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
 
 def section_throughput(profiles, work: Path) -> None:
     from forensics.composition.scan import scan_corpus
     from forensics.composition.synthetic import write_synthetic_corpus
 
     out("\n## Throughput of the local backend (2 worker processes)\n")
-    out("| corpus | text MB | wall s | MB/s wall | worker CPU s | MB per worker CPU s | x2 cores | peak worker RSS |")
+    out("| corpus | text MB | wall s | MB/s wall | worker CPU s | MB per worker CPU s | x2 cores | peak RSS (largest process) |")
     out("|---|---|---|---|---|---|---|---|")
-    for mb in (10, 100):
+    from forensics.composition.profiles import build_profiles
+
+    fast = work / "profiles-order3.npz"
+    build_profiles(SETS, max_order=3).save(fast)
+    for mb, profile_file in ((10, None), (100, None), (300, None), (100, fast)):
         corpus = work / f"tp-{mb}"
         if not corpus.exists():
             write_synthetic_corpus(corpus, SETS, total_bytes=mb * 1_000_000, shards=8, seed=mb)
@@ -237,15 +238,18 @@ def section_throughput(profiles, work: Path) -> None:
         shutil.rmtree(output, ignore_errors=True)
         # a fresh process per size so that peak memory is that scan's own
         code = ("import json,resource,sys,time; from forensics.composition.scan import scan_corpus; "
+                "p=sys.argv[3] if len(sys.argv)>3 else None; "
                 "t=time.perf_counter(); r=scan_corpus([sys.argv[1]], output=sys.argv[2], workers=2, unit_mb=8, "
-                "hash_inputs=False); w=time.perf_counter()-t; "
-                "print(json.dumps({'wall': w, 'cpu': r.partial.seconds, 'bytes': int(r.partial.bytes.sum()), "
-                "'rss': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024}))")
-        done = subprocess.run([sys.executable, "-c", code, str(corpus), str(output)], cwd=ROOT, capture_output=True,
-                              text=True, check=True)
+                "profiles=p, hash_inputs=False); w=time.perf_counter()-t; "
+                "print(json.dumps({'wall': w, 'cpu': r.partial.cpu_seconds, 'bytes': int(r.partial.bytes.sum()), "
+                "'rss': max(resource.getrusage(k).ru_maxrss for k in (resource.RUSAGE_CHILDREN, resource.RUSAGE_SELF))/1024}))")
+        done = subprocess.run([sys.executable, "-c", code, str(corpus), str(output),
+                               *([str(profile_file)] if profile_file else [])],
+                              cwd=ROOT, capture_output=True, text=True, check=True)
         r = json.loads(done.stdout.strip().splitlines()[-1])
         text_mb = r["bytes"] / 1e6
-        out(f"| synthetic {mb} MB | {text_mb:.0f} | {r['wall']:.1f} | {text_mb / r['wall']:.1f} | {r['cpu']:.1f} | "
+        name = f"synthetic {mb} MB" + (", profiles with n-grams up to 3 bytes" if profile_file else "")
+        out(f"| {name} | {text_mb:.0f} | {r['wall']:.1f} | {text_mb / r['wall']:.1f} | {r['cpu']:.1f} | "
             f"{text_mb / r['cpu']:.1f} | {2 * text_mb / r['cpu']:.1f} | {r['rss']:.0f} MB |")
     out(f"\n(load average during the runs: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores shared with other "
         f"jobs; 'MB per worker CPU s' x 2 is what two dedicated cores would give)")

@@ -44,6 +44,7 @@ class Partial:
     pair_hist: np.ndarray
     scored_bytes: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     units: list[int] = field(default_factory=list)
     read: ReadStats = field(default_factory=ReadStats)
     input_hashes: dict[str, str] = field(default_factory=dict)
@@ -61,6 +62,7 @@ class Partial:
         return Partial(self.names, self.documents + other.documents, self.bytes + other.bytes,
                        self.tokens + other.tokens, self.pair_hist + other.pair_hist,
                        self.scored_bytes + other.scored_bytes, self.seconds + other.seconds,
+                       self.cpu_seconds + other.cpu_seconds,
                        sorted(self.units + other.units), self.read + other.read,
                        {**self.input_hashes, **other.input_hashes})
 
@@ -68,7 +70,7 @@ class Partial:
         keys = np.flatnonzero(self.pair_hist)
         return {"names": self.names, "documents": self.documents, "bytes": self.bytes, "tokens": self.tokens,
                 "pair_keys": keys, "pair_counts": self.pair_hist[keys], "scored_bytes": self.scored_bytes,
-                "seconds": self.seconds, "units": self.units, "read": self.read,
+                "seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "units": self.units, "read": self.read,
                 "input_hashes": self.input_hashes}
 
     @classmethod
@@ -77,7 +79,8 @@ class Partial:
         hist[np.asarray(data["pair_keys"], np.int64)] = np.asarray(data["pair_counts"], np.uint64)
         return cls(list(data["names"]), np.asarray(data["documents"], np.int64),
                    np.asarray(data["bytes"], np.int64), np.asarray(data["tokens"], np.int64), hist,
-                   int(data["scored_bytes"]), float(data["seconds"]), list(data["units"]),
+                   int(data["scored_bytes"]), float(data["seconds"]), float(data.get("cpu_seconds", 0.0)),
+                   list(data["units"]),
                    ReadStats(**data["read"]), dict(data.get("input_hashes", {})))
 
 

@@ -255,7 +255,7 @@ def run_unit(job: tuple[ScanSettings, Unit]) -> dict[str, Any]:
     from forensics.corpus.readers import iter_file_documents
 
     settings, unit = job
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     profiles = _cached(f"profiles:{settings.profiles_path}", lambda: Profiles.load(settings.profiles_path))
     counter = _UnitCounter(settings, profiles)
     stats = ReadStats()
@@ -274,7 +274,8 @@ def run_unit(job: tuple[ScanSettings, Unit]) -> dict[str, Any]:
             counter.partial.input_hashes[shard] = file_sha256(path)
     counter.flush()
     part = counter.partial
-    part.read, part.units, part.seconds = stats, [unit.index], time.perf_counter() - started
+    part.read, part.units = stats, [unit.index]
+    part.seconds, part.cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     if settings.labels:
         text = "\n".join(counter.label_lines) + ("\n" if counter.label_lines else "")
         atomic_write_text(labels_path(settings.work_dir, unit.index), text)
@@ -381,7 +382,7 @@ class ScanResult:
             "units": {"total": len(self.plan["units"]), "merged": len(part.units),
                       "missing": self.missing_units},
             "threshold": self.plan["settings"]["threshold"],
-            "seconds": {"wall": seconds, "worker_sum": part.seconds},
+            "seconds": {"wall": seconds, "worker_sum": part.seconds, "worker_cpu_sum": part.cpu_seconds},
             "provenance": provenance(command="scan", parameters=self.plan["parameters"],
                                      inputs=dict(sorted(part.input_hashes.items()))
                                      | self.plan.get("extra_inputs", {})),
