@@ -45,6 +45,7 @@ class Partial:
     scored_bytes: int = 0
     seconds: float = 0.0
     cpu_seconds: float = 0.0
+    peak_rss: int = 0  # the largest worker resident set seen (bytes; 0 where unknown)
     units: list[int] = field(default_factory=list)
     read: ReadStats = field(default_factory=ReadStats)
     input_hashes: dict[str, str] = field(default_factory=dict)
@@ -62,7 +63,7 @@ class Partial:
         return Partial(self.names, self.documents + other.documents, self.bytes + other.bytes,
                        self.tokens + other.tokens, self.pair_hist + other.pair_hist,
                        self.scored_bytes + other.scored_bytes, self.seconds + other.seconds,
-                       self.cpu_seconds + other.cpu_seconds,
+                       self.cpu_seconds + other.cpu_seconds, max(self.peak_rss, other.peak_rss),
                        sorted(self.units + other.units), self.read + other.read,
                        {**self.input_hashes, **other.input_hashes})
 
@@ -70,7 +71,7 @@ class Partial:
         keys = np.flatnonzero(self.pair_hist)
         return {"names": self.names, "documents": self.documents, "bytes": self.bytes, "tokens": self.tokens,
                 "pair_keys": keys, "pair_counts": self.pair_hist[keys], "scored_bytes": self.scored_bytes,
-                "seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "units": self.units, "read": self.read,
+                "seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "peak_rss": self.peak_rss, "units": self.units, "read": self.read,
                 "input_hashes": self.input_hashes}
 
     @classmethod
@@ -80,6 +81,7 @@ class Partial:
         return cls(list(data["names"]), np.asarray(data["documents"], np.int64),
                    np.asarray(data["bytes"], np.int64), np.asarray(data["tokens"], np.int64), hist,
                    int(data["scored_bytes"]), float(data["seconds"]), float(data.get("cpu_seconds", 0.0)),
+                   int(data.get("peak_rss", 0)),
                    list(data["units"]),
                    ReadStats(**data["read"]), dict(data.get("input_hashes", {})))
 

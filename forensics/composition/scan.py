@@ -248,6 +248,18 @@ class _UnitCounter:
                          tokens=[tokens] if self.count_tokens is not None else None)
 
 
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes (Linux ``VmHWM``; 0 where unknown)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def run_unit(job: tuple[ScanSettings, Unit]) -> dict[str, Any]:
     """Scan one unit and write its partial; returns a small summary for progress reporting."""
     from forensics._results import atomic_write_text, file_sha256
@@ -276,6 +288,7 @@ def run_unit(job: tuple[ScanSettings, Unit]) -> dict[str, Any]:
     part = counter.partial
     part.read, part.units = stats, [unit.index]
     part.seconds, part.cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    part.peak_rss = peak_rss()
     if settings.labels:
         text = "\n".join(counter.label_lines) + ("\n" if counter.label_lines else "")
         atomic_write_text(labels_path(settings.work_dir, unit.index), text)
@@ -383,6 +396,7 @@ class ScanResult:
                       "missing": self.missing_units},
             "threshold": self.plan["settings"]["threshold"],
             "seconds": {"wall": seconds, "worker_sum": part.seconds, "worker_cpu_sum": part.cpu_seconds},
+            "peak_worker_rss_mb": round(part.peak_rss / 2**20, 1),
             "provenance": provenance(command="scan", parameters=self.plan["parameters"],
                                      inputs=dict(sorted(part.input_hashes.items()))
                                      | self.plan.get("extra_inputs", {})),
