@@ -275,6 +275,11 @@ _DIGIT_RUNS = regex.compile(r"\p{N}+")
 
 def _split_one(text: str, compiled: regex.Pattern, spec: Split) -> list[str]:
     """One regex split with HF semantics."""
+    if spec.behavior == "isolated" and not spec.invert:
+        # fast path: when the matches cover the whole text there are no gaps to keep
+        words = compiled.findall(text)
+        if sum(map(len, words)) == len(text) and (not words or isinstance(words[0], str)):
+            return words
     spans: list[tuple[int, int, bool]] = []  # (start, end, is_match)
     previous = 0
     for match in compiled.finditer(text):
