@@ -14,7 +14,7 @@ from cli.common import console
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Directory for one trace per category (<name>.npz) and summary.json.")
 @click.option("--merges", type=int, default=None, help="Replay only the first T merges (default: all).")
-@click.option("--split", type=click.Choice(["count", "train", "all"]), default="count", show_default=True,
+@click.option("--split", type=click.Choice(["count", "train", "all"]), default="all", show_default=True,
               help="Which split of each category to count.")
 @click.option("--workers", type=int, default=None, help="Processes (default: all cores).")
 @click.option("--no-cache", is_flag=True, help="Recompute word counts and traces instead of reading the cache.")

@@ -14,7 +14,8 @@ from cli.common import console, emit_json
 @click.option("--merges", type=int, default=3000, show_default=True, help="Number of merges in the window (0: all).")
 @click.option("--start", type=int, default=0, show_default=True,
               help="First merge of the window, e.g. where a tokenizer appended merges to an earlier one.")
-@click.option("--split", type=click.Choice(["count", "train", "all"]), default="count", show_default=True)
+@click.option("--split", type=click.Choice(["count", "train", "all"]), default="all", show_default=True,
+              help="Which split of each bundled category to use (all: the most text; train/count: disjoint halves).")
 @click.option("--solver", default="highs", show_default=True,
               help="highs (HiGHS, incremental), highs-ipm, cbc, or any solver PuLP finds installed.")
 @click.option("--bootstrap", type=int, default=0, show_default=True,

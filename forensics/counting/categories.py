@@ -114,7 +114,7 @@ def _count_one(name: str, files: list[str], tokenizer: Tokenizer, merges: int | 
     return name, str(trace_path), row
 
 
-def count_categories(tokenizer: Tokenizer | str | os.PathLike, categories, *, split: str = "count",
+def count_categories(tokenizer: Tokenizer | str | os.PathLike, categories, *, split: str = "all",
                      merges: int | None = None, workers: int | None = None, cache: bool = True,
                      text_key: str = "text", progress: bool = False) -> CategoryCounts:
     """Word counts and merge traces of every category.

@@ -55,7 +55,7 @@ def pair_to_byte_shares(alpha: np.ndarray, bytes_per_pair: np.ndarray) -> np.nda
 
 
 def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="languages", *, merges: int | None = 3000,
-                  start: int = 0, split: str = "count", solver: str = "highs", bootstrap: int = 0,
+                  start: int = 0, split: str = "all", solver: str = "highs", bootstrap: int = 0,
                   confidence: float = 0.95, seed: int = 0, workers: int | None = None, cache: bool = True,
                   options: SolveOptions | None = None, progress: bool = False) -> MixtureEstimate:
     """Estimate the byte shares of ``categories`` in ``tokenizer``'s training data.
