@@ -33,6 +33,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def shuffled(documents, rng) -> list[str]:
+    docs = list(documents)
+    return [docs[i] for i in rng.permutation(len(docs))]
+
+
 def run_trial(rng, names, train, count, *, merges_list, count_mb_list, train_mb, workdir: Path) -> list[dict]:
     import json as _json
 
@@ -40,7 +45,10 @@ def run_trial(rng, names, train, count, *, merges_list, count_mb_list, train_mb,
     from forensics.inference.experiments import mixture_text, take_documents, train_reference_bpe
 
     weights = rng.dirichlet(np.ones(len(names)))
-    parts, truth = mixture_text({n: train[n].texts() for n in names}, weights, budget=train_mb * 1e6)
+    # documents in a random order, so that training and count text come from the same distribution
+    # (category files are ordered by source package; taking the first documents would shift it)
+    parts, truth = mixture_text({n: shuffled(train[n].texts(), rng) for n in names}, weights,
+                                budget=train_mb * 1e6)
     texts = [doc for docs in parts.values() for doc in docs]
     t0 = time.perf_counter()
     tok_path = workdir / "tokenizer.json"
@@ -54,7 +62,7 @@ def run_trial(rng, names, train, count, *, merges_list, count_mb_list, train_mb,
         sample_dir.mkdir(exist_ok=True)
         sample_sizes = {}
         for name in names:
-            docs, size = take_documents(count[name].texts(), count_mb * 1e6)
+            docs, size = take_documents(shuffled(count[name].texts(), rng), count_mb * 1e6)
             (sample_dir / f"{name}.jsonl").write_text("".join(_json.dumps({"text": d}) + "\n" for d in docs))
             sample_sizes[name] = size
         for merges in merges_list:
