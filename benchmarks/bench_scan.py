@@ -33,7 +33,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / "data"
-SETS = ("languages", "code")
+SETS: tuple[str, ...] = ("languages", "code")
 LINES: list[str] = []
 
 
@@ -52,11 +52,11 @@ def header() -> None:
         f"{numba.__version__}, forensics {__version__}")
 
 
-def load_profiles():
+def load_profiles(path: str | None):
     from forensics.composition.profiles import load_profiles as load
 
     started = time.perf_counter()
-    profiles = load(SETS)
+    profiles = load(path or SETS)
     out(f"- profiles: {len(profiles.names)} categories from the TRAIN split of {', '.join(SETS)} "
         f"(loaded in {time.perf_counter() - started:.1f} s; fingerprint {profiles.fingerprint})")
     return profiles
@@ -91,7 +91,8 @@ def section_accuracy(profiles) -> None:
     out("\n## Per-document accuracy (paragraphs of 200+ bytes, COUNT split)\n")
     out(f"{len(texts):,} paragraphs, {data.size / 1e6:.1f} MB; classification {data.size / seconds / 1e6:.1f} MB per "
         f"CPU second (one core, scoring + calibration)\n")
-    out("| documents | categories | paragraphs | accuracy (best category) | labelled at p >= 0.5 | accuracy of labelled |")
+    out("| documents | categories | paragraphs | accuracy (best category) | labelled at p >= 0.5 "
+        "| accuracy of labelled |")
     out("|---|---|---|---|---|---|")
     for title, mask, count in (("all", np.ones_like(ok), n_lang + n_code), ("languages", ~is_code, n_lang),
                                ("code", is_code, n_code)):
@@ -196,7 +197,7 @@ def section_aggregate(profiles, work: Path) -> None:
         l1_nnls = sum(abs(nnls[n] - true.get(n, 0)) for n in result.names)
         # the same estimate restricted to the language categories, on a language-only corpus
         langs = [i for i, g in enumerate(profiles.groups) if g == "language"]
-        lang_truth = write_synthetic_corpus(work / f"agg-lang-{seed}", ("languages",), total_bytes=5_000_000,
+        lang_truth = write_synthetic_corpus(work / f"agg-lang-{seed}", SETS[:1], total_bytes=5_000_000,
                                             shards=2, seed=seed)
         lang_result = scan_corpus([work / f"agg-lang-{seed}"], profiles=profiles, workers=2, hash_inputs=False)
         lang_est = estimate_mixture(lang_result.partial.pair_hist, profiles.pair_probs[langs])
@@ -228,7 +229,7 @@ def section_throughput(profiles, work: Path) -> None:
     from forensics.composition.profiles import build_profiles
 
     fast = work / "profiles-order3.npz"
-    build_profiles(SETS, max_order=3).save(fast)
+    build_profiles(SETS, min_order=3, max_order=3).save(fast)
     for mb, profile_file in ((10, None), (100, None), (300, None), (100, fast)):
         corpus = work / f"tp-{mb}"
         if not corpus.exists():
@@ -247,7 +248,7 @@ def section_throughput(profiles, work: Path) -> None:
                               cwd=ROOT, capture_output=True, text=True, check=True)
         r = json.loads(done.stdout.strip().splitlines()[-1])
         text_mb = r["bytes"] / 1e6
-        name = f"synthetic {mb} MB" + (", profiles with n-grams up to 3 bytes" if profile_file else "")
+        name = f"synthetic {mb} MB" + (", profiles of 3-grams only" if profile_file else "")
         out(f"| {name} | {text_mb:.0f} | {r['wall']:.1f} | {text_mb / r['wall']:.1f} | {r['cpu']:.1f} | "
             f"{text_mb / r['cpu']:.1f} | {2 * text_mb / r['cpu']:.1f} | {r['rss']:.0f} MB |")
     out(f"\n(load average during the runs: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores shared with other "
@@ -255,7 +256,7 @@ def section_throughput(profiles, work: Path) -> None:
     del scan_corpus
 
 
-def section_gb(corpus: Path, work: Path) -> None:
+def section_gb(corpus: Path, work: Path, profiles_file: Path) -> None:
     truth_file = corpus.parent / f"{corpus.name}.truth.json"
     truth = json.loads(truth_file.read_text())
     total = sum(truth["bytes"].values()) / 1e6
@@ -268,7 +269,7 @@ def section_gb(corpus: Path, work: Path) -> None:
 
     local_out = work / "gb-local"
     shutil.rmtree(local_out, ignore_errors=True)
-    wall, local = _scan_cli(corpus, local_out, "--workers", "2", "--no-hash-inputs")
+    wall, local = _scan_cli(corpus, local_out, "--workers", "2", "--profiles", str(profiles_file))
     true = truth["byte_shares"]
     l1 = sum(abs(local["shares"]["bytes"].get(n, 0) - true.get(n, 0)) for n in local["shares"]["bytes"])
     l1_est = sum(abs(local["estimate"].get(n, 0) - true.get(n, 0)) for n in local["estimate"])
@@ -280,7 +281,8 @@ def section_gb(corpus: Path, work: Path) -> None:
     try:
         import ray  # noqa: F401
 
-        wall_ray, ray_summary = _scan_cli(corpus, ray_out, "--backend", "ray", "--workers", "2", "--no-hash-inputs")
+        wall_ray, ray_summary = _scan_cli(corpus, ray_out, "--backend", "ray", "--workers", "2", "--profiles",
+                                          str(profiles_file))
         out(f"| Ray (local cluster, 2 CPUs) | {wall_ray:.0f} | {total / wall_ray:.1f} | "
             f"{'yes' if key(ray_summary) == key(local) else 'NO'} |")
     except ImportError:
@@ -288,13 +290,14 @@ def section_gb(corpus: Path, work: Path) -> None:
     resume_out = work / "gb-resume"
     shutil.rmtree(resume_out, ignore_errors=True)
     command = [sys.executable, "-m", "cli.main", "scan", str(corpus), "-o", str(resume_out), "--no-progress",
-               "--workers", "2", "--no-hash-inputs"]
+               "--workers", "2", "--no-hash-inputs", "--profiles", str(profiles_file)]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(wall * 0.5)
     process.send_signal(signal.SIGINT)
     process.wait()
     finished = len(list((resume_out / "partials").glob("unit-*.json")))
-    wall_resume, resumed = _scan_cli(corpus, resume_out, "--workers", "2", "--no-hash-inputs")
+    wall_resume, resumed = _scan_cli(corpus, resume_out, "--workers", "2", "--no-hash-inputs", "--profiles",
+                                     str(profiles_file))
     units = resumed["units"]["total"]
     out(f"| Ctrl-C at {wall * 0.5:.0f} s ({finished} of {units} units done), then rerun | {wall_resume:.0f} (rerun) | "
         f"- | {'yes' if key(resumed) == key(local) else 'NO'} |")
@@ -308,12 +311,19 @@ def main() -> None:
     parser.add_argument("--corpus", default=str(DATA / "scan-1gb"))
     parser.add_argument("--work", default=str(DATA / "bench-scan"))
     parser.add_argument("--results", help="Append the markdown to this file.")
+    parser.add_argument("--profiles", help="A profiles .npz to use instead of building them from the bundled sets.")
+    parser.add_argument("--categories-root", help="Use ROOT/languages and ROOT/code instead of the bundled sets "
+                                                  "(for example a snapshot: git archive COMMIT fixtures/categories).")
     args = parser.parse_args()
     sections = args.sections.split(",")
+    global SETS
+    if args.categories_root:
+        SETS = tuple(str(Path(args.categories_root) / name) for name in SETS)
+        out(f"- category sets: {', '.join(SETS)}")
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     header()
-    profiles = load_profiles()
+    profiles = load_profiles(args.profiles)
     if "accuracy" in sections:
         section_accuracy(profiles)
     if "langid" in sections:
@@ -323,7 +333,9 @@ def main() -> None:
     if "throughput" in sections:
         section_throughput(profiles, work)
     if "gb" in sections:
-        section_gb(Path(args.corpus), work)
+        profiles_file = work / "profiles.npz"
+        profiles.save(profiles_file)
+        section_gb(Path(args.corpus), work, profiles_file)
     if args.results:
         with open(args.results, "a", encoding="utf-8") as handle:
             handle.write("\n".join(LINES) + "\n")

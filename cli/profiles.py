@@ -14,10 +14,11 @@ def command() -> None:
 @click.option("--categories", multiple=True,
               help="Category set names or directories (repeat or comma-separate) [default: languages,code].")
 @click.option("--split", type=click.Choice(["train", "count", "all"]), default="train", show_default=True)
-@click.option("--bits", type=int, default=18, show_default=True, help="log2 of the number of n-gram buckets.")
+@click.option("--bits", type=int, default=17, show_default=True, help="log2 of the number of n-gram buckets.")
+@click.option("--min-order", type=int, default=3, show_default=True, help="Shortest byte n-gram.")
 @click.option("--max-order", type=int, default=4, show_default=True, help="Longest byte n-gram.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Where to write the .npz.")
-def build(categories, split, bits, max_order, output):
+def build(categories, split, bits, min_order, max_order, output):
     """Build profiles from category samples and save them (pass to `forensics scan --profiles`).
 
     \b
@@ -29,7 +30,8 @@ def build(categories, split, bits, max_order, output):
 
     from cli.scan import split_names
 
-    profiles = build_profiles(split_names(categories) or DEFAULT_SETS, split=split, bits=bits, max_order=max_order)
+    profiles = build_profiles(split_names(categories) or DEFAULT_SETS, split=split, bits=bits, min_order=min_order,
+                              max_order=max_order)
     profiles.save(output)
     click.echo(f"wrote {output}: {len(profiles.names)} categories, {profiles.table.nbytes / 1e6:.0f} MB table, "
                f"fingerprint {profiles.fingerprint}", err=True)

@@ -34,24 +34,26 @@ def _random_docs(rng, n=20):
     return [bytes(rng.integers(0, 256, size=int(rng.integers(0, 60)), dtype=np.uint8)) for _ in range(n)]
 
 
-@pytest.mark.parametrize("max_order", [1, 2, 4])
-def test_count_buckets_matches_reference(max_order, udhr_paragraphs):
+@pytest.mark.parametrize(("min_order", "max_order"), [(1, 1), (1, 2), (1, 4), (3, 4), (2, 5)])
+def test_count_buckets_matches_reference(min_order, max_order, udhr_paragraphs):
     rng = np.random.default_rng(max_order)
     docs = _random_docs(rng) + [p.encode() for p in udhr_paragraphs[:30]]
     data, starts = pack_texts(docs)
-    fast = kernels.count_buckets(data, starts, 10, max_order)
-    assert np.array_equal(fast, count_buckets_reference(docs, bits=10, max_order=max_order))
+    fast = kernels.count_buckets(data, starts, 10, min_order, max_order)
+    assert np.array_equal(fast, count_buckets_reference(docs, bits=10, min_order=min_order, max_order=max_order))
     # no n-gram spans two documents: counts equal the sum over documents counted alone
-    assert fast.sum() == sum(len(ngram_buckets(d, bits=10, max_order=max_order)) for d in docs)
+    assert fast.sum() == sum(len(ngram_buckets(d, bits=10, min_order=min_order, max_order=max_order)) for d in docs)
+    assert fast.sum() == sum(max(0, len(d) - n + 1) for d in docs for n in range(min_order, max_order + 1))
 
 
-def test_score_documents_matches_reference(udhr_paragraphs):
+@pytest.mark.parametrize(("min_order", "max_order"), [(1, 3), (3, 4)])
+def test_score_documents_matches_reference(min_order, max_order, udhr_paragraphs):
     rng = np.random.default_rng(7)
     table = rng.integers(-2000, 0, size=(1 << 10, 5)).astype(np.int16)
     docs = _random_docs(rng) + [p.encode() for p in udhr_paragraphs[:20]] + [b"x" * 9000]
     data, starts = pack_texts(docs)
-    fast = kernels.score_documents(data, starts, table, 3)
-    assert np.array_equal(fast, score_documents_reference(docs, table, max_order=3))
+    fast = kernels.score_documents(data, starts, table, min_order, max_order)
+    assert np.array_equal(fast, score_documents_reference(docs, table, min_order=min_order, max_order=max_order))
 
 
 def test_max_bytes_scores_a_prefix(small_profiles):

@@ -23,7 +23,7 @@ def _bucket(gram, order, shift):
 
 
 @nb.njit(cache=True, nogil=True)
-def count_buckets(data, starts, bits, max_order):
+def count_buckets(data, starts, bits, min_order, max_order):
     """Bucket occurrence counts (int64, ``2**bits``) over every document."""
     counts = np.zeros(1 << bits, np.int64)
     shift = np.uint64(64 - bits)
@@ -36,12 +36,13 @@ def count_buckets(data, starts, bits, max_order):
                 if j < lo:
                     break
                 gram |= np.uint64(data[j]) << np.uint64(8 * (order - 1))
-                counts[_bucket(gram, order, shift)] += 1
+                if order >= min_order:
+                    counts[_bucket(gram, order, shift)] += 1
     return counts
 
 
-@nb.njit(cache=True, nogil=True)
-def score_documents(data, starts, table, max_order):
+@nb.njit(cache=True, nogil=True, fastmath=True)  # integer sums: exact in any order
+def score_documents(data, starts, table, min_order, max_order):
     """Per document and category, the int64 sum of ``table[bucket]`` (int16) over its n-grams.
 
     Sums are exact integers, so they equal the reference's in any order.
@@ -65,9 +66,11 @@ def score_documents(data, starts, table, max_order):
                     if j < lo:
                         break
                     gram |= np.uint64(data[j]) << np.uint64(8 * (order - 1))
-                    row = table[_bucket(gram, order, shift)]
-                    for c in range(n_cat):
-                        acc[c] += row[c]
+                    if order >= min_order:
+                        # index the table directly (no row view): LLVM then vectorizes the adds, 2x faster
+                        b = _bucket(gram, order, shift)
+                        for c in range(n_cat):
+                            acc[c] += table[b, c]
             for c in range(n_cat):
                 scores[d, c] += acc[c]
     return scores

@@ -56,7 +56,7 @@ def score_array(data: np.ndarray, starts: np.ndarray, profiles: Profiles, *,
         index = np.repeat(starts[:-1] - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
         scored = data[np.arange(int(lengths.sum())) + index]
         bounds = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-    scores = kernels.score_documents(scored, bounds, profiles.table, profiles.max_order)
+    scores = kernels.score_documents(scored, bounds, profiles.table, profiles.min_order, profiles.max_order)
     return scores, np.diff(bounds)
 
 

@@ -71,7 +71,8 @@ class Partial:
         keys = np.flatnonzero(self.pair_hist)
         return {"names": self.names, "documents": self.documents, "bytes": self.bytes, "tokens": self.tokens,
                 "pair_keys": keys, "pair_counts": self.pair_hist[keys], "scored_bytes": self.scored_bytes,
-                "seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "peak_rss": self.peak_rss, "units": self.units, "read": self.read,
+                "seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "peak_rss": self.peak_rss,
+                "units": self.units, "read": self.read,
                 "input_hashes": self.input_hashes}
 
     @classmethod
