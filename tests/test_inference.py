@@ -165,3 +165,17 @@ def test_cli_infer_json_and_plot(mixture, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "cli.main", "infer", tok.source, "--categories", str(train_dir),
                           "--start", "99999", "--no-cache"], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and bad.stderr.startswith("error:")
+
+
+def test_bootstrap_intervals_bracket_the_estimate(mixture, tmp_path, monkeypatch):
+    monkeypatch.setenv("FORENSICS_CACHE", str(tmp_path / "cache"))
+    tok, train_dir, truth = mixture
+    estimate = infer_mixture(tok, train_dir, merges=300, bootstrap=6, seed=1, confidence=0.9, workers=1)
+    assert set(estimate.intervals) == set(LANGS)
+    widths = []
+    for name in LANGS:
+        low, high = estimate.intervals[name]
+        assert 0 <= low <= high <= 1
+        widths.append(high - low)
+    assert max(widths) > 0  # resampling documents moves the estimate
+    assert estimate.parameters["bootstrap"] == 6 and estimate.parameters["seed"] == 1
