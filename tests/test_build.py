@@ -16,8 +16,9 @@ import pytest
 from forensics.corpus import build
 from forensics.corpus.build import (
     CategoryRecipe, Doc, Fetcher, Package, SetRecipe, build_category_set, chunk_text, clean_documents,
-    fetch_package, gzip_bytes, html_pages, html_paragraphs, iter_archive, source_files, split_documents,
-    strip_gutenberg, strip_licence_header, strip_markup, sword_module,
+    fetch_package, gettext_catalogs, gzip_bytes, html_pages, html_paragraphs, iter_archive, looks_english,
+    man_pages, mo_messages, source_files, split_documents, strip_gutenberg, strip_licence_header, strip_markup,
+    sword_module, troff_paragraphs,
 )
 from forensics.corpus.categories import load_categories
 from forensics.errors import ForensicsError
@@ -159,6 +160,64 @@ def test_sword_module_decodes_ztext(tmp_path: Path) -> None:
     (tmp_path / "sword-text-m_1_all.deb").write_bytes(make_deb(files))
     docs = list(sword_module(Package("deb", "sword-text-m"))(Fetcher(cache=tmp_path, offline=True)))
     assert [d.text for d in docs] == ["In the beginning\nGod created."]
+
+
+def make_mo(pairs: list[tuple[str, str]]) -> bytes:
+    """A little-endian gettext .mo catalogue."""
+    ids = [k.encode() for k, _ in pairs]
+    strs = [v.encode() for _, v in pairs]
+    count = len(pairs)
+    originals, translations = 28, 28 + 8 * count
+    data_start = 28 + 16 * count
+    blob, o_table, t_table = b"", b"", b""
+    for table_strings, is_original in ((ids, True), (strs, False)):
+        for item in table_strings:
+            entry = struct.pack("<2I", len(item), data_start + len(blob))
+            blob += item + b"\0"
+            if is_original:
+                o_table += entry
+            else:
+                t_table += entry
+    header = struct.pack("<7I", 0x950412DE, 0, count, originals, translations, 0, 0)
+    return header + o_table + t_table + blob
+
+
+def test_man_pages_and_catalogues(tmp_path: Path) -> None:
+    page_de = (".TH LS 1\n.SH NAME\nls \\- Verzeichnisinhalte auflisten\n.SH BESCHREIBUNG\n"
+               "Auflistung von Informationen über die \\fBDATEIen\\fP im Verzeichnis.\n.PP\n"
+               "This paragraph was not translated and is still in English for the reader.\n"
+               ".nf\nls -l /tmp\n.fi\n")
+    mo = make_mo([("", "Content-Type: text/plain; charset=UTF-8\n"),
+                  ("The king is dead.", "Der König ist tot, lang lebe der König."),
+                  ("Same", "Same"), ("A long message that stays in English here", "This is the English text of it.")])
+    (tmp_path / "manpages-de_1_all.deb").write_bytes(make_deb({
+        "usr/share/man/de/man1/ls.1.gz": gzip.compress(page_de.encode()),
+        "usr/share/man/de/man1/dir.1.gz": gzip.compress(b".so man1/ls.1\n")}))
+    (tmp_path / "game-data_1_all.deb").write_bytes(make_deb({"usr/share/locale/de/LC_MESSAGES/game.mo": mo}))
+    assert [m[1] for m in mo_messages(mo)][1] == "Der König ist tot, lang lebe der König."
+    fetcher = Fetcher(cache=tmp_path, offline=True)
+    docs = list(man_pages(Package("deb", "manpages-de"), prefix="usr/share/man/de/")(fetcher))
+    assert [d.text for d in docs] == ["ls - Verzeichnisinhalte auflisten\n"
+                                      "Auflistung von Informationen über die DATEIen im Verzeichnis."]
+    catalogue = gettext_catalogs(Package("deb", "game-data"), prefix="usr/share/locale/de/", root="usr/share/locale/")
+    assert [d.text for d in catalogue(fetcher)] == ["Der König ist tot, lang lebe der König."]
+    assert looks_english("This is the English text of it.") and not looks_english("Der König ist tot.")
+    assert troff_paragraphs(".TS\ntab;\n.TE\n.B bold words\n") == ["bold words"]
+
+
+def test_kde_handbooks_are_read_from_bz2(tmp_path: Path) -> None:
+    import bz2
+
+    book = {"usr/share/doc/HTML/en/app/index.cache.bz2": bz2.compress(page("The English handbook paragraph.")),
+            "usr/share/doc/HTML/sv/app/index.cache.bz2": bz2.compress(
+                page("Svensk handbok om programmet här.", "The English handbook paragraph."))}
+    (tmp_path / "app_1_all.deb").write_bytes(make_deb(book))
+    app = Package("deb", "app")
+    source = html_pages(app, prefix="usr/share/doc/HTML/sv/", suffix="index.cache.bz2", root="usr/share/doc/HTML/",
+                        reference=(app, "usr/share/doc/HTML/en/"))
+    fetcher = Fetcher(cache=tmp_path, offline=True)
+    assert [d.text for d in source(fetcher)] == ["Svensk handbok om programmet här."]
+    assert list(fetcher.used) == ["app_1_all.deb"]
 
 
 def test_fetch_offline(tmp_path: Path) -> None:

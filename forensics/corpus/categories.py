@@ -23,7 +23,7 @@ metadata::
 
 The bundled sets (``languages``, ``languages-wide``, ``code``, ``domains``) live in
 ``fixtures/categories``; each document there is one JSONL record ``{"id": ..., "text": ...}`` in
-``<category>/train.jsonl.gz`` / ``<category>/count.jsonl.gz`` (``languages-wide``, with ~460 small
+``<category>/train.jsonl.gz`` / ``<category>/count.jsonl.gz`` (``languages-wide``, with 450 small
 categories, uses the flat ``<category>.train.jsonl.gz`` form to save disk blocks). More directories of named sets can be listed in the
 environment variable ``FORENSICS_CATEGORIES`` (``os.pathsep``-separated).
 
