@@ -87,7 +87,7 @@ def finish(result, *, output, as_json, labels, png) -> None:
 @click.option("--labels", type=click.Choice(["jsonl", "parquet"]), help="Also write per-document labels.")
 @click.option("--png", is_flag=True, help="Also write composition.png (needs the plot extra).")
 @click.option("--unit-mb", type=float, default=64, show_default=True, help="Work unit size (MiB on disk).")
-@click.option("--estimate", "estimate_method", type=click.Choice(["em", "nnls"]), default="em", show_default=True,
+@click.option("--estimate", "estimate_method", type=click.Choice(["nnls", "em"]), default="nnls", show_default=True,
               help="How the pair-count mixture estimate is fitted.")
 @click.option("--resume/--no-resume", default=True, show_default=True, help="Skip units finished before.")
 @click.option("--hash-inputs/--no-hash-inputs", default=True, show_default=True,

@@ -195,3 +195,15 @@ def test_scan_rejects_bad_options(corpus, profiles):
     with pytest.raises(ForensicsError, match="backend"):
         scan_corpus([shards], profiles=profiles, backend="spark", hash_inputs=False)
     assert np.isfinite(list(scan_corpus([shards], profiles=profiles, workers=1).estimate.values())).all()
+
+
+def test_labels_in_parquet(corpus, profiles, tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    from forensics.composition.report import write_report
+
+    shards, _ = corpus
+    result = scan_corpus([shards], profiles=profiles, output=tmp_path / "out", workers=1, labels=True)
+    paths = write_report(result, tmp_path / "out", labels="parquet")
+    table = pq.read_table(paths["labels"])
+    assert table.num_rows == result.partial.documents.sum()
+    assert {"label", "probability", "bytes"} <= set(table.column_names)

@@ -1,8 +1,9 @@
 """The aggregate mixture estimate: category shares from a corpus' total byte-pair counts alone.
 
 What it does: fits the corpus' byte-pair histogram as a mixture of the categories' byte-pair
-distributions, either by EM (maximum likelihood of the counts under the mixture; the default) or by
-non-negative least squares on the normalised histogram. The weights are shares of byte pairs, which
+distributions, either by non-negative least squares on the normalised histogram (the default: when
+the category samples differ from the corpus' text, it errs less than EM in benchmarks/bench_scan.py)
+or by EM (maximum likelihood of the counts under the mixture). The weights are shares of byte pairs, which
 equal byte shares up to one pair per document. No per-document work is needed: pair counts merge by
 addition across shards and machines.
 
@@ -23,7 +24,7 @@ import numpy as np
 Method = Literal["em", "nnls"]
 
 
-def estimate_mixture(counts: np.ndarray, pair_probs: np.ndarray, *, method: Method = "em",
+def estimate_mixture(counts: np.ndarray, pair_probs: np.ndarray, *, method: Method = "nnls",
                      iterations: int = 2000, tolerance: float = 1e-10) -> np.ndarray:
     """Mixture weights (summing to 1) of the rows of ``pair_probs`` that best explain ``counts``.
 

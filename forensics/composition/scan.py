@@ -323,7 +323,7 @@ class ScanResult:
         from forensics.composition.profiles import Profiles
 
         profiles = Profiles.load(plan["profiles_path"])
-        method = plan.get("estimate_method", "em")
+        method = plan.get("estimate_method", "nnls")
         weights = estimate_mixture(partial.pair_hist, profiles.pair_probs, method=method)
         return cls(list(profiles.names), list(profiles.groups), partial,
                    dict(zip(profiles.names, map(float, weights))), method, plan, work_dir, missing_units)
@@ -419,7 +419,7 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
                 rank: int = 0, world_size: int = 1, threshold: float = DEFAULT_THRESHOLD,
                 max_bytes: int | None = DEFAULT_MAX_BYTES, tokenizer: str | os.PathLike | None = None,
                 format: str = "infer", text_key: str = "text", id_key: str = "id",
-                unit_mb: float = DEFAULT_UNIT_MB, labels: bool = False, estimate_method: str = "em",
+                unit_mb: float = DEFAULT_UNIT_MB, labels: bool = False, estimate_method: str = "nnls",
                 hash_inputs: bool = True, glob_pattern: str | None = None, progress: bool = False,
                 resume: bool = True) -> ScanResult | None:
     """Scan shards (files, directories, globs) and return their composition.
