@@ -52,8 +52,11 @@ def test_score_documents_matches_reference(min_order, max_order, udhr_paragraphs
     table = rng.integers(-2000, 0, size=(1 << 10, 5)).astype(np.int16)
     docs = _random_docs(rng) + [p.encode() for p in udhr_paragraphs[:20]] + [b"x" * 9000]
     data, starts = pack_texts(docs)
-    fast = kernels.score_documents(data, starts, table, min_order, max_order)
+    fast = kernels.score_documents(data, starts, table, min_order, max_order, 0)
     assert np.array_equal(fast, score_documents_reference(docs, table, min_order=min_order, max_order=max_order))
+    prefix = kernels.score_documents(data, starts, table, min_order, max_order, 7)
+    assert np.array_equal(prefix, score_documents_reference([d[:7] for d in docs], table, min_order=min_order,
+                                                            max_order=max_order))
 
 
 def test_max_bytes_scores_a_prefix(small_profiles):

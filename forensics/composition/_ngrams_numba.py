@@ -42,10 +42,11 @@ def count_buckets(data, starts, bits, min_order, max_order):
 
 
 @nb.njit(cache=True, nogil=True, fastmath=True)  # integer sums: exact in any order
-def score_documents(data, starts, table, min_order, max_order):
+def score_documents(data, starts, table, min_order, max_order, limit):
     """Per document and category, the int64 sum of ``table[bucket]`` (int16) over its n-grams.
 
-    Sums are exact integers, so they equal the reference's in any order.
+    Only each document's first ``limit`` bytes are scored (all of it when ``limit <= 0``). Sums are
+    exact integers, so they equal the reference's in any order.
     """
     n_docs = starts.size - 1
     n_cat = table.shape[1]
@@ -57,6 +58,8 @@ def score_documents(data, starts, table, min_order, max_order):
     acc = np.zeros(n_cat, np.int32)
     for d in range(n_docs):
         lo, hi = starts[d], starts[d + 1]
+        if limit > 0:
+            hi = min(hi, lo + limit)
         for block in range(lo, hi, _FLUSH_BYTES):
             acc[:] = 0
             for i in range(block, min(hi, block + _FLUSH_BYTES)):

@@ -46,18 +46,13 @@ def score_array(data: np.ndarray, starts: np.ndarray, profiles: Profiles, *,
     """
     from forensics.composition import _ngrams_numba as kernels
 
-    ends = starts[1:]
-    if max_bytes is not None:
-        ends = np.minimum(ends, starts[:-1] + max_bytes)
-    if np.array_equal(ends, starts[1:]):
-        scored, bounds = data, starts
-    else:  # score each document's prefix only: gather the prefixes into one array
-        lengths = ends - starts[:-1]
-        index = np.repeat(starts[:-1] - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
-        scored = data[np.arange(int(lengths.sum())) + index]
-        bounds = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-    scores = kernels.score_documents(scored, bounds, profiles.table, profiles.min_order, profiles.max_order)
-    return scores, np.diff(bounds)
+    limit = 0 if max_bytes is None else int(max_bytes)
+    if max_bytes is not None and limit <= 0:
+        raise ValueError("max_bytes must be positive (or None for whole documents)")
+    scores = kernels.score_documents(data, np.asarray(starts, np.int64), profiles.table, profiles.min_order,
+                                     profiles.max_order, limit)
+    lengths = np.diff(starts)
+    return scores, lengths if max_bytes is None else np.minimum(lengths, limit)
 
 
 def decide(scores: np.ndarray, lengths: np.ndarray, profiles: Profiles, *,

@@ -272,7 +272,7 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
     if held_texts:
         held_table = _log_prob_table(np.array(held_counts), alpha)
         data, starts = pack_texts(held_texts)
-        scores = kernels.score_documents(data, starts, held_table, min_order, max_order)
+        scores = kernels.score_documents(data, starts, held_table, min_order, max_order, 0)
         calibration = _fit_calibration(scores, np.diff(starts), np.array(held_labels))
     hists = np.array(pair_hists)
     pair_probs = (hists + PAIR_ALPHA) / (hists.sum(axis=1, keepdims=True) + PAIR_ALPHA * hists.shape[1])
