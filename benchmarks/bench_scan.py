@@ -245,9 +245,9 @@ def section_throughput(profiles, work: Path) -> None:
     out("|---|---|---|---|---|---|---|---|")
     from forensics.composition.profiles import build_profiles
 
-    fast = work / "profiles-order3.npz"
-    build_profiles(SETS, min_order=3, max_order=3).save(fast)
-    for mb, profile_file in ((10, None), (100, None), (300, None), (100, fast)):
+    slow = work / "profiles-order34.npz"
+    build_profiles(SETS, min_order=3, max_order=4).save(slow)
+    for mb, profile_file in ((10, None), (100, None), (300, None), (100, slow)):
         corpus = work / f"tp-{mb}"
         if not corpus.exists():
             write_synthetic_corpus(corpus, SETS, total_bytes=mb * 1_000_000, shards=8, seed=mb)
@@ -265,7 +265,7 @@ def section_throughput(profiles, work: Path) -> None:
                               cwd=ROOT, capture_output=True, text=True, check=True)
         r = json.loads(done.stdout.strip().splitlines()[-1])
         text_mb = r["bytes"] / 1e6
-        name = f"synthetic {mb} MB" + (", profiles of 3-grams only" if profile_file else "")
+        name = f"synthetic {mb} MB" + (", profiles of 3- and 4-grams" if profile_file else "")
         out(f"| {name} | {text_mb:.0f} | {r['wall']:.1f} | {text_mb / r['wall']:.1f} | {r['cpu']:.1f} | "
             f"{text_mb / r['cpu']:.1f} | {2 * text_mb / r['cpu']:.1f} | {r['rss']:.0f} MB |")
     out(f"\n(load average during the runs: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores shared with other "

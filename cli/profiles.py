@@ -16,7 +16,8 @@ def command() -> None:
 @click.option("--split", type=click.Choice(["train", "count", "all"]), default="train", show_default=True)
 @click.option("--bits", type=int, default=17, show_default=True, help="log2 of the number of n-gram buckets.")
 @click.option("--min-order", type=int, default=3, show_default=True, help="Shortest byte n-gram.")
-@click.option("--max-order", type=int, default=4, show_default=True, help="Longest byte n-gram.")
+@click.option("--max-order", type=int, default=3, show_default=True,
+              help="Longest byte n-gram (4 is 1-2% more accurate on code, 2-3x slower).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Where to write the .npz.")
 def build(categories, split, bits, min_order, max_order, output):
     """Build profiles from category samples and save them (pass to `forensics scan --profiles`).
