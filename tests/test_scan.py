@@ -6,6 +6,7 @@ import gzip
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -213,3 +214,26 @@ def test_labels_in_parquet(corpus, profiles, tmp_path):
     table = pq.read_table(paths["labels"])
     assert table.num_rows == result.partial.documents.sum()
     assert {"label", "probability", "bytes"} <= set(table.column_names)
+
+
+def test_token_counts_agree_between_tokenizer_paths(profiles, tmp_path, gpt2_hf_json):
+    """tokenizer.json goes through HF tokenizers, other files through forensics' exact encoder: same counts."""
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    texts = ["Die Würde des Menschen ist unantastbar.", "def f(x):\n    return x  # 2 spaces\n", "すべての人間は"]
+    (shards / "a.jsonl").write_text("\n".join(json.dumps({"text": t}) for t in texts) + "\n")
+    fast = scan_corpus([shards], profiles=profiles, workers=1, tokenizer=gpt2_hf_json, hash_inputs=False)
+    slow = scan_corpus([shards], profiles=profiles, workers=1, hash_inputs=False,
+                       tokenizer=Path(__file__).resolve().parents[1] / "fixtures/tokenizers/gpt2/vocab.bpe.gz")
+    assert fast.partial.tokens.sum() > 0
+    assert fast.partial.tokens.tolist() == slow.partial.tokens.tolist()
+
+
+def test_png_chart(corpus, profiles, tmp_path):
+    pytest.importorskip("matplotlib")
+    from forensics.composition.report import write_report
+
+    shards, _ = corpus
+    result = scan_corpus([shards], profiles=profiles, output=tmp_path / "out", workers=1, hash_inputs=False)
+    paths = write_report(result, tmp_path / "out", png=True)
+    assert open(paths["png"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
