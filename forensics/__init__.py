@@ -40,6 +40,9 @@ _PUBLIC: dict[str, str] = {
     # corpus/ and composition/
     "load_categories": "forensics.corpus.categories",
     "scan_corpus": "forensics.composition.scan",
+    "classify_texts": "forensics.composition.classify",
+    "build_profiles": "forensics.composition.profiles",
+    "load_profiles": "forensics.composition.profiles",
     # recommend/
     "recommend_heuristic": "forensics.recommend.heuristics",
     "recommend_match": "forensics.recommend.match",
