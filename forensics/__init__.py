@@ -39,6 +39,10 @@ _PUBLIC: dict[str, str] = {
     "MixtureEstimate": "forensics.inference.infer",
     # corpus/ and composition/
     "load_categories": "forensics.corpus.categories",
+    "CategorySet": "forensics.corpus.categories",
+    "Category": "forensics.corpus.categories",
+    "build_category_set": "forensics.corpus.build",
+    "quality_report": "forensics.corpus.quality",
     "scan_corpus": "forensics.composition.scan",
     "classify_texts": "forensics.composition.classify",
     "build_profiles": "forensics.composition.profiles",

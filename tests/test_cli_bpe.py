@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT, TOKENIZERS
 
 
@@ -69,3 +71,12 @@ def test_import_forensics_is_light():
             "'tokenizers', 'scipy') if m in sys.modules]; print(heavy)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.stdout.strip() == "[]"
+
+
+def test_every_public_name_resolves():
+    import forensics
+
+    for name in forensics.__all__:
+        assert getattr(forensics, name) is not None, name
+    with pytest.raises(AttributeError):
+        forensics.no_such_name  # noqa: B018
