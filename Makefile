@@ -17,7 +17,7 @@ demo: venv
 	$(BIN)/python -m cli.demo
 
 test: venv
-	$(BIN)/python -m pytest -x -q
+	$(BIN)/python -m pytest -x
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
