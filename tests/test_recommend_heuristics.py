@@ -103,3 +103,22 @@ def test_cli_table_and_error(tmp_path, capsys):
     assert "unimax w" in capsys.readouterr().out
     assert main(["recommend", "heuristic", str(sizes), "--budget", "lots"]) == 2
     assert "error: --budget 'lots'" in capsys.readouterr().err
+
+
+def test_heuristic_reads_a_scan_summary(tmp_path):
+    """`forensics recommend heuristic` takes a `forensics scan` summary.json (sizes by tokens, else bytes)."""
+    import json
+
+    from forensics.recommend._tables import read_mapping
+
+    summary = {"shares": {"bytes": {"en": 0.75, "de": 0.25}}, "totals": {"tokens": None},
+               "rows": [{"category": "en", "bytes": 300, "tokens": None}, {"category": "de", "bytes": 100,
+                                                                            "tokens": None},
+                        {"category": "unknown", "bytes": 7, "tokens": None}]}
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(summary))
+    assert read_mapping(path, what="sizes") == {"en": 300.0, "de": 100.0}
+    for row, tokens in zip(summary["rows"], (90, 30, 2)):
+        row["tokens"] = tokens
+    path.write_text(json.dumps(summary))
+    assert read_mapping(path, what="sizes") == {"en": 90.0, "de": 30.0}

@@ -196,6 +196,12 @@ def read_mapping(path: str | os.PathLike, *, what: str,
 def _find_mapping(data, keys: Sequence[str]):
     if isinstance(data, dict) and data and all(isinstance(v, (int, float)) for v in data.values()):
         return data
+    if isinstance(data, dict) and isinstance(data.get("rows"), list) and "shares" in data:
+        # a `forensics scan` summary: sizes per category, by tokens when it counted them, else by bytes
+        rows = [r for r in data["rows"] if isinstance(r, dict) and r.get("category") not in (None, "unknown")]
+        unit = "tokens" if rows and all(isinstance(r.get("tokens"), (int, float)) for r in rows) else "bytes"
+        if rows and all(isinstance(r.get(unit), (int, float)) for r in rows):
+            return {r["category"]: r[unit] for r in rows}
     if isinstance(data, dict):
         for key in keys:
             if key in data:
