@@ -18,7 +18,6 @@ Category sets: a bundled name (`languages`, `code`, `domains`) or a directory bu
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -121,8 +120,8 @@ def main() -> None:
             for row in run_trial(rng, names, train, count, merges_list=args.merges, count_mb_list=args.count_mb,
                                  train_mb=args.train_mb, workdir=Path(tmp)):
                 rows.append({"trial": trial, "categories": names, **row})
-    print(f"\n| set | n | T | count MB/category | log10 MSE (mean ± sd) | token classification | train s | "
-          f"count s | solve s | trials |")
+    print("\n| set | n | T | count MB/category | log10 MSE (mean ± sd) | token classification | train s | "
+          "count s | solve s | trials |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     summary = []
     for merges in args.merges:

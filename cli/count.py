@@ -29,10 +29,9 @@ def command(tokenizer, categories, out_dir, merges, split, workers, no_cache, pr
     \b
     MEMORY: grows with the number of unique words per category, not with sample size.
     """
-    import shutil
     from pathlib import Path
 
-    from forensics._results import atomic_write_bytes, file_sha256, provenance, to_json, write_json
+    from forensics._results import file_sha256, provenance, to_json, write_json
     from forensics.bpe.formats import load_tokenizer
     from forensics.counting.categories import count_categories, summary_table
 

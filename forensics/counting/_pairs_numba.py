@@ -19,7 +19,6 @@ import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
-import numba
 import numpy as np
 from numba import njit
 

@@ -88,7 +88,6 @@ def build_program(traces: list[PairTrace], *, start: int = 0, steps: int | None 
         empty = [t.name for t, p in zip(traces, total_pairs) if p == 0]
         raise ForensicsError(f"categories with no pairs (empty samples): {', '.join(empty)}")
     scale = SCALE / total_pairs.astype(np.float64)
-    window = end - start
     merged = np.stack([t.merged_count[start:end].astype(np.float64) * s for t, s in zip(traces, scale)], axis=1)
     active = merged.max(axis=1) > 0
 
