@@ -140,10 +140,12 @@ def main() -> None:
                   f"{item['mean']:.2f} ± {item['sd']:.2f} | {item['tc_mean']:.2f} | {item['train_s']:.1f} | "
                   f"{item['count_s']:.1f} | {item['solve_s']:.1f} | {len(group)} |")
     if args.out:
-        from forensics._results import write_json
+        from forensics._results import provenance, write_json
 
-        write_json(args.out, {"machine": machine, "parameters": vars(args) | {"out": str(args.out)},
-                              "summary": summary, "trials": rows})
+        parameters = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+        write_json(args.out, {"machine": machine, "parameters": parameters, "summary": summary, "trials": rows,
+                              "provenance": provenance(command="benchmarks/controlled.py", parameters=parameters,
+                                                       seed=args.seed)})
 
 
 if __name__ == "__main__":
