@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 $(BIN)/forensics: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,plot,ray,parquet]'
+	$(BIN)/pip install -q -e '.[test,plot,ray,parquet,trees]'
 	touch $(BIN)/forensics
 
 venv: $(BIN)/forensics
