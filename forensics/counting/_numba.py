@@ -28,6 +28,19 @@ def _grow(array, needed):
 
 
 @njit(cache=True)
+def _push(head, node_word, node_next, nodes, step, word):
+    """Put ``word`` on the list of words that may hold merge ``step``'s pair (once in a row)."""
+    if head[step] >= 0 and node_word[head[step]] == word:
+        return node_word, node_next, nodes
+    node_word = _grow(node_word, nodes + 1)
+    node_next = _grow(node_next, nodes + 1)
+    node_word[nodes] = word
+    node_next[nodes] = head[step]
+    head[step] = nodes
+    return node_word, node_next, nodes + 1
+
+
+@njit(cache=True)
 def _lookup(sorted_keys, sorted_steps, key):
     pos = np.searchsorted(sorted_keys, key)
     if pos < sorted_keys.shape[0] and sorted_keys[pos] == key:
@@ -71,13 +84,8 @@ def replay_kernel(symbols, starts, lengths, word_counts, merges, sorted_keys, so
         for i in range(lengths[w] - 1):
             key = (np.int64(symbols[s + i]) << SHIFT) | np.int64(symbols[s + i + 1])
             k = _lookup(sorted_keys, sorted_steps, key)
-            if k >= 0 and not (head[k] >= 0 and node_word[head[k]] == w):
-                node_word = _grow(node_word, nodes + 1)
-                node_next = _grow(node_next, nodes + 1)
-                node_word[nodes] = w
-                node_next[nodes] = head[k]
-                head[k] = nodes
-                nodes += 1
+            if k >= 0:
+                node_word, node_next, nodes = _push(head, node_word, node_next, nodes, k, w)
 
     stamp = np.full(num_words, -1, dtype=np.int64)
     merged_count = np.zeros(num_steps, dtype=np.int64)
@@ -145,13 +153,8 @@ def replay_kernel(symbols, starts, lengths, word_counts, merges, sorted_keys, so
                 nb += 1
                 if left == c or right == c:
                     k = _lookup(sorted_keys, sorted_steps, key)
-                    if k > t and not (head[k] >= 0 and node_word[head[k]] == w):
-                        node_word = _grow(node_word, nodes + 1)
-                        node_next = _grow(node_next, nodes + 1)
-                        node_word[nodes] = w
-                        node_next[nodes] = head[k]
-                        head[k] = nodes
-                        nodes += 1
+                    if k > t:
+                        node_word, node_next, nodes = _push(head, node_word, node_next, nodes, k, w)
         if nb == 0:
             continue
         order = np.argsort(buf_key[:nb])
