@@ -83,7 +83,20 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
     counted = time.perf_counter()
     program = build_program(traces, start=start, steps=merges, names=names)
     options = options or SolveOptions(solver=solver)
-    solution = solve_program(program, options)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(desc="LP rounds", unit="round", leave=False, disable=None)
+
+        def report(round_number, objective, violated, rows):
+            bar.update(1)
+            bar.set_postfix_str(f"objective {objective:.6g}, {violated} segments violated, {rows:,} rows")
+    try:
+        solution = solve_program(program, options, progress=report if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
     byte_shares = pair_to_byte_shares(solution.alpha, program.bytes_per_pair)
     intervals = None
     if bootstrap > 0:
