@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_pairs import DATA, corpus_file, gather_text, gpt2_tokenizer, machine  # noqa: E402
+from bench_pairs import DATA, corpus_file, gather_text, gpt2_tokenizer, machine, median_time  # noqa: E402
 
 
 # --- timing and copies: CUDA events on the GPU, the wall clock on the simulated device ---------------
@@ -46,12 +46,7 @@ class HostProbe:
         self.stream = device.stream()
 
     def time(self, fn, repeats: int) -> float:
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return statistics.median(times)
+        return median_time(fn, repeats)
 
     def copy_d2d(self, dst, src) -> None:
         np.copyto(dst, src)
@@ -88,15 +83,6 @@ class CudaProbe:
     def copy_h2d(self, dst, src_pinned: np.ndarray) -> None:
         self.cp.cuda.runtime.memcpyAsync(dst.data.ptr, src_pinned.ctypes.data, src_pinned.nbytes, 1,
                                          self.stream.ptr)
-
-
-def wall_median(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 # --- data ------------------------------------------------------------------------------------------
@@ -171,7 +157,7 @@ def run(args) -> dict:
         # 3. limits: host memory read, device-to-device and pinned host-to-device copies
         data = np.fromfile(corpus, np.uint8)
         words = data[: data.size // 8 * 8].view(np.uint64)
-        host_read_s = wall_median(lambda: words.sum(), repeats)
+        host_read_s = median_time(lambda: words.sum(), repeats)
         pinned = device.pinned_empty(size)
         pinned[:] = data
         resident = device.empty(size, np.uint8)
@@ -189,7 +175,7 @@ def run(args) -> dict:
         device.synchronize()  # zeros ran on the default stream; the probe's stream does not wait for it
         kernel_s = probe.time(lambda: device.byte_pairs(resident, size, hist, probe.stream), repeats)
         device.synchronize()
-        cpu_kernel_s = wall_median(lambda: byte_pair_histogram(data), repeats)
+        cpu_kernel_s = median_time(lambda: byte_pair_histogram(data), repeats)
         one = device.zeros(1 << 16, np.uint64)
         device.synchronize()
         device.byte_pairs(resident, size, one, probe.stream)
@@ -205,7 +191,7 @@ def run(args) -> dict:
         got_t = count_pairs(token_ids=ids, offsets=offsets, backend=gpu, batch_tokens=max(2, ids.size // 3))
         checks["tokens, GPT-2 ids"] = (np.array_equal(want_t.keys, got_t.keys)
                                        and np.array_equal(want_t.counts, got_t.counts))
-        cpu_tok_s = wall_median(lambda: token_pair_counts(ids), repeats)
+        cpu_tok_s = median_time(lambda: token_pair_counts(ids), repeats)
         ids_dev = device.empty(ids.size, np.uint32)
         staged = device.pinned_empty(ids.nbytes).view(np.uint32)
         staged[:] = ids
