@@ -520,18 +520,25 @@ def html_pages(package: Package, *, prefix: str, reference: tuple[Package, str] 
             data = pages.pop(unit)
             if unit.endswith(".bz2"):
                 data = bz2.decompress(data)
+            # a translation's paragraphs that equal the original, or still read as English, were not translated
             paragraphs = [p for p in html_paragraphs(data.decode("utf-8", "replace"))
-                          if len(p) >= min_chars and p not in english]
+                          if len(p) >= min_chars and p not in english
+                          and not (reference is not None and looks_english(p))]
             if paragraphs:
                 yield Doc(unit=unit, id=unit, text="\n".join(paragraphs))
 
     return source
 
 
+_GENERATED = re.compile(r"Code generated .* DO NOT EDIT|@generated|automatically generated|auto-generated", re.I)
+MAX_NON_ASCII_SHARE = 0.02
+
+
 def source_files(package: Package, *, suffixes: Sequence[str], under: str = "", exclude: str | None = None,
                  max_file_bytes: int = 1 << 20, chunk_chars: int = 16_000,
                  nested: str | None = None) -> DocSource:
-    """Documents = source files (chunked), licence headers removed; minified or huge files skipped.
+    """Documents = source files (chunked), licence headers removed; minified, generated, data-heavy
+    (over 2% non-ASCII characters: locale tables) or huge files skipped.
 
     ``nested`` names an inner archive (``glibc-*.tar.xz``, ``src.zip``) whose members are read instead.
     """
@@ -558,8 +565,10 @@ def source_files(package: Package, *, suffixes: Sequence[str], under: str = "", 
             if len(data) > max_file_bytes or len(data) < 64 or b"\x00" in data[:4096]:
                 continue
             text = data.decode("utf-8", "replace")
-            if text.count("\ufffd") > 10:
+            if text.count("\ufffd") > 10 or _GENERATED.search(text[:2048]):
                 continue
+            if sum(not c.isascii() for c in text) > MAX_NON_ASCII_SHARE * len(text):
+                continue  # locale tables and other data in string literals, not code
             lines = text.split("\n")
             if max(len(line) for line in lines) > 2000 or len(text) / max(1, len(lines)) > 200:
                 continue  # minified or generated
@@ -1042,7 +1051,8 @@ _CODE: list[tuple[str, list[tuple[Package, dict]], str]] = [
     ("javascript", [(Package("npm", "npm@10.8.2", "Artistic-2.0 and MIT/ISC (bundled)"),
                      {"suffixes": (".js",)}),
                     (Package("npm", "lodash@4.17.21", "MIT"), {"suffixes": (".js",)})], "Artistic-2.0, MIT, ISC"),
-    ("lua", [(Package("deb", "lua-penlight", "MIT"), {"suffixes": (".lua",)})], "MIT"),
+    ("lua", [(Package("deb", name, "MIT"), {"suffixes": (".lua",)})
+             for name in ("lua-penlight", "prosody", "luarocks", "lua-busted")], "MIT"),
     ("perl", [(Package("deb", "perl-modules-5.36", "Artistic-1.0 or GPL-1+"), {"suffixes": (".pm", ".pl")})],
      "Artistic-1.0 or GPL-1+"),
     ("php", [(Package("deb", f"php-symfony-{name}", "MIT"), {"suffixes": (".php",)})
