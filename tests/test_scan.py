@@ -66,10 +66,13 @@ def test_scan_measures_known_composition(corpus, profiles, tmp_path):
     assert error < 0.2, error  # accuracy itself is measured in benchmarks/bench_scan.py
     # the pair histogram is exactly count_pairs over the documents, and the estimate is fitted to it
     assert np.array_equal(result.partial.pair_hist, count_pairs(texts=[d.text for d in docs]).histogram())
-    fitted = estimate_mixture(result.partial.pair_hist, profiles.pair_probs)
+    fitted = estimate_mixture(result.partial.pair_hist, profiles.pair_probs, bin_weights=profiles.pair_weights(result.partial.pair_hist.sum()))
     assert list(result.estimate.values()) == fitted.tolist()
     estimate_error = sum(abs(result.estimate[n] - truth["byte_shares"].get(n, 0)) for n in result.names)
     assert estimate_error < 0.3, estimate_error
+    # the pair weighting was chosen on held-back training text: the floor with the least error there
+    validation = profiles.info["pair_weight_validation"]
+    assert str(profiles.info["pair_weight_floor"]) == min(validation, key=validation.get)
     summary = result.to_dict()
     assert set(summary["shares"]) == {"documents", "bytes"}
     assert summary["provenance"]["command"] == "scan"

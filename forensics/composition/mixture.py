@@ -1,9 +1,13 @@
 """The aggregate mixture estimate: category shares from a corpus' total byte-pair counts alone.
 
 What it does: fits the corpus' byte-pair histogram as a mixture of the categories' byte-pair
-distributions, either by non-negative least squares on the normalised histogram (the default: when
-the category samples differ from the corpus' text, it errs less than EM in benchmarks/bench_scan.py)
-or by EM (maximum likelihood of the counts under the mixture). The weights are shares of byte pairs, which
+distributions, either by weighted non-negative least squares on the normalised histogram (the
+default) or by EM (maximum likelihood of the counts under the mixture). The weights of the least
+squares fit are one per pair, ``1 / sd``, where ``sd`` is how much the pair's frequency varies
+between parts of one category's sample (see ``Profiles.pair_weights``): pairs that belong to one
+file's identifiers or one page's topic count little, pairs every text of a category shares count
+much. When the category samples differ from the corpus' text, this errs about half as much as
+unweighted least squares, and less than EM (benchmarks/results/scan.md). The weights are shares of byte pairs, which
 equal byte shares up to one pair per document. No per-document work is needed: pair counts merge by
 addition across shards and machines.
 
@@ -25,8 +29,11 @@ Method = Literal["em", "nnls"]
 
 
 def estimate_mixture(counts: np.ndarray, pair_probs: np.ndarray, *, method: Method = "nnls",
-                     iterations: int = 2000, tolerance: float = 1e-10) -> np.ndarray:
+                     bin_weights: np.ndarray | None = None, iterations: int = 2000,
+                     tolerance: float = 1e-10) -> np.ndarray:
     """Mixture weights (summing to 1) of the rows of ``pair_probs`` that best explain ``counts``.
+
+    ``bin_weights`` (one per bin; NNLS only) weight each bin's squared residual by its square.
 
     >>> estimate_mixture(np.array([3, 1]), np.array([[1.0, 0.0], [0.0, 1.0]])).tolist()
     [0.75, 0.25]
@@ -37,11 +44,7 @@ def estimate_mixture(counts: np.ndarray, pair_probs: np.ndarray, *, method: Meth
     if counts.sum() <= 0:
         return np.zeros(k)
     if method == "nnls":
-        from scipy.optimize import nnls
-
-        weights, _ = nnls(probs.T, counts / counts.sum())
-        total = weights.sum()
-        return weights / total if total > 0 else np.full(k, 1.0 / k)
+        return _weighted_nnls(counts / counts.sum(), probs, bin_weights)
     if method != "em":
         raise ValueError(f"unknown method {method!r}; use em or nnls")
     seen = counts > 0
@@ -55,3 +58,22 @@ def estimate_mixture(counts: np.ndarray, pair_probs: np.ndarray, *, method: Meth
             break
         weights = updated
     return weights / weights.sum()
+
+
+def _weighted_nnls(frequencies: np.ndarray, probs: np.ndarray, bin_weights: np.ndarray | None) -> np.ndarray:
+    """argmin ||W (P^T w - f)|| over w >= 0, normalised to sum 1, solved on the k x k normal equations.
+
+    Working on the Cholesky factor of the Gram matrix keeps the problem k x k however many bins
+    there are (scipy's nnls on the full 65,536 x k matrix can stop at its iteration limit).
+    """
+    from scipy.optimize import nnls
+
+    k = probs.shape[0]
+    design = probs.T if bin_weights is None else probs.T * bin_weights[:, None]
+    target = frequencies if bin_weights is None else frequencies * bin_weights
+    gram = design.T @ design
+    gram[np.diag_indices(k)] += 1e-12 * np.trace(gram) / k
+    factor = np.linalg.cholesky(gram)
+    solution, _ = nnls(factor.T, np.linalg.solve(factor, design.T @ target), maxiter=100 * k)
+    total = solution.sum()
+    return solution / total if total > 0 else np.full(k, 1.0 / k)

@@ -41,8 +41,13 @@ DEFAULT_MIN_ORDER = 3
 DEFAULT_MAX_ORDER = 3
 DEFAULT_ALPHA = 0.05
 SCALE = 64.0  # int16 table units per nat
-PAIR_ALPHA = 0.5  # add-alpha smoothing of byte-pair distributions
-PROFILE_VERSION = 5
+PAIR_ALPHA = 0.01  # add-alpha smoothing of byte-pair distributions (small: a sample may be only 20 KB)
+PAIR_FOLDS = 8  # parts of each category's sample (by source unit) whose spread weights the pairs
+# Candidate floors (fractions of the mean variance added to every pair's; None: unweighted). The build
+# picks the one whose estimate errs least on mixtures of held-back training text: with large samples
+# a small floor halves the error, with 20-100 KB samples the spread is too noisy and a large one wins.
+PAIR_WEIGHT_FLOORS: tuple[float | None, ...] = (1e-2, 1e-1, 0.3, 1.0, 3.0, 10.0, None)
+PROFILE_VERSION = 8
 HELD_OUT_EVERY = 5  # every 5th training document calibrates the probabilities
 CALIBRATION_PIECE_BYTES = (200, 800, 3200)  # and whole documents
 
@@ -52,7 +57,9 @@ class Profiles:
     """Per-category classification weights and byte-pair distributions.
 
     ``table[bucket, c]`` is category ``c``'s quantized log-probability of an n-gram bucket;
-    ``pair_probs[c]`` its byte-pair distribution; ``calibration`` the weights of
+    ``pair_probs[c]`` its byte-pair distribution; ``pair_spread`` how much each pair's frequency
+    varies between parts of one category's sample (variance, pooled over categories),
+    from which :meth:`pair_weights` weights the mixture estimate; ``calibration`` the weights of
     :func:`label_probability`.
     """
 
@@ -60,6 +67,7 @@ class Profiles:
     groups: list[str]
     table: np.ndarray
     pair_probs: np.ndarray
+    pair_spread: np.ndarray
     min_order: int
     max_order: int
     calibration: list[float]
@@ -77,7 +85,17 @@ class Profiles:
         digest.update(json.dumps([self.names, self.min_order, self.max_order, self.calibration]).encode())
         digest.update(self.table.tobytes())
         digest.update(self.pair_probs.tobytes())
+        digest.update(self.pair_spread.tobytes())
         return digest.hexdigest()[:16]
+
+    def pair_weights(self, total_pairs: float) -> np.ndarray:
+        """Weights of the byte pairs in the mixture estimate of a corpus of ``total_pairs`` pairs.
+
+        ``1 / sd`` of each pair's frequency, where the variance is the spread within categories
+        (``pair_spread``) plus the corpus' own counting noise, plus a floor (a fraction of the mean,
+        chosen when the profiles were built: ``info["pair_weight_floor"]``; all ones when it is None).
+        """
+        return _pair_weights(self.pair_probs, self.pair_spread, total_pairs, self.info.get("pair_weight_floor"))
 
     def index(self, name: str) -> int:
         try:
@@ -91,7 +109,8 @@ class Profiles:
         meta = {"version": PROFILE_VERSION, "names": self.names, "groups": self.groups,
                 "min_order": self.min_order, "max_order": self.max_order, "calibration": self.calibration,
                 "info": self.info}
-        np.savez_compressed(buffer, table=self.table, pair_probs=self.pair_probs, train_bytes=self.train_bytes,
+        np.savez_compressed(buffer, table=self.table, pair_probs=self.pair_probs, pair_spread=self.pair_spread,
+                            train_bytes=self.train_bytes,
                             meta=np.frombuffer(json.dumps(meta).encode(), np.uint8))
         atomic_write_bytes(path, buffer.getvalue())
 
@@ -101,7 +120,10 @@ class Profiles:
         try:
             with np.load(path) as data:
                 meta = json.loads(bytes(data["meta"]).decode())
-                arrays = {k: data[k] for k in ("table", "pair_probs", "train_bytes")}
+                if meta.get("version") != PROFILE_VERSION:
+                    raise input_error(path, f"profiles version {meta.get('version')} (this tool reads "
+                                      f"{PROFILE_VERSION})", "rebuild it with `forensics profiles build`")
+                arrays = {k: data[k] for k in ("table", "pair_probs", "pair_spread", "train_bytes")}
         except (OSError, ValueError, KeyError) as exc:
             raise input_error(path, f"not a profiles file ({exc})",
                               "build one with `forensics profiles build`") from None
@@ -109,7 +131,7 @@ class Profiles:
             raise input_error(path, f"profiles version {meta.get('version')} (this tool reads {PROFILE_VERSION})",
                               "rebuild it with `forensics profiles build`")
         return cls(names=meta["names"], groups=meta["groups"], table=np.ascontiguousarray(arrays["table"]),
-                   pair_probs=arrays["pair_probs"], min_order=meta["min_order"], max_order=meta["max_order"],
+                   pair_probs=arrays["pair_probs"], pair_spread=arrays["pair_spread"], min_order=meta["min_order"], max_order=meta["max_order"],
                    calibration=meta["calibration"],
                    train_bytes=arrays["train_bytes"], info=meta["info"])
 
@@ -201,13 +223,94 @@ def _hold_out(documents: list[Any]) -> tuple[list[str], list[str]]:
     Pieces of one source file (ids ``a.py``, ``a.py#1``, ...) stay on one side: calibrating on a
     piece of a file the weights have seen would make the probabilities too confident.
     """
-    units = sorted({(d.id or d.source).split("#", 1)[0] for d in documents})
+    units = sorted({_unit_of(d) for d in documents})
     if len(units) < 2:
         return [d.text for d in documents], []
     held_units = set(units[HELD_OUT_EVERY - 1::HELD_OUT_EVERY] or units[-1:])
-    kept = [d.text for d in documents if (d.id or d.source).split("#", 1)[0] not in held_units]
-    held = [d.text for d in documents if (d.id or d.source).split("#", 1)[0] in held_units]
+    kept = [d.text for d in documents if _unit_of(d) not in held_units]
+    held = [d.text for d in documents if _unit_of(d) in held_units]
     return kept, held
+
+
+def _unit_of(document: Any) -> str:
+    return (document.id or document.source).split("#", 1)[0]
+
+
+def pair_fold_variance(documents: list[Any], data: np.ndarray, starts: np.ndarray, backend: Any) -> np.ndarray | None:
+    """How much each byte pair's frequency varies across ``PAIR_FOLDS`` parts of a category's sample.
+
+    Parts are whole source units (files, pages) dealt round-robin in sorted order; None when the
+    sample has fewer than two units.
+    """
+    from forensics.counting.pairs import count_pairs
+
+    units = sorted({_unit_of(d) for d in documents})
+    if len(units) < 2:
+        return None
+    fold_of_unit = {u: i % PAIR_FOLDS for i, u in enumerate(units)}
+    folds = np.array([fold_of_unit[_unit_of(d)] for d in documents])
+    frequencies = []
+    for fold in np.unique(folds):
+        picked = np.flatnonzero(folds == fold)
+        pieces = [data[starts[i]:starts[i + 1]] for i in picked]
+        offsets = np.zeros(len(pieces) + 1, np.int64)
+        np.cumsum([len(p) for p in pieces], out=offsets[1:])
+        hist = count_pairs(texts=np.concatenate(pieces), offsets=offsets, backend=backend).histogram()
+        if hist.sum():
+            frequencies.append(hist / hist.sum())
+    if len(frequencies) < 2:
+        return None
+    return np.var(frequencies, axis=0, ddof=1)
+
+
+def pooled_spread(variances: list[np.ndarray]) -> np.ndarray:
+    """The mean over categories of :func:`pair_fold_variance` (zeros without any).
+
+    >>> pooled_spread([np.array([0.0, 1.0]), np.array([0.0, 3.0])]).tolist()
+    [0.0, 2.0]
+    """
+    return np.mean(variances, axis=0) if variances else np.zeros(1 << 16)
+
+
+def _pair_weights(pair_probs: np.ndarray, spread: np.ndarray, total_pairs: float,
+                  floor: float | None) -> np.ndarray:
+    if floor is None:
+        return np.ones(pair_probs.shape[1])
+    variance = spread + pair_probs.mean(axis=0) / max(float(total_pairs), 1.0)
+    return 1.0 / np.sqrt(variance + floor * variance.mean())
+
+
+def choose_pair_weight_floor(kept_pairs: list[np.ndarray], held_pairs: list[np.ndarray | None],
+                             spread: np.ndarray, *, mixtures: int = 8,
+                             total_pairs: float = 1e7) -> tuple[float | None, dict[str, float]]:
+    """The floor of ``PAIR_WEIGHT_FLOORS`` whose mixture estimate errs least on held-back text.
+
+    Profiles of the kept training text are fitted to Dirichlet(1) mixtures (seed 0) of the
+    categories' held-back text; returns the best floor and the mean byte-share L1 of each.
+    Unweighted (None) when fewer than two categories have held-back text.
+    """
+    from forensics.composition.mixture import estimate_mixture
+
+    usable = [i for i, h in enumerate(held_pairs) if h is not None and h.sum() > 0]
+    if len(usable) < 2:
+        return None, {}
+    kept = np.array(kept_pairs)
+    probs = (kept + PAIR_ALPHA) / (kept.sum(axis=1, keepdims=True) + PAIR_ALPHA * kept.shape[1])
+    held = np.array([held_pairs[i] / held_pairs[i].sum() for i in usable])
+    rng = np.random.default_rng(0)
+    truths = []
+    for _ in range(mixtures):
+        truth = np.zeros(len(held_pairs))
+        truth[usable] = rng.dirichlet(np.ones(len(usable)))
+        truths.append(truth)
+    errors: dict[str, float] = {}
+    for floor in PAIR_WEIGHT_FLOORS:
+        weights = _pair_weights(probs, spread, total_pairs, floor)
+        errors[str(floor)] = float(np.mean([
+            np.abs(estimate_mixture(truth[usable] @ held * total_pairs, probs, bin_weights=weights) - truth).sum()
+            for truth in truths]))
+    best = min(PAIR_WEIGHT_FLOORS, key=lambda f: errors[str(f)])
+    return best, errors
 
 
 def _resolve_sets(categories: Any) -> list[Any]:
@@ -238,6 +341,9 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
     bucket_counts, held_counts, pair_hists, train_bytes = [], [], [], []
     held_texts: list[str] = []
     held_labels: list[int] = []
+    pair_variances: list[np.ndarray] = []
+    kept_pairs: list[np.ndarray] = []
+    held_pairs: list[np.ndarray | None] = []
     backend = resolve_backend("cpu", threads=1)
     for spec in _resolve_sets(categories):
         cat_set = spec if isinstance(spec, CategorySet) else load_categories(spec, split=split)
@@ -254,6 +360,8 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
             data, starts = pack_texts(texts)
             bucket_counts.append(kernels.count_buckets(data, starts, bits, min_order, max_order))
             kept, held = _hold_out(documents)
+            kept_pairs.append(count_pairs(texts=kept, backend=backend).histogram().astype(np.float64))
+            held_pairs.append(count_pairs(texts=held, backend=backend).histogram().astype(np.float64) if held else None)
             kept_data, kept_starts = pack_texts(kept)
             held_counts.append(kernels.count_buckets(kept_data, kept_starts, bits, min_order, max_order))
             for text in held:
@@ -265,6 +373,9 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
                 held_labels.append(len(names))
             pairs = count_pairs(texts=data, offsets=starts, backend=backend)
             pair_hists.append(pairs.histogram().astype(np.float64))
+            variance = pair_fold_variance(documents, data, starts, backend)
+            if variance is not None:
+                pair_variances.append(variance)
             train_bytes.append(int(data.size))
             names.append(cat.name)
             groups.append(cat.group)
@@ -278,10 +389,13 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
         calibration = _fit_calibration(scores, np.diff(starts), np.array(held_labels))
     hists = np.array(pair_hists)
     pair_probs = (hists + PAIR_ALPHA) / (hists.sum(axis=1, keepdims=True) + PAIR_ALPHA * hists.shape[1])
-    info = {"sets": sources, "split": split, "bits": bits, "alpha": alpha, "scale": SCALE,
+    pair_spread = pooled_spread(pair_variances)
+    floor, validation = choose_pair_weight_floor(kept_pairs, held_pairs, pair_spread)
+    info = {"pair_weight_floor": floor, "pair_weight_validation": validation, "sets": sources, "split": split, "bits": bits, "alpha": alpha, "scale": SCALE,
             "calibration_documents": len(held_texts)}
     return Profiles(names=names, groups=groups, table=_log_prob_table(np.array(bucket_counts), alpha),
-                    pair_probs=pair_probs, min_order=min_order, max_order=max_order, calibration=calibration,
+                    pair_probs=pair_probs, pair_spread=pair_spread,
+                    min_order=min_order, max_order=max_order, calibration=calibration,
                     train_bytes=np.array(train_bytes, np.int64), info=info)
 
 

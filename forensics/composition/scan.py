@@ -324,7 +324,8 @@ class ScanResult:
 
         profiles = Profiles.load(plan["profiles_path"])
         method = plan.get("estimate_method", "nnls")
-        weights = estimate_mixture(partial.pair_hist, profiles.pair_probs, method=method)
+        weights = estimate_mixture(partial.pair_hist, profiles.pair_probs, method=method,
+                                   bin_weights=profiles.pair_weights(partial.pair_hist.sum()))
         return cls(list(profiles.names), list(profiles.groups), partial,
                    dict(zip(profiles.names, map(float, weights))), method, plan, work_dir, missing_units)
 
