@@ -13,7 +13,8 @@ from forensics.composition.classify import UNKNOWN, classify_texts, decide, scor
 from forensics.composition.merge import Partial
 from forensics.composition.mixture import estimate_mixture
 from forensics.composition.ngrams import count_buckets_reference, ngram_buckets, score_documents_reference
-from forensics.composition.profiles import Profiles, build_profiles, load_profiles, pack_texts, split_pieces
+from forensics.composition.profiles import (Profiles, build_profiles, choose_pair_weight_floor, load_profiles,
+                                           pack_texts, split_pieces)
 from forensics.corpus.categories import load_categories
 from forensics.corpus.readers import ReadStats
 from forensics.errors import ForensicsError
@@ -111,6 +112,28 @@ def test_mixture_recovers_known_weights():
         estimate = estimate_mixture(counts, probs, method=method)
         assert abs(estimate.sum() - 1) < 1e-9
         assert np.abs(estimate - weights).sum() < 0.02, method
+
+
+def test_pair_weighting_discounts_what_varies_within_a_category():
+    """Categories = a steady part of their own plus a topic part that changes from text to text (as
+    a page's subject or a file's identifiers do). Held-back texts have other topics than the kept
+    ones; weighting bins by their spread across folds must beat the unweighted fit, and the
+    validation must see that."""
+    rng = np.random.default_rng(3)
+    n_cat, steady_bins, topic_bins, folds = 4, 400, 1200, 8
+    steady = [np.concatenate([rng.dirichlet(np.full(steady_bins, 0.5)), np.zeros(topic_bins)]) for _ in range(n_cat)]
+
+    def text(c):  # one fold of category c: 60% steady, 40% a random topic distribution
+        topic = np.concatenate([np.zeros(steady_bins), rng.dirichlet(np.full(topic_bins, 0.05))])
+        return 0.6 * steady[c] + 0.4 * topic
+
+    fold_freqs = [[text(c) for _ in range(folds)] for c in range(n_cat)]
+    spread = np.mean([np.var(f, axis=0, ddof=1) for f in fold_freqs], axis=0)
+    kept = [np.sum(f[:6], axis=0) * 1e5 for f in fold_freqs]
+    held = [np.sum(f[6:], axis=0) * 1e5 for f in fold_freqs]
+    floor, errors = choose_pair_weight_floor(kept, held, spread)
+    assert floor is not None
+    assert errors[str(floor)] < 0.5 * errors["None"], errors
 
 
 def test_partials_add_associatively():
