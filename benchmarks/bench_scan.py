@@ -343,14 +343,18 @@ def section_gb(corpus: Path, work: Path, profiles_file: Path) -> None:
     command = [sys.executable, "-m", "cli.main", "scan", str(corpus), "-o", str(resume_out), "--no-progress",
                "--workers", "2", "--no-hash-inputs", "--profiles", str(profiles_file)]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(wall * 0.5)
+    started = time.perf_counter()
+    # interrupt once a few units (but far from all) have written their partials
+    while process.poll() is None and len(list((resume_out / "partials").glob("unit-*.json"))) < 4:
+        time.sleep(0.05)
+    interrupted_at = time.perf_counter() - started
     process.send_signal(signal.SIGINT)
     process.wait()
     finished = len(list((resume_out / "partials").glob("unit-*.json")))
     wall_resume, resumed = _scan_cli(corpus, resume_out, "--workers", "2", "--no-hash-inputs", "--profiles",
                                      str(profiles_file))
     units = resumed["units"]["total"]
-    out(f"| Ctrl-C at {wall * 0.5:.0f} s ({finished} of {units} units done), then rerun | {wall_resume:.0f} (rerun) | "
+    out(f"| Ctrl-C at {interrupted_at:.0f} s ({finished} of {units} units done), then rerun | {wall_resume:.0f} (rerun) | "
         f"- | {'yes' if key(resumed) == key(local) else 'NO'} |")
     out(f"\nByte-share L1 error against the truth: per-document labels {l1:.2%}, pair-count estimate {l1_est:.2%} "
         f"(unknown: {local['shares']['bytes'].get('unknown', 0):.2%} of bytes).")
