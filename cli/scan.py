@@ -35,6 +35,12 @@ def show_result(result, *, top: int = 25) -> None:
     comparison = result.comparison()
     out.print(f"L1 distance, per-document byte shares vs pair-count estimate: "
               f"{comparison['l1_bytes_vs_estimate']:.3f} (unknown: {comparison['unknown_byte_share']:.1%} of bytes)")
+    weak = result.weak_categories()
+    if weak:
+        listed = ", ".join(f"{name} {value:.0%}" for name, value in list(weak.items())[:8])
+        out.print(f"note: short held-back documents of {len(weak)} categories were classified right less than 90% of "
+                  f"the time ({listed}{', ...' if len(weak) > 8 else ''}); more sample text helps, e.g. "
+                  f"forensics categories build --source code --out DIR --mb-per-category 5", markup=False)
     problems = result.partial.read.problems
     if problems:
         out.print(f"[yellow]{result.partial.read.skipped_lines} lines and {result.partial.read.skipped_files} "

@@ -47,8 +47,9 @@ PAIR_FOLDS = 8  # parts of each category's sample (by source unit) whose spread 
 # picks the one whose estimate errs least on mixtures of held-back training text: with large samples
 # a small floor halves the error, with 20-100 KB samples the spread is too noisy and a large one wins.
 PAIR_WEIGHT_FLOORS: tuple[float | None, ...] = (1e-2, 1e-1, 0.3, 1.0, 3.0, 10.0, None)
-PROFILE_VERSION = 8
-HELD_OUT_EVERY = 5  # every 5th training document calibrates the probabilities
+PROFILE_VERSION = 11
+HELD_OUT_EVERY = 5  # every 5th training unit calibrates the probabilities...
+HELD_OUT_MAX_SHARE = 0.3  # ...up to 30% of a category's text (10-30% in practice)
 CALIBRATION_PIECE_BYTES = (200, 800, 3200)  # and whole documents
 
 
@@ -217,16 +218,46 @@ def _fit_calibration(scores: np.ndarray, lengths: np.ndarray, labels: np.ndarray
     return [float(v) for v in fit.x]
 
 
+def held_out_accuracy(scores: np.ndarray, lengths: np.ndarray, labels: np.ndarray, names: list[str], *,
+                      max_bytes: int = 1000, min_pieces: int = 20) -> dict[str, float]:
+    """Per category, the share of its held-back pieces of under ``max_bytes`` bytes whose best category
+    is right (under weights that never saw them): how reliable short documents of it are. Categories
+    with fewer than ``min_pieces`` such pieces are left out (too few to say).
+
+    >>> held_out_accuracy(np.array([[5, 1], [0, 3], [4, 2]]), np.array([300, 300, 300]), np.array([0, 0, 1]),
+    ...                   ["a", "b"], min_pieces=1)
+    {'a': 0.5, 'b': 0.0}
+    """
+    short = lengths < max_bytes
+    right = scores.argmax(axis=1) == labels
+    return {name: round(float(right[short & (labels == i)].mean()), 4)
+            for i, name in enumerate(names) if (short & (labels == i)).sum() >= min_pieces}
+
+
 def _hold_out(documents: list[Any]) -> tuple[list[str], list[str]]:
-    """Split training documents into kept and held-out texts by source unit, every 5th unit held out.
+    """Split training documents into kept and held-out texts by source unit: every 5th unit, then
+    others from the end, while the held-out text stays within ``HELD_OUT_MAX_SHARE`` of the bytes.
 
     Pieces of one source file (ids ``a.py``, ``a.py#1``, ...) stay on one side: calibrating on a
-    piece of a file the weights have seen would make the probabilities too confident.
+    piece of a file the weights have seen would make the probabilities too confident. A category
+    whose units are all too big to hold out keeps everything.
     """
     units = sorted({_unit_of(d) for d in documents})
     if len(units) < 2:
         return [d.text for d in documents], []
-    held_units = set(units[HELD_OUT_EVERY - 1::HELD_OUT_EVERY] or units[-1:])
+    size: dict[str, int] = {}
+    for d in documents:
+        size[_unit_of(d)] = size.get(_unit_of(d), 0) + len(d.text)
+    budget = HELD_OUT_MAX_SHARE * sum(size.values())
+    every = units[HELD_OUT_EVERY - 1::HELD_OUT_EVERY]
+    held_units: set[str] = set()
+    held_size = 0
+    for unit in every + [u for u in reversed(units) if u not in set(every)]:
+        if held_size >= budget / 2:
+            break
+        if held_size + size[unit] <= budget:
+            held_units.add(unit)
+            held_size += size[unit]
     kept = [d.text for d in documents if _unit_of(d) not in held_units]
     held = [d.text for d in documents if _unit_of(d) in held_units]
     return kept, held
@@ -382,16 +413,18 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
     if len(names) < 2:
         raise ForensicsError("profiles need at least two categories")
     calibration = list(DEFAULT_CALIBRATION)
+    held_accuracy: dict[str, float] = {}
     if held_texts:
         held_table = _log_prob_table(np.array(held_counts), alpha)
         data, starts = pack_texts(held_texts)
         scores = kernels.score_documents(data, starts, held_table, min_order, max_order, 0)
         calibration = _fit_calibration(scores, np.diff(starts), np.array(held_labels))
+        held_accuracy = held_out_accuracy(scores, np.diff(starts), np.array(held_labels), names)
     hists = np.array(pair_hists)
     pair_probs = (hists + PAIR_ALPHA) / (hists.sum(axis=1, keepdims=True) + PAIR_ALPHA * hists.shape[1])
     pair_spread = pooled_spread(pair_variances)
     floor, validation = choose_pair_weight_floor(kept_pairs, held_pairs, pair_spread)
-    info = {"pair_weight_floor": floor, "pair_weight_validation": validation, "sets": sources, "split": split, "bits": bits, "alpha": alpha, "scale": SCALE,
+    info = {"held_out_accuracy": held_accuracy, "pair_weight_floor": floor, "pair_weight_validation": validation, "sets": sources, "split": split, "bits": bits, "alpha": alpha, "scale": SCALE,
             "calibration_documents": len(held_texts)}
     return Profiles(names=names, groups=groups, table=_log_prob_table(np.array(bucket_counts), alpha),
                     pair_probs=pair_probs, pair_spread=pair_spread,

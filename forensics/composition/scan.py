@@ -304,6 +304,11 @@ def _shares(values: np.ndarray, names: list[str]) -> dict[str, float]:
     return {name: (float(v) / float(total) if total else 0.0) for name, v in zip(names, values)}
 
 
+# A category whose held-back pieces (200-1000 bytes) are right less often than this gets a note in the
+# CLI: with the bundled samples that is mostly code (benchmarks/results/scan.md: 75% vs 90% with 8x text).
+WEAK_ACCURACY = 0.9
+
+
 @dataclass
 class ScanResult:
     """A scan's counts, shares, pair-count mixture estimate and provenance."""
@@ -316,6 +321,7 @@ class ScanResult:
     plan: dict[str, Any]
     work_dir: Path | None = None
     missing_units: list[int] = field(default_factory=list)
+    profile_info: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_partial(cls, partial: Partial, *, plan: dict[str, Any], work_dir: Path | None,
@@ -326,8 +332,18 @@ class ScanResult:
         method = plan.get("estimate_method", "nnls")
         weights = estimate_mixture(partial.pair_hist, profiles.pair_probs, method=method,
                                    bin_weights=profiles.pair_weights(partial.pair_hist.sum()))
+        info = {"fingerprint": profiles.fingerprint, "orders": [profiles.min_order, profiles.max_order],
+                "bits": profiles.bits, "pair_weight_floor": profiles.info.get("pair_weight_floor"),
+                "train_bytes": dict(zip(profiles.names, map(int, profiles.train_bytes))),
+                "held_out_accuracy": profiles.info.get("held_out_accuracy", {})}
         return cls(list(profiles.names), list(profiles.groups), partial,
-                   dict(zip(profiles.names, map(float, weights))), method, plan, work_dir, missing_units)
+                   dict(zip(profiles.names, map(float, weights))), method, plan, work_dir, missing_units, info)
+
+    def weak_categories(self, below: float = WEAK_ACCURACY) -> dict[str, float]:
+        """Categories whose held-back training pieces of 200-1000 bytes were right less often than
+        ``below``: their short documents are the least reliable (more sample text is the cure)."""
+        accuracy = self.profile_info.get("held_out_accuracy", {})
+        return {name: value for name, value in sorted(accuracy.items(), key=lambda kv: kv[1]) if value < below}
 
     @property
     def labels(self) -> list[str]:
@@ -396,6 +412,7 @@ class ScanResult:
             "units": {"total": len(self.plan["units"]), "merged": len(part.units),
                       "missing": self.missing_units},
             "threshold": self.plan["settings"]["threshold"],
+            "profiles": self.profile_info,
             "seconds": {"wall": seconds, "worker_sum": part.seconds, "worker_cpu_sum": part.cpu_seconds},
             "peak_worker_rss_mb": round(part.peak_rss / 2**20, 1),
             "provenance": provenance(command="scan", parameters=self.plan["parameters"],
