@@ -136,6 +136,19 @@ def test_pair_weighting_discounts_what_varies_within_a_category():
     assert errors[str(floor)] < 0.5 * errors["None"], errors
 
 
+def test_held_out_units_stay_a_minority_of_the_text():
+    """One big unit and a few small ones: the big one is never held out (it would leave the
+    calibration weights almost nothing), and what is held out is at most 30% of the bytes."""
+    from forensics.composition.profiles import _hold_out
+    from forensics.corpus.readers import Document
+
+    docs = [Document(text="x" * 8000, id=f"big#{i}", source="s") for i in range(8)]
+    docs += [Document(text="y" * 1000, id=f"small-{i}", source="s") for i in range(4)]
+    kept, held = _hold_out(docs)
+    assert all(t.startswith("x") for t in kept[:8]) and held and all(t.startswith("y") for t in held)
+    assert sum(map(len, held)) <= 0.3 * sum(len(d.text) for d in docs)
+
+
 def test_partials_add_associatively():
     rng = np.random.default_rng(1)
 

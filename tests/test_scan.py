@@ -186,6 +186,10 @@ def test_cli_scan_and_merge(corpus, profiles, tmp_path):
     assert main(["merge", str(out), "--json"]) in (0, None)
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["shares"]) == {"documents", "bytes"} and summary["estimate"]
+    # the summary names the profiles it used, with each category's accuracy on held-back pieces
+    assert summary["profiles"]["fingerprint"] == profiles.fingerprint
+    assert set(summary["profiles"]["held_out_accuracy"]) <= set(profiles.names)
+    assert all(0 <= v <= 1 for v in summary["profiles"]["held_out_accuracy"].values())
     assert (out / "composition.csv").read_text().startswith("category,group,documents,bytes")
     assert main(["scan", str(tmp_path / "missing"), "--no-progress"]) == 2
 
