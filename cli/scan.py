@@ -35,6 +35,11 @@ def show_result(result, *, top: int = 25) -> None:
     comparison = result.comparison()
     out.print(f"L1 distance, per-document byte shares vs pair-count estimate: "
               f"{comparison['l1_bytes_vs_estimate']:.3f} (unknown: {comparison['unknown_byte_share']:.1%} of bytes)")
+    guesses = result.unknown_best_guess()
+    if guesses:
+        listed = ", ".join(f"{name} {share:.1%}" for name, share in list(guesses.items())[:6])
+        out.print(f"unknown documents looked most like: {listed}{', ...' if len(guesses) > 6 else ''} (of all bytes)",
+                  markup=False)
     weak = result.weak_categories()
     if weak:
         listed = ", ".join(f"{name} {value:.0%}" for name, value in list(weak.items())[:8])

@@ -62,6 +62,13 @@ def test_scan_measures_known_composition(corpus, profiles, tmp_path):
     for doc, label in zip(docs, classify_texts([d.text for d in docs], profiles)):
         expected[label.label] += len(doc.text.encode("utf-8"))
     assert result.partial.bytes.tolist() == [expected[n] for n in result.labels]
+    # the unknown documents' bytes, by the category each looked most like
+    best_of_unknown = dict.fromkeys(result.names, 0)
+    for doc, label in zip(docs, classify_texts([d.text for d in docs], profiles)):
+        if label.label == "unknown":
+            best_of_unknown[label.best] += len(doc.text.encode("utf-8"))
+    assert result.partial.unknown_best.tolist() == [best_of_unknown[n] for n in result.names]
+    assert abs(sum(result.unknown_best_guess().values()) - shares["unknown"]) < 1e-9
     error = sum(abs(shares.get(n, 0) - truth["byte_shares"].get(n, 0)) for n in result.labels)
     assert error < 0.2, error  # accuracy itself is measured in benchmarks/bench_scan.py
     # the pair histogram is exactly count_pairs over the documents, and the estimate is fitted to it

@@ -49,6 +49,12 @@ class Partial:
     units: list[int] = field(default_factory=list)
     read: ReadStats = field(default_factory=ReadStats)
     input_hashes: dict[str, str] = field(default_factory=dict)
+    # bytes of the documents labelled ``unknown``, by their best (if unconvincing) category
+    unknown_best: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.unknown_best is None:
+            self.unknown_best = np.zeros(len(self.names), np.int64)
 
     @classmethod
     def empty(cls, names: list[str]) -> "Partial":
@@ -65,7 +71,7 @@ class Partial:
                        self.scored_bytes + other.scored_bytes, self.seconds + other.seconds,
                        self.cpu_seconds + other.cpu_seconds, max(self.peak_rss, other.peak_rss),
                        sorted(self.units + other.units), self.read + other.read,
-                       {**self.input_hashes, **other.input_hashes})
+                       {**self.input_hashes, **other.input_hashes}, self.unknown_best + other.unknown_best)
 
     def to_dict(self) -> dict[str, Any]:
         keys = np.flatnonzero(self.pair_hist)
@@ -73,7 +79,7 @@ class Partial:
                 "pair_keys": keys, "pair_counts": self.pair_hist[keys], "scored_bytes": self.scored_bytes,
                 "seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "peak_rss": self.peak_rss,
                 "units": self.units, "read": self.read,
-                "input_hashes": self.input_hashes}
+                "input_hashes": self.input_hashes, "unknown_best": self.unknown_best}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Partial":
@@ -84,7 +90,8 @@ class Partial:
                    int(data["scored_bytes"]), float(data["seconds"]), float(data.get("cpu_seconds", 0.0)),
                    int(data.get("peak_rss", 0)),
                    list(data["units"]),
-                   ReadStats(**data["read"]), dict(data.get("input_hashes", {})))
+                   ReadStats(**data["read"]), dict(data.get("input_hashes", {})),
+                   np.asarray(data.get("unknown_best", np.zeros(len(data["names"]))), np.int64))
 
 
 def partial_path(work_dir: str | os.PathLike, unit: int) -> Path:

@@ -182,11 +182,14 @@ class _UnitCounter:
         counts = count_pairs(texts=data, offsets=starts, backend=self.pairs_backend)
         self.partial.pair_hist[counts.keys.astype(np.int64)] += counts.counts
 
-    def _label(self, scores: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _label(self, scores: np.ndarray, lengths: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from forensics.composition.classify import decide
 
         labels, top = decide(scores, lengths, self.profiles, threshold=self.settings.threshold)
-        return np.where(labels < 0, len(self.profiles.names), labels), top
+        unknown = labels < 0
+        if unknown.any():  # what the unconvincing documents looked most like
+            np.add.at(self.partial.unknown_best, scores[unknown].argmax(axis=1), sizes[unknown])
+        return np.where(unknown, len(self.profiles.names), labels), top
 
     def flush(self) -> None:
         from forensics.composition.classify import score_array
@@ -197,8 +200,8 @@ class _UnitCounter:
         docs, self.batch, self.batch_bytes = self.batch, [], 0
         data, starts = pack_texts([d.text for d in docs])
         scores, lengths = score_array(data, starts, self.profiles, max_bytes=self.settings.max_bytes)
-        labels, top = self._label(scores, lengths)
         sizes = np.diff(starts)
+        labels, top = self._label(scores, lengths, sizes)
         self._add_counts(labels, sizes, lengths, docs, top)
         self._pairs(data, starts)
 
@@ -243,7 +246,7 @@ class _UnitCounter:
             self._pairs(data, starts)  # a pair across two blocks of one file is not counted
         if first is None:
             return
-        labels, top = self._label(scores, np.array([scored]))
+        labels, top = self._label(scores, np.array([scored]), np.array([size]))
         self._add_counts(labels, np.array([size]), [scored], [first], top,
                          tokens=[tokens] if self.count_tokens is not None else None)
 
@@ -339,6 +342,14 @@ class ScanResult:
         return cls(list(profiles.names), list(profiles.groups), partial,
                    dict(zip(profiles.names, map(float, weights))), method, plan, work_dir, missing_units, info)
 
+    def unknown_best_guess(self) -> dict[str, float]:
+        """The ``unknown`` documents' bytes by the category they looked most like, as shares of all
+        bytes (largest first; categories with none left out): ambiguity between close categories
+        (pt/pt-PT) reads differently from text that fits none."""
+        total = float(self.partial.bytes.sum())
+        pairs = [(n, float(b) / total) for n, b in zip(self.names, self.partial.unknown_best) if b and total]
+        return dict(sorted(pairs, key=lambda kv: -kv[1]))
+
     def weak_categories(self, below: float = WEAK_ACCURACY) -> dict[str, float]:
         """Categories whose held-back training pieces of 200-1000 bytes were right less often than
         ``below``: their short documents are the least reliable (more sample text is the cure)."""
@@ -412,6 +423,7 @@ class ScanResult:
             "units": {"total": len(self.plan["units"]), "merged": len(part.units),
                       "missing": self.missing_units},
             "threshold": self.plan["settings"]["threshold"],
+            "unknown_best_guess": self.unknown_best_guess(),
             "profiles": self.profile_info,
             "seconds": {"wall": seconds, "worker_sum": part.seconds, "worker_cpu_sum": part.cpu_seconds},
             "peak_worker_rss_mb": round(part.peak_rss / 2**20, 1),
