@@ -12,7 +12,8 @@ from forensics.composition import _ngrams_numba as kernels
 from forensics.composition.classify import UNKNOWN, classify_texts, decide, score_array
 from forensics.composition.merge import Partial
 from forensics.composition.mixture import estimate_mixture
-from forensics.composition.ngrams import count_buckets_reference, ngram_buckets, score_documents_reference
+from forensics.composition.ngrams import (count_buckets_reference, count_token_buckets_reference, ngram_buckets,
+                                         score_documents_reference, score_tokens_reference, token_keys)
 from forensics.composition.profiles import (Profiles, build_profiles, choose_pair_weight_floor, load_profiles,
                                            pack_texts, split_pieces)
 from forensics.corpus.categories import load_categories
@@ -45,6 +46,52 @@ def test_count_buckets_matches_reference(min_order, max_order, udhr_paragraphs):
     # no n-gram spans two documents: counts equal the sum over documents counted alone
     assert fast.sum() == sum(len(ngram_buckets(d, bits=10, min_order=min_order, max_order=max_order)) for d in docs)
     assert fast.sum() == sum(max(0, len(d) - n + 1) for d in docs for n in range(min_order, max_order + 1))
+
+
+CODE_SNIPPETS = [b"def f(x):\n    return x + 1\n\tpass", b"for (int j = 0; j < n; j++) {\r\n  a[j] >>>= 8;\n}",
+                 b"  leading and trailing spaces  ", b"\n\n        \n", b"!!!===...,,,;;;", b""]
+
+
+def test_token_kernels_match_reference(udhr_paragraphs):
+    rng = np.random.default_rng(11)
+    docs = _random_docs(rng, 40) + CODE_SNIPPETS + [p.encode() for p in udhr_paragraphs[:30]] + [b"ab cd " * 2000]
+    data, starts = pack_texts(docs)
+    assert np.array_equal(kernels.count_token_buckets(data, starts, 10), count_token_buckets_reference(docs, bits=10))
+    table = rng.integers(-2000, 0, size=(1 << 10, 5)).astype(np.int16)
+    everyone = np.arange(len(docs), dtype=np.int64)
+    assert np.array_equal(kernels.score_tokens(data, starts, table, 0, everyone), score_tokens_reference(docs, table))
+    assert np.array_equal(kernels.score_tokens(data, starts, table, 9, everyone),
+                          score_tokens_reference([d[:9] for d in docs], table))
+    some = np.array([3, 0, len(docs) - 1], np.int64)  # any subset, in any order
+    assert np.array_equal(kernels.score_tokens(data, starts, table, 0, some),
+                          score_tokens_reference([docs[i] for i in some], table))
+
+
+def test_tokens_are_words_line_starts_and_punctuation():
+    from forensics.composition.ngrams import fnv1a
+
+    assert token_keys(b"if x:\n\ty  != z") == [fnv1a(t) for t in (b"if", b"x", b":", b"\nT", b"y", b"!=", b"z")]
+    assert token_keys("Übergröße über".encode()) == [fnv1a("Übergröße".encode()), fnv1a("über".encode())]
+    assert token_keys(b"a\n            b") == [fnv1a(b"a"), fnv1a(b"\n8"), fnv1a(b"b")]  # indentation capped at 8
+    assert token_keys(b"=====") == [fnv1a(b"==="), fnv1a(b"==")]
+
+
+def test_tokens_are_scored_only_where_bytes_leave_doubt(small_profiles):
+    from forensics.composition.profiles import TOKEN_GATE, score_with_tables
+
+    p = small_profiles
+    texts = [t.encode() for t in ("Das ist ein Satz.", "x = 1", "def f(): return 1", "int main() { return 0; }",
+                                  "Le chien dort dans le jardin et rêve de ses os.")]
+    data, starts = pack_texts(texts)
+    combined = score_with_tables(data, starts, p.table, p.token_table, p.min_order, p.max_order, 0)
+    by_bytes = kernels.score_documents(data, starts, p.table, p.min_order, p.max_order, 0)
+    everyone = np.arange(len(texts), dtype=np.int64)
+    with_tokens = by_bytes + kernels.score_tokens(data, starts, p.token_table, 0, everyone)
+    top2 = np.sort(by_bytes, axis=1)[:, -2:]
+    doubtful = (top2[:, 1] - top2[:, 0]) / 64.0 / np.diff(starts) * 256 < TOKEN_GATE
+    assert doubtful.any()
+    assert np.array_equal(combined[doubtful], with_tokens[doubtful])
+    assert np.array_equal(combined[~doubtful], by_bytes[~doubtful])
 
 
 @pytest.mark.parametrize(("min_order", "max_order"), [(1, 3), (3, 4)])

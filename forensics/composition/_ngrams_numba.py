@@ -1,4 +1,4 @@
-"""numba kernels for hashed byte n-grams (see ``ngrams.py`` for the definition and the reference).
+"""numba kernels for hashed byte n-grams and word tokens (see ``ngrams.py`` for the definition and the reference).
 
 Documents are one uint8 array plus ``starts`` (document start offsets followed by the total length).
 Single-threaded: a scan gets its parallelism from worker processes.
@@ -9,7 +9,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from forensics.composition.ngrams import HASH_MULTIPLIER
+from forensics.composition.ngrams import (FNV_OFFSET, FNV_PRIME, HASH_MULTIPLIER, MAX_INDENT, PUNCT_CHUNK,
+                                          TOKEN_SALT)
 
 _MULT = np.uint64(HASH_MULTIPLIER)
 # int32 partial sums are flushed into the int64 scores this often (|weight| < 2**15, 4 orders/byte).
@@ -76,4 +77,142 @@ def score_documents(data, starts, table, min_order, max_order, limit):
                             acc[c] += table[b, c]
             for c in range(n_cat):
                 scores[d, c] += acc[c]
+    return scores
+
+
+# --- word tokens (definition and reference: ngrams.py) ----------------------------------------------
+
+_FNV_OFFSET = np.uint64(FNV_OFFSET)
+_FNV_PRIME = np.uint64(FNV_PRIME)
+_TOKEN_SALT = np.uint64(TOKEN_SALT)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _is_word(byte):
+    return byte >= 128 or (48 <= byte <= 57) or (65 <= byte <= 90) or (97 <= byte <= 122) or byte == 95
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _is_space(byte):
+    return byte == 32 or byte == 9 or byte == 13 or byte == 11 or byte == 12
+
+
+@nb.njit(cache=True, nogil=True)
+def _fnv(data, lo, hi):
+    h = _FNV_OFFSET
+    for i in range(lo, hi):
+        h = (h ^ np.uint64(data[i])) * _FNV_PRIME
+    return h
+
+
+@nb.njit(cache=True, nogil=True)
+def _fnv_byte(h, byte):
+    return (h ^ np.uint64(byte)) * _FNV_PRIME
+
+
+@nb.njit(cache=True, nogil=True)
+def _next_token(data, i, hi):
+    """(found, key, end) of the token at ``i`` or after the spaces there (the document ends at ``hi``);
+    ``found`` is False when only spaces are left."""
+    while i < hi and _is_space(data[i]):
+        i += 1
+    if i >= hi:
+        return False, np.uint64(0), hi
+    byte = data[i]
+    j = i + 1
+    if _is_word(byte):
+        while j < hi and _is_word(data[j]):
+            j += 1
+        return True, _fnv(data, i, j), j
+    if byte == 10:
+        tab = False
+        spaces = 0
+        while j < hi and (data[j] == 32 or data[j] == 9):
+            if data[j] == 9:
+                tab = True
+            else:
+                spaces += 1
+            j += 1
+        code = 84 if tab else 48 + min(spaces, MAX_INDENT)  # "T" or "0".."8"
+        return True, _fnv_byte(_fnv_byte(_FNV_OFFSET, 10), code), j
+    while j < hi and j - i < PUNCT_CHUNK and not _is_word(data[j]) and not _is_space(data[j]) and data[j] != 10:
+        j += 1
+    return True, _fnv(data, i, j), j
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _token_bucket(key, shift):
+    return np.int64(((key ^ _TOKEN_SALT) * _MULT) >> shift)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _pair_key(previous, key):
+    return previous * _FNV_PRIME + key + np.uint64(1)
+
+
+@nb.njit(cache=True, nogil=True)
+def count_token_buckets(data, starts, bits):
+    """Token unigram and bigram bucket counts (int64, ``2**bits``) over every document."""
+    counts = np.zeros(1 << bits, np.int64)
+    shift = np.uint64(64 - bits)
+    for d in range(starts.size - 1):
+        i, hi = starts[d], starts[d + 1]
+        previous = np.uint64(0)
+        first = True
+        while i < hi:
+            found, key, i = _next_token(data, i, hi)
+            if not found:
+                break
+            counts[_token_bucket(key, shift)] += 1
+            if not first:
+                counts[_token_bucket(_pair_key(previous, key), shift)] += 1
+            previous = key
+            first = False
+    return counts
+
+
+@nb.njit(cache=True, nogil=True, fastmath=True)  # integer sums: exact in any order
+def score_tokens(data, starts, table, limit, docs):
+    """For the documents ``docs`` (indices), per category the int64 sum of ``table[bucket]`` over their
+    token buckets; one row per entry of ``docs``.
+
+    Only tokens within each document's first ``limit`` bytes count (all when ``limit <= 0``).
+    """
+    n_cat = table.shape[1]
+    bits = 0
+    while (1 << bits) < table.shape[0]:
+        bits += 1
+    shift = np.uint64(64 - bits)
+    scores = np.zeros((docs.size, n_cat), np.int64)
+    acc = np.zeros(n_cat, np.int32)
+    for row in range(docs.size):
+        d = docs[row]
+        i, hi = starts[d], starts[d + 1]
+        if limit > 0:
+            hi = min(hi, i + limit)
+        previous = np.uint64(0)
+        first = True
+        acc[:] = 0
+        pending = 0
+        while i < hi:
+            found, key, i = _next_token(data, i, hi)
+            if not found:
+                break
+            b = _token_bucket(key, shift)
+            for c in range(n_cat):
+                acc[c] += table[b, c]
+            if not first:
+                b = _token_bucket(_pair_key(previous, key), shift)
+                for c in range(n_cat):
+                    acc[c] += table[b, c]
+            previous = key
+            first = False
+            pending += 2
+            if pending >= _FLUSH_BYTES:
+                for c in range(n_cat):
+                    scores[row, c] += acc[c]
+                acc[:] = 0
+                pending = 0
+        for c in range(n_cat):
+            scores[row, c] += acc[c]
     return scores

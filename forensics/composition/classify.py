@@ -1,6 +1,6 @@
 """Per-document classification: the most likely category, its calibrated probability, or ``unknown``.
 
-What it does: scores each document's hashed byte n-grams against every category of a
+What it does: scores each document's hashed byte n-grams and word tokens against every category of a
 :class:`~forensics.composition.profiles.Profiles` (naive Bayes, numba), turns the scores into
 calibrated probabilities, and labels a document ``unknown`` when its best probability is below the
 threshold. Only the first ``max_bytes`` bytes of a long document are scored (its whole length still
@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forensics.composition.profiles import Profiles, label_probability, load_profiles, pack_texts
+from forensics.composition.profiles import (Profiles, label_probability, load_profiles, pack_texts,
+                                           score_with_tables)
 
 UNKNOWN = "unknown"
 DEFAULT_THRESHOLD = 0.5
@@ -44,13 +45,11 @@ def score_array(data: np.ndarray, starts: np.ndarray, profiles: Profiles, *,
     >>> score_array(*pack_texts(["hello"]), profiles)[1].tolist()  # doctest: +SKIP
     [5]
     """
-    from forensics.composition import _ngrams_numba as kernels
-
     limit = 0 if max_bytes is None else int(max_bytes)
     if max_bytes is not None and limit <= 0:
         raise ValueError("max_bytes must be positive (or None for whole documents)")
-    scores = kernels.score_documents(data, np.asarray(starts, np.int64), profiles.table, profiles.min_order,
-                                     profiles.max_order, limit)
+    scores = score_with_tables(data, np.asarray(starts, np.int64), profiles.table, profiles.token_table,
+                               profiles.min_order, profiles.max_order, limit)
     lengths = np.diff(starts)
     return scores, lengths if max_bytes is None else np.minimum(lengths, limit)
 

@@ -83,3 +83,120 @@ def score_documents_reference(documents: Sequence[bytes], table: np.ndarray, *, 
         for b in ngram_buckets(doc, bits=bits, max_order=max_order, min_order=min_order):
             scores[d] += table[b].astype(np.int64)
     return scores
+
+
+# --- hashed word tokens ------------------------------------------------------------------------------
+#
+# A second family of features, for what byte 3-grams see poorly: whole words and keywords, and the
+# layout of code. Tokens, over the UTF-8 bytes of a document:
+#   word         a maximal run of ASCII letters, digits, "_" and non-ASCII bytes (so any script's letters)
+#   line start   a newline with the indentation after it: tabs (any), else 0..8+ spaces
+#   (any other run of spaces, tabs, CR, VT, FF only separates tokens)
+#   punctuation  any other run of bytes, cut into chunks of at most 3
+# Each token contributes two buckets: its own (unigram) and that of it with the token before (bigram).
+
+FNV_OFFSET = 0xCBF29CE484222325
+FNV_PRIME = 0x100000001B3
+TOKEN_SALT = 0x51ED270B27A2F5C7
+WORD_CHARS = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz") | frozenset(range(128, 256))
+SPACE_CHARS = frozenset(b" \t\r\x0b\x0c")
+MAX_INDENT = 8
+PUNCT_CHUNK = 3
+
+
+def fnv1a(data: bytes) -> int:
+    """64-bit FNV-1a hash.
+
+    >>> hex(fnv1a(b"a"))
+    '0xaf63dc4c8601ec8c'
+    """
+    h = FNV_OFFSET
+    for byte in data:
+        h = ((h ^ byte) * FNV_PRIME) & MASK64
+    return h
+
+
+def token_keys(data: bytes) -> list[int]:
+    """The 64-bit keys of a document's tokens, in order (see the definition above).
+
+    >>> [hex(k) for k in token_keys(b"if x:\\n    y")] == [hex(fnv1a(t)) for t in (b"if", b"x", b":", b"\\n4", b"y")]
+    True
+    """
+    keys, i, n = [], 0, len(data)
+    while i < n:
+        byte = data[i]
+        j = i + 1
+        if byte in WORD_CHARS:
+            while j < n and data[j] in WORD_CHARS:
+                j += 1
+            keys.append(fnv1a(data[i:j]))
+        elif byte == 0x0A:
+            tab, spaces = False, 0
+            while j < n and data[j] in (0x20, 0x09):
+                tab |= data[j] == 0x09
+                spaces += data[j] == 0x20
+                j += 1
+            keys.append(fnv1a(b"\n" + (b"T" if tab else bytes([0x30 + min(spaces, MAX_INDENT)]))))
+        elif byte in SPACE_CHARS:  # spaces only separate tokens
+            while j < n and data[j] in SPACE_CHARS:
+                j += 1
+        else:
+            while j < n and j - i < PUNCT_CHUNK and data[j] not in WORD_CHARS and data[j] not in SPACE_CHARS \
+                    and data[j] != 0x0A:
+                j += 1
+            keys.append(fnv1a(data[i:j]))
+        i = j
+    return keys
+
+
+def token_bucket(key: int, previous: int | None, bits: int) -> int:
+    """The bucket of a token (``previous`` None) or of a token after ``previous`` (a bigram).
+
+    >>> 0 <= token_bucket(fnv1a(b"def"), None, 12) < 4096
+    True
+    """
+    if previous is not None:
+        key = (previous * FNV_PRIME + key + 1) & MASK64
+    return (((key ^ TOKEN_SALT) * HASH_MULTIPLIER) & MASK64) >> (64 - bits)
+
+
+def token_buckets(data: bytes, *, bits: int) -> list[int]:
+    """Buckets of a document's tokens: per token its unigram, then its bigram with the token before.
+
+    >>> len(token_buckets(b"a b", bits=8))  # a; b, a+b
+    3
+    """
+    out, previous = [], None
+    for key in token_keys(data):
+        out.append(token_bucket(key, None, bits))
+        if previous is not None:
+            out.append(token_bucket(key, previous, bits))
+        previous = key
+    return out
+
+
+def count_token_buckets_reference(documents: Sequence[bytes], *, bits: int) -> np.ndarray:
+    """How often each token bucket occurs over all documents (int64, ``2**bits`` long).
+
+    >>> int(count_token_buckets_reference([b"a b"], bits=8).sum())
+    3
+    """
+    counts = np.zeros(1 << bits, np.int64)
+    for doc in documents:
+        for b in token_buckets(doc, bits=bits):
+            counts[b] += 1
+    return counts
+
+
+def score_tokens_reference(documents: Sequence[bytes], table: np.ndarray) -> np.ndarray:
+    """Per document and category, the sum of ``table[bucket]`` over its token buckets (int64).
+
+    >>> score_tokens_reference([b"a b"], np.ones((256, 2), np.int16)).tolist()
+    [[3, 3]]
+    """
+    bits = int(table.shape[0]).bit_length() - 1
+    scores = np.zeros((len(documents), table.shape[1]), np.int64)
+    for d, doc in enumerate(documents):
+        for b in token_buckets(doc, bits=bits):
+            scores[d] += table[b].astype(np.int64)
+    return scores
