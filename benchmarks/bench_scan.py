@@ -342,7 +342,10 @@ def section_gb(corpus: Path, work: Path, profiles_file: Path) -> None:
     shutil.rmtree(resume_out, ignore_errors=True)
     command = [sys.executable, "-m", "cli.main", "scan", str(corpus), "-o", str(resume_out), "--no-progress",
                "--workers", "2", "--no-hash-inputs", "--profiles", str(profiles_file)]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # a shell without job control starts background jobs with SIGINT ignored, and children inherit that:
+    # restore the default so that the scan sees the Ctrl-C however this benchmark was started
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     started = time.perf_counter()
     # interrupt once a few units (but far from all) have written their partials
     while process.poll() is None and len(list((resume_out / "partials").glob("unit-*.json"))) < 4:

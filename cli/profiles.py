@@ -7,7 +7,7 @@ import click
 
 @click.group("profiles", context_settings={"help_option_names": ["-h", "--help"]})
 def command() -> None:
-    """Category profiles (byte n-gram naive Bayes and byte-pair distributions) used by `forensics scan`."""
+    """Category profiles (naive Bayes over byte n-grams and word tokens, byte-pair distributions) for `forensics scan`."""
 
 
 @command.command("build")
@@ -18,8 +18,11 @@ def command() -> None:
 @click.option("--min-order", type=int, default=3, show_default=True, help="Shortest byte n-gram.")
 @click.option("--max-order", type=int, default=3, show_default=True,
               help="Longest byte n-gram (4 is 1-2% more accurate on code, 2-3x slower).")
+@click.option("--token-weight", type=float, default=2.0, show_default=True,
+              help="Weight of the word-token features beside the byte n-grams (0: bytes only, about 10% faster "
+                   "scoring, 2 points less accurate on code).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Where to write the .npz.")
-def build(categories, split, bits, min_order, max_order, output):
+def build(categories, split, bits, min_order, max_order, token_weight, output):
     """Build profiles from category samples and save them (pass to `forensics scan --profiles`).
 
     \b
@@ -32,7 +35,7 @@ def build(categories, split, bits, min_order, max_order, output):
     from cli.scan import split_names
 
     profiles = build_profiles(split_names(categories) or DEFAULT_SETS, split=split, bits=bits, min_order=min_order,
-                              max_order=max_order)
+                              max_order=max_order, token_weight=token_weight)
     profiles.save(output)
     click.echo(f"wrote {output}: {len(profiles.names)} categories, {profiles.table.nbytes / 1e6:.0f} MB table, "
                f"fingerprint {profiles.fingerprint}", err=True)

@@ -110,7 +110,8 @@ def command(paths, categories, profiles_file, output, as_json, workers, backend,
     """Scan corpus shards and report their composition by documents, bytes and tokens.
 
     Every document (a JSONL record, a Parquet row, a text file) gets its most likely category from
-    hashed byte n-gram profiles of the category samples (naive Bayes) with a calibrated probability,
+    naive Bayes profiles of the category samples (hashed byte 3-grams, and word tokens where the bytes
+    leave doubt) with a calibrated probability,
     or `unknown` below --threshold. Beside the per-document shares, a mixture of the categories'
     byte-pair distributions is fitted to the corpus' total pair counts (the pair-count estimate).
 

@@ -1,4 +1,4 @@
-"""Hashed byte n-grams: the features of document classification, in plain Python.
+"""Hashed byte n-grams and word tokens: the features of document classification, in plain Python.
 
 What it does: defines which feature every byte position contributes (the n-grams of orders
 ``min_order..max_order`` that end there, each hashed into one of ``2**bits`` buckets) and, from that definition, a readable reference

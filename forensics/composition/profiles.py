@@ -1,8 +1,9 @@
 """Category profiles: what a scan compares every document (and the whole corpus) against.
 
 What it does: from category samples (a bundled set name or a directory; the ``train`` split by
-default) builds, per category, (1) a naive Bayes table of hashed byte n-gram log-probabilities
-(3-grams by default, quantized to int16 at ``SCALE`` units per nat) for classifying documents, with a
+default) builds, per category, (1) naive Bayes tables of hashed byte n-gram log-probabilities
+(3-grams by default) and of word-token log-probabilities (words, line starts, punctuation; see
+``ngrams.py``), quantized to int16 at ``SCALE`` units per nat, for classifying documents, with a
 calibration of the top label's probability fitted on held-back training documents, and (2) the
 category's byte-pair distribution (65,536 bins, counted with :func:`forensics.count_pairs`) for the
 pair-count mixture estimate. Profiles save to one ``.npz`` file and are cached under
