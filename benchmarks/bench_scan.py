@@ -196,7 +196,9 @@ def section_langid(profiles) -> None:
         f"second on one core, same run.\n")
     out("| identifier | label set | accuracy | MB/s |")
     out("|---|---|---|---|")
-    out(f"| forensics scan (naive Bayes, hashed byte {profiles.min_order}-{profiles.max_order}-grams) | {len(profiles.names)} categories (languages + code) | "
+    features = f"hashed byte {profiles.min_order}-{profiles.max_order}-grams" + \
+        (" and word tokens" if profiles.token_table is not None else "")
+    out(f"| forensics scan (naive Bayes, {features}) | {len(profiles.names)} categories (languages + code) | "
         f"{(ours == t_truth).mean():.2%} | {mb / ours_seconds:.1f} |")
     out(f"| langid.py | restricted to the same {len(set(back))} languages | {(restricted == t_truth).mean():.2%} | "
         f"{mb / langid_seconds:.2f} |")
