@@ -37,5 +37,6 @@ def build(categories, split, bits, min_order, max_order, token_weight, output):
     profiles = build_profiles(split_names(categories) or DEFAULT_SETS, split=split, bits=bits, min_order=min_order,
                               max_order=max_order, token_weight=token_weight)
     profiles.save(output)
-    click.echo(f"wrote {output}: {len(profiles.names)} categories, {profiles.table.nbytes / 1e6:.0f} MB table, "
-               f"fingerprint {profiles.fingerprint}", err=True)
+    tokens = "" if profiles.token_table is None else f" + {profiles.token_table.nbytes / 1e6:.0f} MB word-token table"
+    click.echo(f"wrote {output}: {len(profiles.names)} categories, {profiles.table.nbytes / 1e6:.0f} MB byte n-gram "
+               f"table{tokens}, fingerprint {profiles.fingerprint}", err=True)
