@@ -13,7 +13,8 @@ from forensics.composition.classify import UNKNOWN, classify_texts, decide, scor
 from forensics.composition.merge import Partial
 from forensics.composition.mixture import estimate_mixture
 from forensics.composition.ngrams import (count_buckets_reference, count_token_buckets_reference, ngram_buckets,
-                                         score_documents_reference, score_tokens_reference, token_keys)
+                                         presence_features, score_documents_reference, score_tokens_reference,
+                                         token_keys)
 from forensics.composition.profiles import (Profiles, build_profiles, choose_pair_weight_floor, load_profiles,
                                            pack_texts, split_pieces)
 from forensics.corpus.categories import load_categories
@@ -65,6 +66,37 @@ def test_token_kernels_match_reference(udhr_paragraphs):
     some = np.array([3, 0, len(docs) - 1], np.int64)  # any subset, in any order
     assert np.array_equal(kernels.score_tokens(data, starts, table, 0, some),
                           score_tokens_reference([docs[i] for i in some], table))
+
+
+def test_presence_kernels_match_reference(udhr_paragraphs):
+    rng = np.random.default_rng(5)
+    docs = _random_docs(rng, 30) + CODE_SNIPPETS + [p.encode() for p in udhr_paragraphs[:20]] + [b"abab " * 300]
+    data, starts = pack_texts(docs)
+    indptr, indices = kernels.presence_matrix(data, starts, 9)
+    for i, doc in enumerate(docs):
+        assert indices[indptr[i]:indptr[i + 1]].tolist() == presence_features(doc, bits=9)
+    weights = rng.normal(size=(2 << 9) + 1)
+    rows = np.array([4, 1, len(docs) - 1], np.int64)
+    for limit in (0, 11):
+        fast = kernels.presence_logits(data, starts, rows, weights, 9, limit)
+        cut = [docs[i][:limit] if limit else docs[i] for i in rows]
+        assert np.allclose(fast, [weights[-1] + weights[presence_features(d, bits=9)].sum() for d in cut])
+
+
+def test_pair_model_decides_between_its_two_categories():
+    """Where the top two are a modelled pair, the model's sign picks the winner, the margin becomes its
+    log-odds (SCALE units per nat), and every other score and document is left alone."""
+    from forensics.composition.profiles import SCALE, PairModels
+
+    docs = [b"alpha", b"beta", b"gamma"]
+    data, starts = pack_texts(docs)
+    scores = np.array([[100, 90, 0], [100, 0, 95], [50, 40, 0]], np.int64)
+    weights = np.zeros((1, (2 << 8) + 1), np.float32)
+    weights[0, -1] = -1.5  # log-odds of category 0 against 1: -1.5 for every document
+    refined = PairModels(np.array([[0, 1]]), weights, 8).refine(scores.copy(), data, starts, 0)
+    assert refined[0].tolist() == [100 - round(1.5 * SCALE), 100, 0]  # 1 now wins, by 1.5 nats
+    assert refined[1].tolist() == [100, 0, 95]  # top two are 0 and 2: not a modelled pair
+    assert refined[2].tolist() == [50 - round(1.5 * SCALE), 50, 0]
 
 
 def test_tokens_are_words_line_starts_and_punctuation():

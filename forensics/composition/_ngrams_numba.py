@@ -9,8 +9,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from forensics.composition.ngrams import (FNV_OFFSET, FNV_PRIME, HASH_MULTIPLIER, MAX_INDENT, PUNCT_CHUNK,
-                                          TOKEN_SALT)
+from forensics.composition.ngrams import (FNV_OFFSET, FNV_PRIME, HASH_MULTIPLIER, MAX_INDENT,
+                                          PRESENCE_GRAM_ORDER, PUNCT_CHUNK, TOKEN_SALT)
 
 _MULT = np.uint64(HASH_MULTIPLIER)
 # int32 partial sums are flushed into the int64 scores this often (|weight| < 2**15, 4 orders/byte).
@@ -151,23 +151,45 @@ def _pair_key(previous, key):
 
 
 @nb.njit(cache=True, nogil=True)
+def _token_buckets(data, lo, hi, shift, out):
+    """The token buckets of data[lo:hi] (per token its unigram, then its bigram with the token before)
+    into ``out`` (at least ``2 * (hi - lo)`` long); returns how many."""
+    n = 0
+    i = lo
+    previous = np.uint64(0)
+    first = True
+    while i < hi:
+        found, key, i = _next_token(data, i, hi)
+        if not found:
+            break
+        out[n] = _token_bucket(key, shift)
+        n += 1
+        if not first:
+            out[n] = _token_bucket(_pair_key(previous, key), shift)
+            n += 1
+        previous = key
+        first = False
+    return n
+
+
+@nb.njit(cache=True, nogil=True)
+def _longest(starts, docs, limit):
+    longest = 0
+    for row in range(docs.size):
+        longest = max(longest, starts[docs[row] + 1] - starts[docs[row]])
+    return min(longest, limit) if limit > 0 else longest
+
+
+@nb.njit(cache=True, nogil=True)
 def count_token_buckets(data, starts, bits):
     """Token unigram and bigram bucket counts (int64, ``2**bits``) over every document."""
     counts = np.zeros(1 << bits, np.int64)
     shift = np.uint64(64 - bits)
+    buckets = np.zeros(2 * (_longest(starts, np.arange(starts.size - 1), 0) + 1), np.int64)
     for d in range(starts.size - 1):
-        i, hi = starts[d], starts[d + 1]
-        previous = np.uint64(0)
-        first = True
-        while i < hi:
-            found, key, i = _next_token(data, i, hi)
-            if not found:
-                break
-            counts[_token_bucket(key, shift)] += 1
-            if not first:
-                counts[_token_bucket(_pair_key(previous, key), shift)] += 1
-            previous = key
-            first = False
+        n = _token_buckets(data, starts[d], starts[d + 1], shift, buckets)
+        for k in range(n):
+            counts[buckets[k]] += 1
     return counts
 
 
@@ -185,34 +207,84 @@ def score_tokens(data, starts, table, limit, docs):
     shift = np.uint64(64 - bits)
     scores = np.zeros((docs.size, n_cat), np.int64)
     acc = np.zeros(n_cat, np.int32)
+    buckets = np.zeros(2 * (_longest(starts, docs, limit) + 1), np.int64)
     for row in range(docs.size):
-        d = docs[row]
-        i, hi = starts[d], starts[d + 1]
+        lo, hi = starts[docs[row]], starts[docs[row] + 1]
         if limit > 0:
-            hi = min(hi, i + limit)
-        previous = np.uint64(0)
-        first = True
-        acc[:] = 0
-        pending = 0
-        while i < hi:
-            found, key, i = _next_token(data, i, hi)
-            if not found:
-                break
-            b = _token_bucket(key, shift)
-            for c in range(n_cat):
-                acc[c] += table[b, c]
-            if not first:
-                b = _token_bucket(_pair_key(previous, key), shift)
+            hi = min(hi, lo + limit)
+        n = _token_buckets(data, lo, hi, shift, buckets)
+        for block in range(0, n, _FLUSH_BYTES):
+            acc[:] = 0
+            for k in range(block, min(n, block + _FLUSH_BYTES)):
+                b = buckets[k]
                 for c in range(n_cat):
                     acc[c] += table[b, c]
-            previous = key
-            first = False
-            pending += 2
-            if pending >= _FLUSH_BYTES:
-                for c in range(n_cat):
-                    scores[row, c] += acc[c]
-                acc[:] = 0
-                pending = 0
-        for c in range(n_cat):
-            scores[row, c] += acc[c]
+            for c in range(n_cat):
+                scores[row, c] += acc[c]
     return scores
+
+
+# --- presence features (definition and reference: ngrams.presence_features) --------------------------
+
+@nb.njit(cache=True, nogil=True)
+def _presence(data, lo, hi, bits, seen, out):
+    """Distinct presence features of data[lo:hi] into ``out`` (unsorted, at least ``3 * (hi - lo)``
+    long); returns how many. ``seen`` (bool, ``2 << bits``) must be all False and is left so."""
+    shift = np.uint64(64 - bits)
+    found = _token_buckets(data, lo, hi, shift, out)
+    n = 0
+    for k in range(found):
+        b = out[k]
+        if not seen[b]:
+            seen[b] = True
+            out[n] = b
+            n += 1
+    offset = 1 << bits
+    for j in range(lo + PRESENCE_GRAM_ORDER - 1, hi):
+        gram = np.uint64(0)
+        for k in range(PRESENCE_GRAM_ORDER):
+            gram |= np.uint64(data[j - k]) << np.uint64(8 * k)
+        b = offset + _bucket(gram, PRESENCE_GRAM_ORDER, shift)
+        if not seen[b]:
+            seen[b] = True
+            out[n] = b
+            n += 1
+    for k in range(n):
+        seen[out[k]] = False
+    return n
+
+
+@nb.njit(cache=True, nogil=True)
+def presence_matrix(data, starts, bits):
+    """CSR structure (indptr, indices; indices sorted per row) of every document's presence features."""
+    n_docs = starts.size - 1
+    seen = np.zeros(2 << bits, np.bool_)
+    scratch = np.zeros(3 * (data.size + 1), np.int64)
+    indptr = np.zeros(n_docs + 1, np.int64)
+    total = 0
+    for d in range(n_docs):
+        n = _presence(data, starts[d], starts[d + 1], bits, seen, scratch[total:])
+        scratch[total:total + n].sort()
+        total += n
+        indptr[d + 1] = total
+    return indptr, scratch[:total].copy()
+
+
+@nb.njit(cache=True, nogil=True)
+def presence_logits(data, starts, docs, weights, bits, limit):
+    """For the documents ``docs``: intercept ``weights[-1]`` plus the sum of ``weights`` over their
+    distinct presence features (within the first ``limit`` bytes; all when ``limit <= 0``)."""
+    seen = np.zeros(2 << bits, np.bool_)
+    out = np.zeros(docs.size, np.float64)
+    scratch = np.zeros(3 * (_longest(starts, docs, limit) + 1), np.int64)
+    for row in range(docs.size):
+        d = docs[row]
+        lo, hi = starts[d], starts[d + 1]
+        if limit > 0:
+            hi = min(hi, lo + limit)
+        n = _presence(data, lo, hi, bits, seen, scratch)
+        z = np.float64(weights[weights.size - 1])
+        for k in range(n):
+            z += weights[scratch[k]]
+        out[row] = z
+    return out

@@ -200,3 +200,25 @@ def score_tokens_reference(documents: Sequence[bytes], table: np.ndarray) -> np.
         for b in token_buckets(doc, bits=bits):
             scores[d] += table[b].astype(np.int64)
     return scores
+
+
+# --- presence features for pairwise refinement ------------------------------------------------------
+#
+# Categories that naive Bayes confuses (pt and pt-PT, Java and TypeScript) get a logistic regression of
+# their own (profiles.py). Its features are which token buckets and which byte 4-gram buckets occur in a
+# document at all (presence, not counts): the few words that tell two close categories apart count
+# once, however long the shared rest is.
+
+PRESENCE_GRAM_ORDER = 4
+
+
+def presence_features(data: bytes, *, bits: int) -> list[int]:
+    """Sorted distinct features of a document: token buckets, then ``2**bits`` + byte 4-gram buckets.
+
+    >>> presence_features(b"ab ab", bits=8) == sorted({token_bucket(fnv1a(b"ab"), None, 8),
+    ...     token_bucket(fnv1a(b"ab"), fnv1a(b"ab"), 8)} | {256 + b for b in ngram_buckets(b"ab ab", bits=8,
+    ...     min_order=4, max_order=4)})
+    True
+    """
+    grams = ngram_buckets(data, bits=bits, min_order=PRESENCE_GRAM_ORDER, max_order=PRESENCE_GRAM_ORDER)
+    return sorted(set(token_buckets(data, bits=bits)) | {(1 << bits) + b for b in grams})

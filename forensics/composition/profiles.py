@@ -46,6 +46,14 @@ DEFAULT_ALPHA = 0.05
 DEFAULT_TOKEN_BITS = 17
 DEFAULT_TOKEN_WEIGHT = 2.0
 TOKEN_GATE = 50.0  # nats per 256 bytes of top-two byte margin above which tokens are not scored
+# Pairwise refinement: category pairs that naive Bayes confuses on held-back pieces (both ways together, at
+# least PAIR_MODEL_MIN_CONFUSION of their pieces; the worst MAX_PAIR_MODELS) get a logistic regression on
+# presence features (ngrams.presence_features), which decides between them when they are a document's top two.
+MAX_PAIR_MODELS = 8
+PAIR_MODEL_MIN_CONFUSION = 0.03
+PAIR_MODEL_BITS = 18
+PAIR_MODEL_L2 = 1e-4
+PAIR_MODEL_TEXT = 3_000_000  # bytes of kept training text per category used to fit a pair model, at most
 SCALE = 64.0  # int16 table units per nat
 PAIR_ALPHA = 0.01  # add-alpha smoothing of byte-pair distributions (small: a sample may be only 20 KB)
 PAIR_FOLDS = 8  # parts of each category's sample (by source unit) whose spread weights the pairs
@@ -53,7 +61,7 @@ PAIR_FOLDS = 8  # parts of each category's sample (by source unit) whose spread 
 # picks the one whose estimate errs least on mixtures of held-back training text: with large samples
 # a small floor halves the error, with 20-100 KB samples the spread is too noisy and a large one wins.
 PAIR_WEIGHT_FLOORS: tuple[float | None, ...] = (1e-2, 1e-1, 0.3, 1.0, 3.0, 10.0, None)
-PROFILE_VERSION = 13
+PROFILE_VERSION = 15
 HELD_OUT_EVERY = 5  # every 5th training unit calibrates the probabilities...
 HELD_OUT_MAX_SHARE = 0.3  # ...up to 30% of a category's text (10-30% in practice)
 CALIBRATION_PIECE_BYTES = (200, 800, 3200)  # and whole documents
@@ -81,6 +89,7 @@ class Profiles:
     train_bytes: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
     token_table: np.ndarray | None = None  # (2**token_bits, categories) int16, weight included; None: bytes only
+    pair_models: "PairModels | None" = None
 
     @property
     def bits(self) -> int:
@@ -94,6 +103,9 @@ class Profiles:
         digest.update(self.table.tobytes())
         if self.token_table is not None:
             digest.update(self.token_table.tobytes())
+        if self.pair_models is not None:
+            digest.update(self.pair_models.pairs.tobytes())
+            digest.update(self.pair_models.weights.tobytes())
         digest.update(self.pair_probs.tobytes())
         digest.update(self.pair_spread.tobytes())
         return digest.hexdigest()[:16]
@@ -122,6 +134,10 @@ class Profiles:
         np.savez_compressed(buffer, table=self.table, pair_probs=self.pair_probs, pair_spread=self.pair_spread,
                             train_bytes=self.train_bytes,
                             **({} if self.token_table is None else {"token_table": self.token_table}),
+                            **({} if self.pair_models is None else {
+                                "pair_model_pairs": self.pair_models.pairs,
+                                "pair_model_weights": self.pair_models.weights,
+                                "pair_model_bits": np.array(self.pair_models.bits)}),
                             meta=np.frombuffer(json.dumps(meta).encode(), np.uint8))
         atomic_write_bytes(path, buffer.getvalue())
 
@@ -136,6 +152,10 @@ class Profiles:
                                       f"{PROFILE_VERSION})", "rebuild it with `forensics profiles build`")
                 arrays = {k: data[k] for k in ("table", "pair_probs", "pair_spread", "train_bytes")}
                 token_table = np.ascontiguousarray(data["token_table"]) if "token_table" in data.files else None
+                pair_models = None
+                if "pair_model_pairs" in data.files:
+                    pair_models = PairModels(data["pair_model_pairs"], np.ascontiguousarray(data["pair_model_weights"]),
+                                             int(data["pair_model_bits"]))
         except (OSError, ValueError, KeyError) as exc:
             raise input_error(path, f"not a profiles file ({exc})",
                               "build one with `forensics profiles build`") from None
@@ -145,7 +165,8 @@ class Profiles:
         return cls(names=meta["names"], groups=meta["groups"], table=np.ascontiguousarray(arrays["table"]),
                    pair_probs=arrays["pair_probs"], pair_spread=arrays["pair_spread"], min_order=meta["min_order"], max_order=meta["max_order"],
                    calibration=meta["calibration"],
-                   train_bytes=arrays["train_bytes"], info=meta["info"], token_table=token_table)
+                   train_bytes=arrays["train_bytes"], info=meta["info"], token_table=token_table,
+                   pair_models=pair_models)
 
 
 def pack_texts(texts: Sequence[str | bytes]) -> tuple[np.ndarray, np.ndarray]:
@@ -176,19 +197,119 @@ def split_pieces(text: str, *, min_bytes: int) -> list[str]:
     return pieces
 
 
+@dataclass
+class PairModels:
+    """Logistic regressions for pairs of easily confused categories.
+
+    ``pairs[k] = (a, b)``: model ``k`` gives the log-odds of ``a`` against ``b`` from ``weights[k]``
+    (one weight per presence feature, then the intercept).
+    """
+
+    pairs: np.ndarray  # (n, 2) category indices
+    weights: np.ndarray  # (n, 2 * 2**bits + 1) float32
+    bits: int
+
+    def refine(self, scores: np.ndarray, data: np.ndarray, starts: np.ndarray, limit: int) -> np.ndarray:
+        """Where a document's top two categories are a modelled pair, the model picks the winner and the
+        margin between the two becomes its log-odds (the other scores stay). Changes ``scores`` in place.
+        """
+        from forensics.composition import _ngrams_numba as kernels
+
+        if not len(scores) or scores.shape[1] < 2 or not len(self.pairs):
+            return scores
+        rows = np.arange(len(scores))
+        first = scores.argmax(axis=1)
+        kept = scores[rows, first]
+        scores[rows, first] = np.iinfo(np.int64).min  # the runner-up is the best of the rest
+        second = scores.argmax(axis=1)
+        scores[rows, first] = kept
+        for k, (a, b) in enumerate(self.pairs):
+            docs = np.flatnonzero(((first == a) & (second == b)) | ((first == b) & (second == a)))
+            if not docs.size:
+                continue
+            logits = kernels.presence_logits(data, starts, docs.astype(np.int64), self.weights[k], self.bits, limit)
+            top = scores[docs, first[docs]]
+            winner = np.where(logits > 0, a, b)
+            loser = np.where(logits > 0, b, a)
+            scores[docs, winner] = top
+            scores[docs, loser] = top - np.round(np.abs(logits) * SCALE).astype(np.int64)
+        return scores
+
+
+def confused_pairs(scores: np.ndarray, lengths: np.ndarray, labels: np.ndarray, *,
+                   max_bytes: int = 1000) -> list[tuple[int, int]]:
+    """Category pairs whose short held-back pieces naive Bayes mixes up (both directions together, at
+    least ``PAIR_MODEL_MIN_CONFUSION`` of the two categories' pieces), worst first, at most ``MAX_PAIR_MODELS``.
+
+    >>> confused_pairs(np.array([[5, 1], [1, 5], [0, 3], [4, 0]]), np.array([300] * 4), np.array([0, 0, 1, 1]))
+    [(0, 1)]
+    """
+    short = lengths < max_bytes
+    best = scores.argmax(axis=1)
+    pieces = np.bincount(labels[short], minlength=scores.shape[1])
+    wrong = short & (best != labels)
+    counts: dict[tuple[int, int], int] = {}
+    for truth, guess in zip(labels[wrong], best[wrong]):
+        key = (int(min(truth, guess)), int(max(truth, guess)))
+        counts[key] = counts.get(key, 0) + 1
+    rates = {key: n / max(1, pieces[key[0]] + pieces[key[1]]) for key, n in counts.items()}
+    chosen = [key for key in sorted(rates, key=lambda k: (-rates[k], k)) if rates[key] >= PAIR_MODEL_MIN_CONFUSION]
+    return chosen[:MAX_PAIR_MODELS]
+
+
+def fit_pair_model(texts_a: Sequence[str], texts_b: Sequence[str], *, bits: int | None = None,
+                   l2: float = PAIR_MODEL_L2) -> np.ndarray:
+    """Weights (presence features, then intercept) of a logistic regression of ``a`` against ``b``,
+    fitted on 200- and 400-byte pieces of the two samples (L-BFGS, L2 penalty ``l2``).
+    """
+    from scipy import sparse
+    from scipy.optimize import minimize
+
+    from forensics.composition import _ngrams_numba as kernels
+
+    bits = PAIR_MODEL_BITS if bits is None else bits
+    pieces, target = [], []
+    for texts, y in ((texts_a, 1.0), (texts_b, 0.0)):
+        budget = PAIR_MODEL_TEXT
+        for text in texts:
+            for k, size in enumerate((200, 400)):
+                cut = split_pieces(text, min_bytes=size)[k::2]
+                pieces.extend(cut)
+                target.extend([y] * len(cut))
+            budget -= len(text)
+            if budget <= 0:
+                break
+    data, starts = pack_texts(pieces)
+    indptr, indices = kernels.presence_matrix(data, starts, bits)
+    x = sparse.csr_matrix((np.ones(indices.size), indices, indptr), shape=(len(pieces), 2 << bits))
+    y = np.array(target)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = x @ w[:-1] + w[-1]
+        gap = expit(z) - y
+        grad = np.concatenate([x.T @ gap, [gap.sum()]]) / len(y)
+        grad[:-1] += l2 * w[:-1]
+        return float(np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * l2 * w[:-1] @ w[:-1]), grad
+
+    fit = minimize(loss, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B", options={"maxiter": 300})
+    return fit.x.astype(np.float32)
+
+
 def score_with_tables(data: np.ndarray, starts: np.ndarray, table: np.ndarray, token_table: np.ndarray | None,
-                      min_order: int, max_order: int, limit: int) -> np.ndarray:
+                      min_order: int, max_order: int, limit: int,
+                      pair_models: PairModels | None = None) -> np.ndarray:
     """Naive Bayes scores (documents x categories): byte n-grams, plus word tokens for the documents
     the bytes leave in doubt (top-two margin under ``TOKEN_GATE`` nats per 256 bytes).
 
     The gate skips the token pass for about 90% of paragraphs and changes the accuracy by under
-    0.01 points (benchmarks/results/scan.md): those documents are settled by their bytes.
+    0.01 points (benchmarks/results/scan.md): those documents are settled by their bytes. Then
+    ``pair_models`` decide between the top two where they are a modelled pair (:class:`PairModels`).
     """
     from forensics.composition import _ngrams_numba as kernels
 
     scores = kernels.score_documents(data, starts, table, min_order, max_order, limit)
     if token_table is None or not len(scores):
-        return scores
+        return scores if pair_models is None else pair_models.refine(scores, data, starts, limit)
     lengths = np.diff(starts) if limit <= 0 else np.minimum(np.diff(starts), limit)
     if scores.shape[1] > 1:
         top2 = np.sort(scores, axis=1)[:, -2:]
@@ -198,7 +319,7 @@ def score_with_tables(data: np.ndarray, starts: np.ndarray, table: np.ndarray, t
         doubtful = np.zeros(0, np.int64)
     if doubtful.size:
         scores[doubtful] += kernels.score_tokens(data, starts, token_table, limit, doubtful.astype(np.int64))
-    return scores
+    return scores if pair_models is None else pair_models.refine(scores, data, starts, limit)
 
 
 def _log_prob_table(counts: np.ndarray, alpha: float, weight: float = 1.0) -> np.ndarray:
@@ -391,10 +512,11 @@ def _resolve_sets(categories: Any) -> list[Any]:
 def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits: int = DEFAULT_BITS,
                    min_order: int = DEFAULT_MIN_ORDER, max_order: int = DEFAULT_MAX_ORDER,
                    alpha: float = DEFAULT_ALPHA, token_bits: int = DEFAULT_TOKEN_BITS,
-                   token_weight: float = DEFAULT_TOKEN_WEIGHT) -> Profiles:
+                   token_weight: float = DEFAULT_TOKEN_WEIGHT, pair_refinement: bool = True) -> Profiles:
     """Build profiles from one or more category sets (names, directories or loaded sets).
 
-    ``token_weight`` 0 leaves out the word-token features (bytes only).
+    ``token_weight`` 0 leaves out the word-token features (bytes only); ``pair_refinement=False`` the
+    pairwise models of easily confused categories.
 
     Category names must be unique across the sets.
 
@@ -409,6 +531,8 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
         raise ForensicsError("profiles need 8 <= bits, token_bits <= 24, 1 <= min_order <= max_order <= 5 and "
                              "token_weight >= 0")
     use_tokens = token_weight > 0
+    kept_texts: list[list[str]] = []
+    pair_models: PairModels | None = None
     token_counts: list[np.ndarray] = []
     held_token_counts: list[np.ndarray] = []
     names, groups, sources = [], [], []
@@ -436,6 +560,13 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
             if use_tokens:
                 token_counts.append(kernels.count_token_buckets(data, starts, token_bits))
             kept, held = _hold_out(documents)
+            kept_sample, size = [], 0
+            for text in kept:  # what a pair model may be fitted on
+                if size >= PAIR_MODEL_TEXT:
+                    break
+                kept_sample.append(text)
+                size += len(text)
+            kept_texts.append(kept_sample)
             kept_pairs.append(count_pairs(texts=kept, backend=backend).histogram().astype(np.float64))
             held_pairs.append(count_pairs(texts=held, backend=backend).histogram().astype(np.float64) if held else None)
             kept_data, kept_starts = pack_texts(kept)
@@ -466,6 +597,13 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
         data, starts = pack_texts(held_texts)
         held_tokens = _log_prob_table(np.array(held_token_counts), alpha, token_weight) if use_tokens else None
         scores = score_with_tables(data, starts, held_table, held_tokens, min_order, max_order, 0)
+        if pair_refinement:
+            pairs = confused_pairs(scores, np.diff(starts), np.array(held_labels))
+            if pairs:
+                weights = np.array([fit_pair_model(kept_texts[a], kept_texts[b]) for a, b in pairs])
+                pair_models = PairModels(np.array(pairs, np.int64), weights, PAIR_MODEL_BITS)
+                # the models never saw the held-back pieces: calibrate on what they decide
+                pair_models.refine(scores, data, starts, 0)
         calibration = _fit_calibration(scores, np.diff(starts), np.array(held_labels))
         held_accuracy = held_out_accuracy(scores, np.diff(starts), np.array(held_labels), names)
     hists = np.array(pair_hists)
@@ -475,12 +613,14 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
     info = {"held_out_accuracy": held_accuracy, "pair_weight_floor": floor, "pair_weight_validation": validation,
             "sets": sources, "split": split, "bits": bits, "alpha": alpha, "scale": SCALE,
             "token_bits": token_bits if use_tokens else None, "token_weight": token_weight,
+            "refined_pairs": [] if pair_models is None else [[names[a], names[b]] for a, b in pair_models.pairs],
             "calibration_documents": len(held_texts)}
     return Profiles(names=names, groups=groups, table=_log_prob_table(np.array(bucket_counts), alpha),
                     pair_probs=pair_probs, pair_spread=pair_spread,
                     min_order=min_order, max_order=max_order, calibration=calibration,
                     train_bytes=np.array(train_bytes, np.int64), info=info,
-                    token_table=_log_prob_table(np.array(token_counts), alpha, token_weight) if use_tokens else None)
+                    token_table=_log_prob_table(np.array(token_counts), alpha, token_weight) if use_tokens else None,
+                    pair_models=pair_models)
 
 
 def profiles_cache_dir() -> Path:
@@ -516,7 +656,8 @@ def load_profiles(spec: Any = DEFAULT_SETS, *, split: str = "train", cache: bool
         return Profiles.load(spec)
     specs = _resolve_sets(spec)
     params = {"bits": DEFAULT_BITS, "min_order": DEFAULT_MIN_ORDER, "max_order": DEFAULT_MAX_ORDER,
-              "alpha": DEFAULT_ALPHA, "token_bits": DEFAULT_TOKEN_BITS, "token_weight": DEFAULT_TOKEN_WEIGHT} | params
+              "alpha": DEFAULT_ALPHA, "token_bits": DEFAULT_TOKEN_BITS, "token_weight": DEFAULT_TOKEN_WEIGHT,
+              "pair_refinement": True} | params
     if not cache:
         return build_profiles(specs, split=split, **params)
     path = profiles_cache_dir() / f"{_cache_key(specs, split, params)}.npz"
