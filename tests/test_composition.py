@@ -84,19 +84,20 @@ def test_presence_kernels_match_reference(udhr_paragraphs):
 
 
 def test_pair_model_decides_between_its_two_categories():
-    """Where the top two are a modelled pair, the model's sign picks the winner, the margin becomes its
-    log-odds (SCALE units per nat), and every other score and document is left alone."""
-    from forensics.composition.profiles import SCALE, PairModels
+    """Where the top two are a modelled pair and the model prefers the runner-up, the two swap scores
+    (the margin stays); where it agrees, or the top two are no modelled pair, nothing changes."""
+    from forensics.composition.profiles import PairModels
 
-    docs = [b"alpha", b"beta", b"gamma"]
+    docs = [b"x" * 256, b"y" * 256, b"z" * 512, b"w" * 100]
     data, starts = pack_texts(docs)
-    scores = np.array([[100, 90, 0], [100, 0, 95], [50, 40, 0]], np.int64)
+    scores = np.array([[100, 90, 0], [100, 0, 95], [50, 40, 0], [10, 30, 0]], np.int64)
     weights = np.zeros((1, (2 << 8) + 1), np.float32)
-    weights[0, -1] = -1.5  # log-odds of category 0 against 1: -1.5 for every document
+    weights[0, -1] = -1.5  # log-odds of category 0 against 1: -1.5 for every document, so 1 wins
     refined = PairModels(np.array([[0, 1]]), weights, 8).refine(scores.copy(), data, starts, 0)
-    assert refined[0].tolist() == [100 - round(1.5 * SCALE), 100, 0]  # 1 now wins, by 1.5 nats
+    assert refined[0].tolist() == [90, 100, 0]  # overturned: 1 first, same margin
     assert refined[1].tolist() == [100, 0, 95]  # top two are 0 and 2: not a modelled pair
-    assert refined[2].tolist() == [50 - round(1.5 * SCALE), 50, 0]
+    assert refined[2].tolist() == [40, 50, 0]
+    assert refined[3].tolist() == [10, 30, 0]  # the model agrees with naive Bayes
 
 
 def test_tokens_are_words_line_starts_and_punctuation():

@@ -61,7 +61,7 @@ PAIR_FOLDS = 8  # parts of each category's sample (by source unit) whose spread 
 # picks the one whose estimate errs least on mixtures of held-back training text: with large samples
 # a small floor halves the error, with 20-100 KB samples the spread is too noisy and a large one wins.
 PAIR_WEIGHT_FLOORS: tuple[float | None, ...] = (1e-2, 1e-1, 0.3, 1.0, 3.0, 10.0, None)
-PROFILE_VERSION = 15
+PROFILE_VERSION = 17
 HELD_OUT_EVERY = 5  # every 5th training unit calibrates the probabilities...
 HELD_OUT_MAX_SHARE = 0.3  # ...up to 30% of a category's text (10-30% in practice)
 CALIBRATION_PIECE_BYTES = (200, 800, 3200)  # and whole documents
@@ -210,8 +210,9 @@ class PairModels:
     bits: int
 
     def refine(self, scores: np.ndarray, data: np.ndarray, starts: np.ndarray, limit: int) -> np.ndarray:
-        """Where a document's top two categories are a modelled pair, the model picks the winner and the
-        margin between the two becomes its log-odds (the other scores stay). Changes ``scores`` in place.
+        """Where a document's top two categories are a modelled pair and the model prefers the runner-up,
+        the two swap scores: the label follows the model, the margin (which the calibration reads)
+        stays naive Bayes' own. Changes ``scores`` in place.
         """
         from forensics.composition import _ngrams_numba as kernels
 
@@ -228,11 +229,11 @@ class PairModels:
             if not docs.size:
                 continue
             logits = kernels.presence_logits(data, starts, docs.astype(np.int64), self.weights[k], self.bits, limit)
-            top = scores[docs, first[docs]]
-            winner = np.where(logits > 0, a, b)
-            loser = np.where(logits > 0, b, a)
-            scores[docs, winner] = top
-            scores[docs, loser] = top - np.round(np.abs(logits) * SCALE).astype(np.int64)
+            overturned = docs[np.where(first[docs] == a, logits < 0, logits > 0)]
+            # the model's pick goes first; the margin stays naive Bayes' own, the one the calibration reads
+            top, runner_up = scores[overturned, first[overturned]], scores[overturned, second[overturned]]
+            scores[overturned, first[overturned]] = runner_up
+            scores[overturned, second[overturned]] = top
         return scores
 
 
