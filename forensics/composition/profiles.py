@@ -61,7 +61,7 @@ PAIR_FOLDS = 8  # parts of each category's sample (by source unit) whose spread 
 # picks the one whose estimate errs least on mixtures of held-back training text: with large samples
 # a small floor halves the error, with 20-100 KB samples the spread is too noisy and a large one wins.
 PAIR_WEIGHT_FLOORS: tuple[float | None, ...] = (1e-2, 1e-1, 0.3, 1.0, 3.0, 10.0, None)
-PROFILE_VERSION = 17
+PROFILE_VERSION = 18
 HELD_OUT_EVERY = 5  # every 5th training unit calibrates the probabilities...
 HELD_OUT_MAX_SHARE = 0.3  # ...up to 30% of a category's text (10-30% in practice)
 CALIBRATION_PIECE_BYTES = (200, 800, 3200)  # and whole documents
@@ -256,6 +256,17 @@ def confused_pairs(scores: np.ndarray, lengths: np.ndarray, labels: np.ndarray, 
     rates = {key: n / max(1, pieces[key[0]] + pieces[key[1]]) for key, n in counts.items()}
     chosen = [key for key in sorted(rates, key=lambda k: (-rates[k], k)) if rates[key] >= PAIR_MODEL_MIN_CONFUSION]
     return chosen[:MAX_PAIR_MODELS]
+
+
+def _first_bytes(texts: list[str], limit: int) -> list[str]:
+    """The leading texts that together reach ``limit`` characters (all of them when shorter)."""
+    out, size = [], 0
+    for text in texts:
+        if size >= limit:
+            break
+        out.append(text)
+        size += len(text)
+    return out
 
 
 def fit_pair_model(texts_a: Sequence[str], texts_b: Sequence[str], *, bits: int | None = None,
@@ -533,6 +544,7 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
                              "token_weight >= 0")
     use_tokens = token_weight > 0
     kept_texts: list[list[str]] = []
+    all_texts: list[list[str]] = []
     pair_models: PairModels | None = None
     token_counts: list[np.ndarray] = []
     held_token_counts: list[np.ndarray] = []
@@ -561,13 +573,8 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
             if use_tokens:
                 token_counts.append(kernels.count_token_buckets(data, starts, token_bits))
             kept, held = _hold_out(documents)
-            kept_sample, size = [], 0
-            for text in kept:  # what a pair model may be fitted on
-                if size >= PAIR_MODEL_TEXT:
-                    break
-                kept_sample.append(text)
-                size += len(text)
-            kept_texts.append(kept_sample)
+            kept_texts.append(_first_bytes(kept, PAIR_MODEL_TEXT))  # what pair models may be fitted on
+            all_texts.append(_first_bytes(kept + held, PAIR_MODEL_TEXT))
             kept_pairs.append(count_pairs(texts=kept, backend=backend).histogram().astype(np.float64))
             held_pairs.append(count_pairs(texts=held, backend=backend).histogram().astype(np.float64) if held else None)
             kept_data, kept_starts = pack_texts(kept)
@@ -601,10 +608,12 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
         if pair_refinement:
             pairs = confused_pairs(scores, np.diff(starts), np.array(held_labels))
             if pairs:
+                # models that never saw the held-back pieces decide them for the calibration; the models kept
+                # are fitted again on all the training text
                 weights = np.array([fit_pair_model(kept_texts[a], kept_texts[b]) for a, b in pairs])
+                PairModels(np.array(pairs, np.int64), weights, PAIR_MODEL_BITS).refine(scores, data, starts, 0)
+                weights = np.array([fit_pair_model(all_texts[a], all_texts[b]) for a, b in pairs])
                 pair_models = PairModels(np.array(pairs, np.int64), weights, PAIR_MODEL_BITS)
-                # the models never saw the held-back pieces: calibrate on what they decide
-                pair_models.refine(scores, data, starts, 0)
         calibration = _fit_calibration(scores, np.diff(starts), np.array(held_labels))
         held_accuracy = held_out_accuracy(scores, np.diff(starts), np.array(held_labels), names)
     hists = np.array(pair_hists)
