@@ -386,12 +386,9 @@ def troff_paragraphs(source: str) -> list[str]:
     return paragraphs
 
 
-# English function words that are not also common words of the other bundled languages ("a", "in", "is",
-# "on", "see", "her", "we", "he" are: Romance articles, Dutch, Slavic, Estonian, Norwegian, Polish, Finnish)
 _ENGLISH_WORDS = frozenset("the and of to that for with this are you your from which can be by it not or if when "
                            "use used these those have has was were will should must than into only also such "
-                           "their there they an its up out about been would could what how then them who "
-                           "where other some each after before through".split())
+                           "their there they".split())
 _WORD = re.compile(r"[^\W\d_]+")
 
 
