@@ -24,21 +24,44 @@ def _bucket(gram, order, shift):
 
 
 @nb.njit(cache=True, nogil=True)
+def _gram_buckets(data, lo, start, stop, min_order, max_order, shift, out):
+    """Buckets of the n-grams (orders ``min_order..max_order``) ending at positions ``start..stop-1``
+    of a document that begins at ``lo``, by end position then order, into ``out``; returns how many."""
+    n = 0
+    for i in range(start, stop):
+        gram = np.uint64(0)
+        for order in range(1, max_order + 1):
+            j = i - order + 1
+            if j < lo:
+                break
+            gram |= np.uint64(data[j]) << np.uint64(8 * (order - 1))
+            if order >= min_order:
+                out[n] = _bucket(gram, order, shift)
+                n += 1
+    return n
+
+
+@nb.njit(cache=True, nogil=True)
+def _table_bits(table):
+    """log2 of a table's number of rows."""
+    bits = 0
+    while (1 << bits) < table.shape[0]:
+        bits += 1
+    return bits
+
+
+@nb.njit(cache=True, nogil=True)
 def count_buckets(data, starts, bits, min_order, max_order):
     """Bucket occurrence counts (int64, ``2**bits``) over every document."""
     counts = np.zeros(1 << bits, np.int64)
     shift = np.uint64(64 - bits)
+    buckets = np.zeros(_FLUSH_BYTES * max_order, np.int64)
     for d in range(starts.size - 1):
         lo, hi = starts[d], starts[d + 1]
-        for i in range(lo, hi):
-            gram = np.uint64(0)
-            for order in range(1, max_order + 1):
-                j = i - order + 1
-                if j < lo:
-                    break
-                gram |= np.uint64(data[j]) << np.uint64(8 * (order - 1))
-                if order >= min_order:
-                    counts[_bucket(gram, order, shift)] += 1
+        for block in range(lo, hi, _FLUSH_BYTES):
+            n = _gram_buckets(data, lo, block, min(hi, block + _FLUSH_BYTES), min_order, max_order, shift, buckets)
+            for k in range(n):
+                counts[buckets[k]] += 1
     return counts
 
 
@@ -47,34 +70,27 @@ def score_documents(data, starts, table, min_order, max_order, limit):
     """Per document and category, the int64 sum of ``table[bucket]`` (int16) over its n-grams.
 
     Only each document's first ``limit`` bytes are scored (all of it when ``limit <= 0``). Sums are
-    exact integers, so they equal the reference's in any order.
+    exact integers, so they equal the reference's in any order. (Walking the n-grams inline instead
+    of through ``_gram_buckets`` measured 1-6% faster: not worth a second copy of the walk.)
     """
     n_docs = starts.size - 1
     n_cat = table.shape[1]
-    bits = 0
-    while (1 << bits) < table.shape[0]:
-        bits += 1
-    shift = np.uint64(64 - bits)
+    shift = np.uint64(64 - _table_bits(table))
     scores = np.zeros((n_docs, n_cat), np.int64)
     acc = np.zeros(n_cat, np.int32)
+    buckets = np.zeros(_FLUSH_BYTES * max_order, np.int64)
     for d in range(n_docs):
         lo, hi = starts[d], starts[d + 1]
         if limit > 0:
             hi = min(hi, lo + limit)
         for block in range(lo, hi, _FLUSH_BYTES):
             acc[:] = 0
-            for i in range(block, min(hi, block + _FLUSH_BYTES)):
-                gram = np.uint64(0)
-                for order in range(1, max_order + 1):
-                    j = i - order + 1
-                    if j < lo:
-                        break
-                    gram |= np.uint64(data[j]) << np.uint64(8 * (order - 1))
-                    if order >= min_order:
-                        # index the table directly (no row view): LLVM then vectorizes the adds, 2x faster
-                        b = _bucket(gram, order, shift)
-                        for c in range(n_cat):
-                            acc[c] += table[b, c]
+            n = _gram_buckets(data, lo, block, min(hi, block + _FLUSH_BYTES), min_order, max_order, shift, buckets)
+            for k in range(n):
+                b = buckets[k]
+                # index the table directly (no row view): LLVM then vectorizes the adds
+                for c in range(n_cat):
+                    acc[c] += table[b, c]
             for c in range(n_cat):
                 scores[d, c] += acc[c]
     return scores
@@ -201,10 +217,7 @@ def score_tokens(data, starts, table, limit, docs):
     Only tokens within each document's first ``limit`` bytes count (all when ``limit <= 0``).
     """
     n_cat = table.shape[1]
-    bits = 0
-    while (1 << bits) < table.shape[0]:
-        bits += 1
-    shift = np.uint64(64 - bits)
+    shift = np.uint64(64 - _table_bits(table))
     scores = np.zeros((docs.size, n_cat), np.int64)
     acc = np.zeros(n_cat, np.int32)
     buckets = np.zeros(2 * (_longest(starts, docs, limit) + 1), np.int64)
@@ -240,11 +253,9 @@ def _presence(data, lo, hi, bits, seen, out):
             out[n] = b
             n += 1
     offset = 1 << bits
-    for j in range(lo + PRESENCE_GRAM_ORDER - 1, hi):
-        gram = np.uint64(0)
-        for k in range(PRESENCE_GRAM_ORDER):
-            gram |= np.uint64(data[j - k]) << np.uint64(8 * k)
-        b = offset + _bucket(gram, PRESENCE_GRAM_ORDER, shift)
+    grams = _gram_buckets(data, lo, lo, hi, PRESENCE_GRAM_ORDER, PRESENCE_GRAM_ORDER, shift, out[n:])
+    for k in range(n, n + grams):
+        b = offset + out[k]
         if not seen[b]:
             seen[b] = True
             out[n] = b

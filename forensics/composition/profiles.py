@@ -159,9 +159,6 @@ class Profiles:
         except (OSError, ValueError, KeyError) as exc:
             raise input_error(path, f"not a profiles file ({exc})",
                               "build one with `forensics profiles build`") from None
-        if meta.get("version") != PROFILE_VERSION:
-            raise input_error(path, f"profiles version {meta.get('version')} (this tool reads {PROFILE_VERSION})",
-                              "rebuild it with `forensics profiles build`")
         return cls(names=meta["names"], groups=meta["groups"], table=np.ascontiguousarray(arrays["table"]),
                    pair_probs=arrays["pair_probs"], pair_spread=arrays["pair_spread"], min_order=meta["min_order"], max_order=meta["max_order"],
                    calibration=meta["calibration"],
@@ -272,7 +269,8 @@ def _first_bytes(texts: list[str], limit: int) -> list[str]:
 def fit_pair_model(texts_a: Sequence[str], texts_b: Sequence[str], *, bits: int | None = None,
                    l2: float = PAIR_MODEL_L2) -> np.ndarray:
     """Weights (presence features, then intercept) of a logistic regression of ``a`` against ``b``,
-    fitted on 200- and 400-byte pieces of the two samples (L-BFGS, L2 penalty ``l2``).
+    fitted on 200- and 400-byte pieces of the two samples (L-BFGS, L2 penalty ``l2``). The caller
+    bounds the samples (``PAIR_MODEL_TEXT`` each).
     """
     from scipy import sparse
     from scipy.optimize import minimize
@@ -282,15 +280,11 @@ def fit_pair_model(texts_a: Sequence[str], texts_b: Sequence[str], *, bits: int 
     bits = PAIR_MODEL_BITS if bits is None else bits
     pieces, target = [], []
     for texts, y in ((texts_a, 1.0), (texts_b, 0.0)):
-        budget = PAIR_MODEL_TEXT
         for text in texts:
             for k, size in enumerate((200, 400)):
                 cut = split_pieces(text, min_bytes=size)[k::2]
                 pieces.extend(cut)
                 target.extend([y] * len(cut))
-            budget -= len(text)
-            if budget <= 0:
-                break
     data, starts = pack_texts(pieces)
     indptr, indices = kernels.presence_matrix(data, starts, bits)
     x = sparse.csr_matrix((np.ones(indices.size), indices, indptr), shape=(len(pieces), 2 << bits))
@@ -324,7 +318,7 @@ def score_with_tables(data: np.ndarray, starts: np.ndarray, table: np.ndarray, t
         return scores if pair_models is None else pair_models.refine(scores, data, starts, limit)
     lengths = np.diff(starts) if limit <= 0 else np.minimum(np.diff(starts), limit)
     if scores.shape[1] > 1:
-        top2 = np.sort(scores, axis=1)[:, -2:]
+        top2 = top_two(scores)
         margin = (top2[:, 1] - top2[:, 0]) / SCALE / np.maximum(lengths, 1) * 256.0
         doubtful = np.flatnonzero(margin < TOKEN_GATE)
     else:
@@ -344,9 +338,18 @@ def _log_prob_table(counts: np.ndarray, alpha: float, weight: float = 1.0) -> np
 DEFAULT_CALIBRATION = (0.0, 1.0, 0.0, 0.0)
 
 
+def top_two(scores: np.ndarray) -> np.ndarray:
+    """Per row, the second-best and the best score, in that order (a partition, not a full sort).
+
+    >>> top_two(np.array([[3, 9, 5, 1]])).tolist()
+    [[5, 9]]
+    """
+    return np.partition(scores, scores.shape[1] - 2, axis=1)[:, -2:]
+
+
 def _calibration_features(scores: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Per document: 1, log(1 + top-two score margin in nats per 256 bytes), log length, their product."""
-    top2 = np.sort(scores, axis=1)[:, -2:].astype(np.float64) if scores.shape[1] > 1 else np.zeros((len(scores), 2))
+    top2 = top_two(scores).astype(np.float64) if scores.shape[1] > 1 else np.zeros((len(scores), 2))
     n = np.maximum(lengths, 1).astype(np.float64)
     margin = np.log1p((top2[:, 1] - top2[:, 0]) / SCALE / n * 256.0)
     log_n = np.log(n / 256.0)
@@ -419,9 +422,10 @@ def _hold_out(documents: list[Any]) -> tuple[list[str], list[str]]:
         size[_unit_of(d)] = size.get(_unit_of(d), 0) + len(d.text)
     budget = HELD_OUT_MAX_SHARE * sum(size.values())
     every = units[HELD_OUT_EVERY - 1::HELD_OUT_EVERY]
+    rest = [u for u in reversed(units) if u not in set(every)]
     held_units: set[str] = set()
     held_size = 0
-    for unit in every + [u for u in reversed(units) if u not in set(every)]:
+    for unit in every + rest:
         if held_size >= budget / 2:
             break
         if held_size + size[unit] <= budget:
