@@ -282,11 +282,12 @@ def presence_matrix(data, starts, bits):
 
 
 @nb.njit(cache=True, nogil=True)
-def presence_logits(data, starts, docs, weights, bits, limit):
-    """For the documents ``docs``: intercept ``weights[-1]`` plus the sum of ``weights`` over their
-    distinct presence features (within the first ``limit`` bytes; all when ``limit <= 0``)."""
+def presence_scores(data, starts, docs, weights, bits, limit):
+    """For the documents ``docs``: the sum of the rows of ``weights`` (``2 << bits`` x classes) over
+    their distinct presence features (within the first ``limit`` bytes; all when ``limit <= 0``)."""
     seen = np.zeros(2 << bits, np.bool_)
-    out = np.zeros(docs.size, np.float64)
+    n_classes = weights.shape[1]
+    out = np.zeros((docs.size, n_classes), np.float64)
     scratch = np.zeros(3 * (_longest(starts, docs, limit) + 1), np.int64)
     for row in range(docs.size):
         d = docs[row]
@@ -294,8 +295,8 @@ def presence_logits(data, starts, docs, weights, bits, limit):
         if limit > 0:
             hi = min(hi, lo + limit)
         n = _presence(data, lo, hi, bits, seen, scratch)
-        z = np.float64(weights[weights.size - 1])
         for k in range(n):
-            z += weights[scratch[k]]
-        out[row] = z
+            f = scratch[k]
+            for c in range(n_classes):
+                out[row, c] += weights[f, c]
     return out

@@ -49,7 +49,7 @@ def score_array(data: np.ndarray, starts: np.ndarray, profiles: Profiles, *,
     if max_bytes is not None and limit <= 0:
         raise ValueError("max_bytes must be positive (or None for whole documents)")
     scores = score_with_tables(data, np.asarray(starts, np.int64), profiles.table, profiles.token_table,
-                               profiles.min_order, profiles.max_order, limit, profiles.pair_models)
+                               profiles.min_order, profiles.max_order, limit, profiles.group_models)
     lengths = np.diff(starts)
     return scores, lengths if max_bytes is None else np.minimum(lengths, limit)
 

@@ -3,7 +3,8 @@
 What it does: from category samples (a bundled set name or a directory; the ``train`` split by
 default) builds, per category, (1) naive Bayes tables of hashed byte n-gram log-probabilities
 (3-grams by default) and of word-token log-probabilities (words, line starts, punctuation; see
-``ngrams.py``), quantized to int16 at ``SCALE`` units per nat, for classifying documents, with a
+``ngrams.py``), quantized to int16 at ``SCALE`` units per nat, for classifying documents, multinomial
+logistic regressions over groups of categories that naive Bayes confuses on held-back text, with a
 calibration of the top label's probability fitted on held-back training documents, and (2) the
 category's byte-pair distribution (65,536 bins, counted with :func:`forensics.count_pairs`) for the
 pair-count mixture estimate. Profiles save to one ``.npz`` file and are cached under
@@ -46,14 +47,21 @@ DEFAULT_ALPHA = 0.05
 DEFAULT_TOKEN_BITS = 17
 DEFAULT_TOKEN_WEIGHT = 2.0
 TOKEN_GATE = 50.0  # nats per 256 bytes of top-two byte margin above which tokens are not scored
-# Pairwise refinement: category pairs that naive Bayes confuses on held-back pieces (both ways together, at
-# least PAIR_MODEL_MIN_CONFUSION of their pieces; the worst MAX_PAIR_MODELS) get a logistic regression on
-# presence features (ngrams.presence_features), which decides between them when they are a document's top two.
-MAX_PAIR_MODELS = 8
-PAIR_MODEL_MIN_CONFUSION = 0.03
-PAIR_MODEL_BITS = 18
-PAIR_MODEL_L2 = 1e-4
-PAIR_MODEL_TEXT = 3_000_000  # bytes of kept training text per category used to fit a pair model, at most
+# Group refinement: categories that naive Bayes confuses on held-back pieces (pairs confused both ways together
+# on at least GROUP_MIN_CONFUSION of their pieces, joined into groups of at most MAX_GROUP_SIZE; the worst
+# MAX_GROUPS) get a multinomial logistic regression on presence features (ngrams.presence_features), which
+# picks among the group when a document's top two are both in it.
+MAX_GROUPS = 8
+MAX_GROUP_SIZE = 16
+GROUP_MIN_CONFUSION = 0.005
+GROUP_MODEL_BITS = 17
+GROUP_MODEL_L2 = 1e-4
+GROUP_MODEL_TEXT = 3_000_000  # bytes of kept training text per category used to fit a group model, at most
+GROUP_NB_WEIGHT = 0.01  # naive Bayes' log-probabilities (nats) added to a group model's logits
+# Top-two margin (nats per 256 bytes) above which the group models are not asked: measured to keep the
+# accuracy of asking them everywhere (within 0.01 points) at 1.3x the speed (benchmarks/results/scan.md)
+GROUP_GATE = 200.0
+REFIT_ITERATIONS = 30  # L-BFGS iterations of the refit on all the training text, from the first fit
 SCALE = 64.0  # int16 table units per nat
 PAIR_ALPHA = 0.01  # add-alpha smoothing of byte-pair distributions (small: a sample may be only 20 KB)
 PAIR_FOLDS = 8  # parts of each category's sample (by source unit) whose spread weights the pairs
@@ -61,7 +69,7 @@ PAIR_FOLDS = 8  # parts of each category's sample (by source unit) whose spread 
 # picks the one whose estimate errs least on mixtures of held-back training text: with large samples
 # a small floor halves the error, with 20-100 KB samples the spread is too noisy and a large one wins.
 PAIR_WEIGHT_FLOORS: tuple[float | None, ...] = (1e-2, 1e-1, 0.3, 1.0, 3.0, 10.0, None)
-PROFILE_VERSION = 18
+PROFILE_VERSION = 19
 HELD_OUT_EVERY = 5  # every 5th training unit calibrates the probabilities...
 HELD_OUT_MAX_SHARE = 0.3  # ...up to 30% of a category's text (10-30% in practice)
 CALIBRATION_PIECE_BYTES = (200, 800, 3200)  # and whole documents
@@ -89,7 +97,7 @@ class Profiles:
     train_bytes: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
     token_table: np.ndarray | None = None  # (2**token_bits, categories) int16, weight included; None: bytes only
-    pair_models: "PairModels | None" = None
+    group_models: "GroupModels | None" = None
 
     @property
     def bits(self) -> int:
@@ -103,9 +111,9 @@ class Profiles:
         digest.update(self.table.tobytes())
         if self.token_table is not None:
             digest.update(self.token_table.tobytes())
-        if self.pair_models is not None:
-            digest.update(self.pair_models.pairs.tobytes())
-            digest.update(self.pair_models.weights.tobytes())
+        if self.group_models is not None:
+            for members, weights, bias in zip(*self._group_arrays()):
+                digest.update(members.tobytes() + weights.tobytes() + bias.tobytes())
         digest.update(self.pair_probs.tobytes())
         digest.update(self.pair_spread.tobytes())
         return digest.hexdigest()[:16]
@@ -134,10 +142,7 @@ class Profiles:
         np.savez_compressed(buffer, table=self.table, pair_probs=self.pair_probs, pair_spread=self.pair_spread,
                             train_bytes=self.train_bytes,
                             **({} if self.token_table is None else {"token_table": self.token_table}),
-                            **({} if self.pair_models is None else {
-                                "pair_model_pairs": self.pair_models.pairs,
-                                "pair_model_weights": self.pair_models.weights,
-                                "pair_model_bits": np.array(self.pair_models.bits)}),
+                            **self._group_arrays_by_key(),
                             meta=np.frombuffer(json.dumps(meta).encode(), np.uint8))
         atomic_write_bytes(path, buffer.getvalue())
 
@@ -152,10 +157,13 @@ class Profiles:
                                       f"{PROFILE_VERSION})", "rebuild it with `forensics profiles build`")
                 arrays = {k: data[k] for k in ("table", "pair_probs", "pair_spread", "train_bytes")}
                 token_table = np.ascontiguousarray(data["token_table"]) if "token_table" in data.files else None
-                pair_models = None
-                if "pair_model_pairs" in data.files:
-                    pair_models = PairModels(data["pair_model_pairs"], np.ascontiguousarray(data["pair_model_weights"]),
-                                             int(data["pair_model_bits"]))
+                group_models = None
+                if "group_model_bits" in data.files:
+                    count = sum(1 for key in data.files if key.startswith("group_members_"))
+                    group_models = GroupModels(
+                        [data[f"group_members_{g}"] for g in range(count)],
+                        [np.ascontiguousarray(data[f"group_weights_{g}"], np.float32) for g in range(count)],
+                        [data[f"group_bias_{g}"] for g in range(count)], int(data["group_model_bits"]))
         except (OSError, ValueError, KeyError) as exc:
             raise input_error(path, f"not a profiles file ({exc})",
                               "build one with `forensics profiles build`") from None
@@ -163,7 +171,20 @@ class Profiles:
                    pair_probs=arrays["pair_probs"], pair_spread=arrays["pair_spread"], min_order=meta["min_order"], max_order=meta["max_order"],
                    calibration=meta["calibration"],
                    train_bytes=arrays["train_bytes"], info=meta["info"], token_table=token_table,
-                   pair_models=pair_models)
+                   group_models=group_models)
+
+    def _group_arrays(self) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+        models = self.group_models
+        return ([], [], []) if models is None else (models.members, models.weights, models.bias)
+
+    def _group_arrays_by_key(self) -> dict[str, np.ndarray]:
+        if self.group_models is None:
+            return {}
+        arrays = {"group_model_bits": np.array(self.group_models.bits)}
+        for g, (members, weights, bias) in enumerate(zip(*self._group_arrays())):
+            arrays.update({f"group_members_{g}": members, f"group_weights_{g}": weights.astype(np.float16),
+                           f"group_bias_{g}": bias})
+        return arrays
 
 
 def pack_texts(texts: Sequence[str | bytes]) -> tuple[np.ndarray, np.ndarray]:
@@ -195,52 +216,75 @@ def split_pieces(text: str, *, min_bytes: int) -> list[str]:
 
 
 @dataclass
-class PairModels:
-    """Logistic regressions for pairs of easily confused categories.
+class GroupModels:
+    """Multinomial logistic regressions over groups of easily confused categories.
 
-    ``pairs[k] = (a, b)``: model ``k`` gives the log-odds of ``a`` against ``b`` from ``weights[k]``
-    (one weight per presence feature, then the intercept).
+    ``members[g]`` are group ``g``'s category indices; ``weights[g]`` its weights (``2 << bits``
+    presence features x members) and ``bias[g]`` its intercepts.
     """
 
-    pairs: np.ndarray  # (n, 2) category indices
-    weights: np.ndarray  # (n, 2 * 2**bits + 1) float32
+    members: list[np.ndarray]
+    weights: list[np.ndarray]  # float32
+    bias: list[np.ndarray]
     bits: int
 
     def refine(self, scores: np.ndarray, data: np.ndarray, starts: np.ndarray, limit: int) -> np.ndarray:
-        """Where a document's top two categories are a modelled pair and the model prefers the runner-up,
-        the two swap scores: the label follows the model, the margin (which the calibration reads)
-        stays naive Bayes' own. Changes ``scores`` in place.
+        """Where a document's top two categories are in one modelled group (and naive Bayes' margin is
+        under ``GROUP_GATE``), the group's model (plus
+        ``GROUP_NB_WEIGHT`` times naive Bayes' log-probabilities, a tie-breaker) picks among the group,
+        and the pick swaps scores with naive Bayes' first: the label follows the model, the margin
+        (which the calibration reads) stays naive Bayes' own. Changes ``scores`` in place.
         """
         from forensics.composition import _ngrams_numba as kernels
 
-        if not len(scores) or scores.shape[1] < 2 or not len(self.pairs):
+        if not len(scores) or scores.shape[1] < 2 or not self.members:
             return scores
+        first, second = top_two_indices(scores)
         rows = np.arange(len(scores))
-        first = scores.argmax(axis=1)
-        kept = scores[rows, first]
-        scores[rows, first] = np.iinfo(np.int64).min  # the runner-up is the best of the rest
-        second = scores.argmax(axis=1)
-        scores[rows, first] = kept
-        for k, (a, b) in enumerate(self.pairs):
-            docs = np.flatnonzero(((first == a) & (second == b)) | ((first == b) & (second == a)))
+        lengths = np.diff(starts) if limit <= 0 else np.minimum(np.diff(starts), limit)
+        margin = (scores[rows, first] - scores[rows, second]) / SCALE / np.maximum(lengths, 1) * 256.0
+        for members, weights, bias in zip(self.members, self.weights, self.bias):
+            inside = np.zeros(scores.shape[1], bool)
+            inside[members] = True
+            docs = np.flatnonzero(inside[first] & inside[second] & (margin < GROUP_GATE))
             if not docs.size:
                 continue
-            logits = kernels.presence_logits(data, starts, docs.astype(np.int64), self.weights[k], self.bits, limit)
-            overturned = docs[np.where(first[docs] == a, logits < 0, logits > 0)]
-            # the model's pick goes first; the margin stays naive Bayes' own, the one the calibration reads
-            top, runner_up = scores[overturned, first[overturned]], scores[overturned, second[overturned]]
-            scores[overturned, first[overturned]] = runner_up
-            scores[overturned, second[overturned]] = top
+            logits = kernels.presence_scores(data, starts, docs, weights, self.bits, limit) + bias
+            logits += GROUP_NB_WEIGHT / SCALE * scores[docs][:, members]
+            pick = members[logits.argmax(axis=1)]
+            moved = pick != first[docs]
+            docs, pick, top = docs[moved], pick[moved], first[docs][moved]
+            scores[docs, top], scores[docs, pick] = scores[docs, pick], scores[docs, top]
         return scores
 
 
-def confused_pairs(scores: np.ndarray, lengths: np.ndarray, labels: np.ndarray, *,
-                   max_bytes: int = 1000) -> list[tuple[int, int]]:
-    """Category pairs whose short held-back pieces naive Bayes mixes up (both directions together, at
-    least ``PAIR_MODEL_MIN_CONFUSION`` of the two categories' pieces), worst first, at most ``MAX_PAIR_MODELS``.
+def top_two_indices(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's best and second-best column (the first of equals first).
 
-    >>> confused_pairs(np.array([[5, 1], [1, 5], [0, 3], [4, 0]]), np.array([300] * 4), np.array([0, 0, 1, 1]))
-    [(0, 1)]
+    >>> [a.tolist() for a in top_two_indices(np.array([[1, 5, 3], [4, 4, 0]]))]
+    [[1, 0], [2, 1]]
+    """
+    rows = np.arange(len(scores))
+    first = scores.argmax(axis=1)
+    kept = scores[rows, first]
+    scores[rows, first] = np.iinfo(np.int64).min  # the runner-up is the best of the rest
+    second = scores.argmax(axis=1)
+    scores[rows, first] = kept
+    return first, second
+
+
+def confused_groups(scores: np.ndarray, lengths: np.ndarray, labels: np.ndarray, sets: Sequence[str] | None = None,
+                    *, max_bytes: int = 1000) -> list[list[int]]:
+    """Groups of categories whose short held-back pieces naive Bayes mixes up.
+
+    Pairs confused (both directions together) on at least ``GROUP_MIN_CONFUSION`` of the two
+    categories' pieces join, worst first, into groups of at most ``MAX_GROUP_SIZE`` categories of
+    one set (``sets[c]`` names category ``c``'s set); a pair across two sets stays a group of two.
+    The ``MAX_GROUPS`` groups with the worst pairs are returned, members sorted.
+
+    >>> confused_groups(np.array([[5, 1, 0], [1, 5, 0], [0, 3, 0], [4, 0, 0], [0, 0, 1]]),
+    ...                 np.array([300] * 5), np.array([0, 0, 1, 1, 2]))
+    [[0, 1]]
     """
     short = lengths < max_bytes
     best = scores.argmax(axis=1)
@@ -251,8 +295,25 @@ def confused_pairs(scores: np.ndarray, lengths: np.ndarray, labels: np.ndarray, 
         key = (int(min(truth, guess)), int(max(truth, guess)))
         counts[key] = counts.get(key, 0) + 1
     rates = {key: n / max(1, pieces[key[0]] + pieces[key[1]]) for key, n in counts.items()}
-    chosen = [key for key in sorted(rates, key=lambda k: (-rates[k], k)) if rates[key] >= PAIR_MODEL_MIN_CONFUSION]
-    return chosen[:MAX_PAIR_MODELS]
+    sets = [""] * scores.shape[1] if sets is None else list(sets)
+    group_of: dict[int, list[int]] = {}
+    order: list[list[int]] = []  # groups in the order of their worst pair
+    for a, b in sorted(rates, key=lambda k: (-rates[k], k)):
+        if rates[(a, b)] < GROUP_MIN_CONFUSION:
+            break
+        if sets[a] != sets[b]:
+            order.append([a, b])
+            continue
+        ga, gb = group_of.get(a, [a]), group_of.get(b, [b])
+        if ga is gb or len(ga) + len(gb) > MAX_GROUP_SIZE:
+            continue
+        merged = ga + gb
+        for member in merged:
+            group_of[member] = merged
+        at = min((i for i, g in enumerate(order) if g is ga or g is gb), default=len(order))
+        order = [g for g in order[:at] if g is not ga and g is not gb] + [merged] + [
+            g for g in order[at:] if g is not ga and g is not gb]
+    return [sorted(g) for g in order[:MAX_GROUPS]]
 
 
 def _first_bytes(texts: list[str], limit: int) -> list[str]:
@@ -266,56 +327,68 @@ def _first_bytes(texts: list[str], limit: int) -> list[str]:
     return out
 
 
-def fit_pair_model(texts_a: Sequence[str], texts_b: Sequence[str], *, bits: int | None = None,
-                   l2: float = PAIR_MODEL_L2) -> np.ndarray:
-    """Weights (presence features, then intercept) of a logistic regression of ``a`` against ``b``,
-    fitted on 200- and 400-byte pieces of the two samples (L-BFGS, L2 penalty ``l2``). The caller
-    bounds the samples (``PAIR_MODEL_TEXT`` each).
+def fit_group_model(samples: Sequence[Sequence[str]], *, bits: int | None = None, l2: float = GROUP_MODEL_L2,
+                    start: tuple[np.ndarray, np.ndarray] | None = None,
+                    max_iterations: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    """Weights (``2 << bits`` presence features x classes, float32) and intercepts of a multinomial
+    logistic regression telling the samples apart, fitted on their 200- and 400-byte pieces (L-BFGS,
+    L2 penalty ``l2``; from ``start`` when given). The caller bounds the samples (``GROUP_MODEL_TEXT``).
     """
     from scipy import sparse
     from scipy.optimize import minimize
+    from scipy.special import logsumexp
 
     from forensics.composition import _ngrams_numba as kernels
 
-    bits = PAIR_MODEL_BITS if bits is None else bits
+    bits = GROUP_MODEL_BITS if bits is None else bits
     pieces, target = [], []
-    for texts, y in ((texts_a, 1.0), (texts_b, 0.0)):
+    for label, texts in enumerate(samples):
         for text in texts:
             for k, size in enumerate((200, 400)):
                 cut = split_pieces(text, min_bytes=size)[k::2]
                 pieces.extend(cut)
-                target.extend([y] * len(cut))
+                target.extend([label] * len(cut))
     data, starts = pack_texts(pieces)
     indptr, indices = kernels.presence_matrix(data, starts, bits)
     x = sparse.csr_matrix((np.ones(indices.size), indices, indptr), shape=(len(pieces), 2 << bits))
+    x_t = x.T.tocsr()
     y = np.array(target)
+    rows = np.arange(len(y))
+    n_features, n_classes = x.shape[1], len(samples)
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        z = x @ w[:-1] + w[-1]
-        gap = expit(z) - y
-        grad = np.concatenate([x.T @ gap, [gap.sum()]]) / len(y)
-        grad[:-1] += l2 * w[:-1]
-        return float(np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * l2 * w[:-1] @ w[:-1]), grad
+        weights, bias = w[:-n_classes].reshape(n_features, n_classes), w[-n_classes:]
+        z = x @ weights + bias
+        norm = logsumexp(z, axis=1, keepdims=True)
+        gap = np.exp(z - norm)
+        gap[rows, y] -= 1.0
+        gap /= len(y)
+        value = float(np.mean(norm[:, 0] - z[rows, y]) + 0.5 * l2 * np.vdot(weights, weights))
+        return value, np.concatenate([(x_t @ gap + l2 * weights).ravel(), gap.sum(axis=0)])
 
-    fit = minimize(loss, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B", options={"maxiter": 300})
-    return fit.x.astype(np.float32)
+    initial = (np.zeros(n_features * n_classes + n_classes) if start is None
+               else np.concatenate([start[0].astype(np.float64).ravel(), start[1]]))
+    fit = minimize(loss, initial, jac=True, method="L-BFGS-B", options={"maxiter": max_iterations})
+    # float16 precision: profiles store the weights as float16 (half the size; they sum over ~100 features)
+    weights = fit.x[:-n_classes].reshape(n_features, n_classes).astype(np.float16).astype(np.float32)
+    return weights, fit.x[-n_classes:]
 
 
 def score_with_tables(data: np.ndarray, starts: np.ndarray, table: np.ndarray, token_table: np.ndarray | None,
                       min_order: int, max_order: int, limit: int,
-                      pair_models: PairModels | None = None) -> np.ndarray:
+                      group_models: GroupModels | None = None) -> np.ndarray:
     """Naive Bayes scores (documents x categories): byte n-grams, plus word tokens for the documents
     the bytes leave in doubt (top-two margin under ``TOKEN_GATE`` nats per 256 bytes).
 
     The gate skips the token pass for about 90% of paragraphs and changes the accuracy by under
     0.01 points (benchmarks/results/scan.md): those documents are settled by their bytes. Then
-    ``pair_models`` decide between the top two where they are a modelled pair (:class:`PairModels`).
+    ``group_models`` pick among a group where the top two are both in it (:class:`GroupModels`).
     """
     from forensics.composition import _ngrams_numba as kernels
 
     scores = kernels.score_documents(data, starts, table, min_order, max_order, limit)
     if token_table is None or not len(scores):
-        return scores if pair_models is None else pair_models.refine(scores, data, starts, limit)
+        return scores if group_models is None else group_models.refine(scores, data, starts, limit)
     lengths = np.diff(starts) if limit <= 0 else np.minimum(np.diff(starts), limit)
     if scores.shape[1] > 1:
         top2 = top_two(scores)
@@ -325,7 +398,7 @@ def score_with_tables(data: np.ndarray, starts: np.ndarray, table: np.ndarray, t
         doubtful = np.zeros(0, np.int64)
     if doubtful.size:
         scores[doubtful] += kernels.score_tokens(data, starts, token_table, limit, doubtful.astype(np.int64))
-    return scores if pair_models is None else pair_models.refine(scores, data, starts, limit)
+    return scores if group_models is None else group_models.refine(scores, data, starts, limit)
 
 
 def _log_prob_table(counts: np.ndarray, alpha: float, weight: float = 1.0) -> np.ndarray:
@@ -528,11 +601,11 @@ def _resolve_sets(categories: Any) -> list[Any]:
 def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits: int = DEFAULT_BITS,
                    min_order: int = DEFAULT_MIN_ORDER, max_order: int = DEFAULT_MAX_ORDER,
                    alpha: float = DEFAULT_ALPHA, token_bits: int = DEFAULT_TOKEN_BITS,
-                   token_weight: float = DEFAULT_TOKEN_WEIGHT, pair_refinement: bool = True) -> Profiles:
+                   token_weight: float = DEFAULT_TOKEN_WEIGHT, group_refinement: bool = True) -> Profiles:
     """Build profiles from one or more category sets (names, directories or loaded sets).
 
-    ``token_weight`` 0 leaves out the word-token features (bytes only); ``pair_refinement=False`` the
-    pairwise models of easily confused categories.
+    ``token_weight`` 0 leaves out the word-token features (bytes only); ``group_refinement=False`` the
+    models of groups of easily confused categories.
 
     Category names must be unique across the sets.
 
@@ -549,7 +622,7 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
     use_tokens = token_weight > 0
     kept_texts: list[list[str]] = []
     all_texts: list[list[str]] = []
-    pair_models: PairModels | None = None
+    group_models: GroupModels | None = None
     token_counts: list[np.ndarray] = []
     held_token_counts: list[np.ndarray] = []
     names, groups, sources = [], [], []
@@ -577,8 +650,8 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
             if use_tokens:
                 token_counts.append(kernels.count_token_buckets(data, starts, token_bits))
             kept, held = _hold_out(documents)
-            kept_texts.append(_first_bytes(kept, PAIR_MODEL_TEXT))  # what pair models may be fitted on
-            all_texts.append(_first_bytes(kept + held, PAIR_MODEL_TEXT))
+            kept_texts.append(_first_bytes(kept, GROUP_MODEL_TEXT))  # what group models may be fitted on
+            all_texts.append(_first_bytes(kept + held, GROUP_MODEL_TEXT))
             kept_pairs.append(count_pairs(texts=kept, backend=backend).histogram().astype(np.float64))
             held_pairs.append(count_pairs(texts=held, backend=backend).histogram().astype(np.float64) if held else None)
             kept_data, kept_starts = pack_texts(kept)
@@ -609,15 +682,19 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
         data, starts = pack_texts(held_texts)
         held_tokens = _log_prob_table(np.array(held_token_counts), alpha, token_weight) if use_tokens else None
         scores = score_with_tables(data, starts, held_table, held_tokens, min_order, max_order, 0)
-        if pair_refinement:
-            pairs = confused_pairs(scores, np.diff(starts), np.array(held_labels))
-            if pairs:
+        if group_refinement:
+            groups_found = [np.array(g, np.int64) for g in confused_groups(scores, np.diff(starts),
+                                                                            np.array(held_labels), groups)]
+            if groups_found:
                 # models that never saw the held-back pieces decide them for the calibration; the models kept
-                # are fitted again on all the training text
-                weights = np.array([fit_pair_model(kept_texts[a], kept_texts[b]) for a, b in pairs])
-                PairModels(np.array(pairs, np.int64), weights, PAIR_MODEL_BITS).refine(scores, data, starts, 0)
-                weights = np.array([fit_pair_model(all_texts[a], all_texts[b]) for a, b in pairs])
-                pair_models = PairModels(np.array(pairs, np.int64), weights, PAIR_MODEL_BITS)
+                # are fitted again on all the training text, starting from the first fit
+                fits = [fit_group_model([kept_texts[i] for i in g]) for g in groups_found]
+                GroupModels(groups_found, [w for w, _ in fits], [b for _, b in fits],
+                            GROUP_MODEL_BITS).refine(scores, data, starts, 0)
+                fits = [fit_group_model([all_texts[i] for i in g], start=fit, max_iterations=REFIT_ITERATIONS)
+                        for g, fit in zip(groups_found, fits)]
+                group_models = GroupModels(groups_found, [w for w, _ in fits], [b for _, b in fits],
+                                           GROUP_MODEL_BITS)
         calibration = _fit_calibration(scores, np.diff(starts), np.array(held_labels))
         held_accuracy = held_out_accuracy(scores, np.diff(starts), np.array(held_labels), names)
     hists = np.array(pair_hists)
@@ -627,14 +704,14 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
     info = {"held_out_accuracy": held_accuracy, "pair_weight_floor": floor, "pair_weight_validation": validation,
             "sets": sources, "split": split, "bits": bits, "alpha": alpha, "scale": SCALE,
             "token_bits": token_bits if use_tokens else None, "token_weight": token_weight,
-            "refined_pairs": [] if pair_models is None else [[names[a], names[b]] for a, b in pair_models.pairs],
+            "refined_groups": [] if group_models is None else [[names[i] for i in g] for g in group_models.members],
             "calibration_documents": len(held_texts)}
     return Profiles(names=names, groups=groups, table=_log_prob_table(np.array(bucket_counts), alpha),
                     pair_probs=pair_probs, pair_spread=pair_spread,
                     min_order=min_order, max_order=max_order, calibration=calibration,
                     train_bytes=np.array(train_bytes, np.int64), info=info,
                     token_table=_log_prob_table(np.array(token_counts), alpha, token_weight) if use_tokens else None,
-                    pair_models=pair_models)
+                    group_models=group_models)
 
 
 def profiles_cache_dir() -> Path:
@@ -671,7 +748,7 @@ def load_profiles(spec: Any = DEFAULT_SETS, *, split: str = "train", cache: bool
     specs = _resolve_sets(spec)
     params = {"bits": DEFAULT_BITS, "min_order": DEFAULT_MIN_ORDER, "max_order": DEFAULT_MAX_ORDER,
               "alpha": DEFAULT_ALPHA, "token_bits": DEFAULT_TOKEN_BITS, "token_weight": DEFAULT_TOKEN_WEIGHT,
-              "pair_refinement": True} | params
+              "group_refinement": True} | params
     if not cache:
         return build_profiles(specs, split=split, **params)
     path = profiles_cache_dir() / f"{_cache_key(specs, split, params)}.npz"

@@ -338,7 +338,8 @@ class ScanResult:
         info = {"fingerprint": profiles.fingerprint, "orders": [profiles.min_order, profiles.max_order],
                 "bits": profiles.bits, "pair_weight_floor": profiles.info.get("pair_weight_floor"),
                 "train_bytes": dict(zip(profiles.names, map(int, profiles.train_bytes))),
-                "held_out_accuracy": profiles.info.get("held_out_accuracy", {})}
+                "held_out_accuracy": profiles.info.get("held_out_accuracy", {}),
+                "refined_groups": profiles.info.get("refined_groups", [])}
         return cls(list(profiles.names), list(profiles.groups), partial,
                    dict(zip(profiles.names, map(float, weights))), method, plan, work_dir, missing_units, info)
 
