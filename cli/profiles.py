@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 
@@ -35,8 +37,10 @@ def build(categories, split, bits, min_order, max_order, token_weight, output):
     from cli.scan import split_names
 
     profiles = build_profiles(split_names(categories) or DEFAULT_SETS, split=split, bits=bits, min_order=min_order,
-                              max_order=max_order, token_weight=token_weight)
+                              max_order=max_order, token_weight=token_weight, progress=sys.stderr.isatty())
     profiles.save(output)
     tokens = "" if profiles.token_table is None else f" + {profiles.token_table.nbytes / 1e6:.0f} MB word-token table"
+    groups = profiles.info.get("refined_groups", [])
+    models = f", group models over {len(groups)} groups of confused categories" if groups else ""
     click.echo(f"wrote {output}: {len(profiles.names)} categories, {profiles.table.nbytes / 1e6:.0f} MB byte n-gram "
-               f"table{tokens}, fingerprint {profiles.fingerprint}", err=True)
+               f"table{tokens}{models}, fingerprint {profiles.fingerprint}", err=True)

@@ -251,3 +251,26 @@ def test_png_chart(corpus, profiles, tmp_path):
     result = scan_corpus([shards], profiles=profiles, output=tmp_path / "out", workers=1, hash_inputs=False)
     paths = write_report(result, tmp_path / "out", png=True)
     assert open(paths["png"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_profiles_build(tmp_path, capsys):
+    """`forensics profiles build` on a directory set (three bundled languages, copied): a loadable file
+    and one summary line; a set with one category is refused with exit code 2."""
+    import shutil
+
+    from cli.main import main
+    from forensics.composition.profiles import Profiles
+
+    bundled = Path(load_categories("languages").path)
+    root = tmp_path / "three"
+    for name in ("de", "nl", "da"):
+        shutil.copytree(bundled / name, root / name)
+    out = tmp_path / "p.npz"
+    assert main(["profiles", "build", "--categories", str(root), "--bits", "12", "-o", str(out)]) in (0, None)
+    profiles = Profiles.load(out)
+    assert profiles.names == ["da", "de", "nl"] and profiles.bits == 12
+    assert f"fingerprint {profiles.fingerprint}" in capsys.readouterr().err
+    shutil.rmtree(root / "nl")
+    shutil.rmtree(root / "da")
+    assert main(["profiles", "build", "--categories", str(root), "-o", str(tmp_path / "q.npz")]) == 2
+    assert not (tmp_path / "q.npz").exists()

@@ -601,11 +601,13 @@ def _resolve_sets(categories: Any) -> list[Any]:
 def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits: int = DEFAULT_BITS,
                    min_order: int = DEFAULT_MIN_ORDER, max_order: int = DEFAULT_MAX_ORDER,
                    alpha: float = DEFAULT_ALPHA, token_bits: int = DEFAULT_TOKEN_BITS,
-                   token_weight: float = DEFAULT_TOKEN_WEIGHT, group_refinement: bool = True) -> Profiles:
+                   token_weight: float = DEFAULT_TOKEN_WEIGHT, group_refinement: bool = True,
+                   progress: bool = False) -> Profiles:
     """Build profiles from one or more category sets (names, directories or loaded sets).
 
     ``token_weight`` 0 leaves out the word-token features (bytes only); ``group_refinement=False`` the
-    models of groups of easily confused categories.
+    models of groups of easily confused categories. ``progress`` shows a progress bar (stderr): with
+    5 MB category sets the build takes a few minutes, mostly fitting the group models.
 
     Category names must be unique across the sets.
 
@@ -632,7 +634,10 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
     pair_variances: list[np.ndarray] = []
     kept_pairs: list[np.ndarray] = []
     held_pairs: list[np.ndarray | None] = []
+    from tqdm import tqdm
+
     backend = resolve_backend("cpu", threads=1)
+    bar = tqdm(desc="profiles: reading categories", unit=" category", disable=not progress, leave=False)
     for spec in _resolve_sets(categories):
         cat_set = spec if isinstance(spec, CategorySet) else load_categories(spec, split=split)
         sources.append(f"{cat_set.name}:{cat_set.split}")
@@ -673,6 +678,7 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
             train_bytes.append(int(data.size))
             names.append(cat.name)
             groups.append(cat.group)
+            bar.update()
     if len(names) < 2:
         raise ForensicsError("profiles need at least two categories")
     calibration = list(DEFAULT_CALIBRATION)
@@ -688,15 +694,23 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
             if groups_found:
                 # models that never saw the held-back pieces decide them for the calibration; the models kept
                 # are fitted again on all the training text, starting from the first fit
-                fits = [fit_group_model([kept_texts[i] for i in g]) for g in groups_found]
+                bar.reset(total=2 * len(groups_found))
+                bar.set_description(f"profiles: fitting {len(groups_found)} group models twice")
+                fits = []
+                for group in groups_found:
+                    fits.append(fit_group_model([kept_texts[i] for i in group]))
+                    bar.update()
                 GroupModels(groups_found, [w for w, _ in fits], [b for _, b in fits],
                             GROUP_MODEL_BITS).refine(scores, data, starts, 0)
-                fits = [fit_group_model([all_texts[i] for i in g], start=fit, max_iterations=REFIT_ITERATIONS)
-                        for g, fit in zip(groups_found, fits)]
+                for k, group in enumerate(groups_found):
+                    fits[k] = fit_group_model([all_texts[i] for i in group], start=fits[k],
+                                              max_iterations=REFIT_ITERATIONS)
+                    bar.update()
                 group_models = GroupModels(groups_found, [w for w, _ in fits], [b for _, b in fits],
                                            GROUP_MODEL_BITS)
         calibration = _fit_calibration(scores, np.diff(starts), np.array(held_labels))
         held_accuracy = held_out_accuracy(scores, np.diff(starts), np.array(held_labels), names)
+    bar.close()
     hists = np.array(pair_hists)
     pair_probs = (hists + PAIR_ALPHA) / (hists.sum(axis=1, keepdims=True) + PAIR_ALPHA * hists.shape[1])
     pair_spread = pooled_spread(pair_variances)
@@ -733,7 +747,7 @@ def _cache_key(specs: list[Any], split: str, params: dict[str, Any]) -> str:
     return digest.hexdigest()[:24]
 
 
-def load_profiles(spec: Any = DEFAULT_SETS, *, split: str = "train", cache: bool = True,
+def load_profiles(spec: Any = DEFAULT_SETS, *, split: str = "train", cache: bool = True, progress: bool = False,
                   **params: Any) -> Profiles:
     """Profiles from a ``.npz`` file, or built (and cached) from category set names or directories.
 
@@ -750,13 +764,13 @@ def load_profiles(spec: Any = DEFAULT_SETS, *, split: str = "train", cache: bool
               "alpha": DEFAULT_ALPHA, "token_bits": DEFAULT_TOKEN_BITS, "token_weight": DEFAULT_TOKEN_WEIGHT,
               "group_refinement": True} | params
     if not cache:
-        return build_profiles(specs, split=split, **params)
+        return build_profiles(specs, split=split, progress=progress, **params)
     path = profiles_cache_dir() / f"{_cache_key(specs, split, params)}.npz"
     if path.is_file():
         try:
             return Profiles.load(path)
         except ForensicsError:
             pass  # a stale or damaged cache entry is rebuilt
-    profiles = build_profiles(specs, split=split, **params)
+    profiles = build_profiles(specs, split=split, progress=progress, **params)
     profiles.save(path)
     return profiles

@@ -488,7 +488,7 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
     work_dir.mkdir(parents=True, exist_ok=True)
     try:
         loaded = profiles if isinstance(profiles, Profiles) else load_profiles(
-            profiles if profiles is not None else (categories or DEFAULT_SETS))
+            profiles if profiles is not None else (categories or DEFAULT_SETS), progress=progress)
         profiles_path = work_dir / PROFILES_FILE
         if not profiles_path.is_file() or Profiles.load(profiles_path).fingerprint != loaded.fingerprint:
             loaded.save(profiles_path)
