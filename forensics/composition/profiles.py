@@ -26,6 +26,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -103,9 +104,9 @@ class Profiles:
     def bits(self) -> int:
         return int(self.table.shape[0]).bit_length() - 1
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
-        """A short hash of everything that changes a classification."""
+        """A short hash of everything that changes a classification (computed once: it reads every table)."""
         digest = hashlib.sha256()
         digest.update(json.dumps([self.names, self.min_order, self.max_order, self.calibration]).encode())
         digest.update(self.table.tobytes())
@@ -133,13 +134,14 @@ class Profiles:
         except ValueError:
             raise ForensicsError(f"no category {name!r} in the profiles; they have: {', '.join(self.names)}") from None
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the profiles to one ``.npz`` file (atomically)."""
+    def save(self, path: str | os.PathLike, *, compress: bool = True) -> None:
+        """Write the profiles to one ``.npz`` file (atomically); ``compress=False`` writes and reads
+        back faster (a scan's working copy: compressing 5 MB-set profiles took 1.4 s of every scan)."""
         buffer = io.BytesIO()
         meta = {"version": PROFILE_VERSION, "names": self.names, "groups": self.groups,
                 "min_order": self.min_order, "max_order": self.max_order, "calibration": self.calibration,
                 "info": self.info}
-        np.savez_compressed(buffer, table=self.table, pair_probs=self.pair_probs, pair_spread=self.pair_spread,
+        (np.savez_compressed if compress else np.savez)(buffer, table=self.table, pair_probs=self.pair_probs, pair_spread=self.pair_spread,
                             train_bytes=self.train_bytes,
                             **({} if self.token_table is None else {"token_table": self.token_table}),
                             **self._group_arrays_by_key(),

@@ -491,7 +491,7 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
             profiles if profiles is not None else (categories or DEFAULT_SETS), progress=progress)
         profiles_path = work_dir / PROFILES_FILE
         if not profiles_path.is_file() or Profiles.load(profiles_path).fingerprint != loaded.fingerprint:
-            loaded.save(profiles_path)
+            loaded.save(profiles_path, compress=False)
         settings = ScanSettings(work_dir=os.fspath(work_dir), profiles_path=os.fspath(profiles_path),
                                 threshold=threshold, max_bytes=max_bytes, format=format, text_key=text_key,
                                 id_key=id_key, tokenizer=tokenizer, labels=labels, hash_inputs=hash_inputs)
