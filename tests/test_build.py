@@ -146,6 +146,21 @@ def test_source_files_reads_nested_archives_and_skips_minified(tmp_path: Path) -
     assert docs[0].text == body.strip("\n")
 
 
+def test_source_files_keep_only_the_start_of_a_long_file(tmp_path: Path) -> None:
+    """``max_file_chars`` (the code recipes use 32,000) keeps one huge file from filling a sample; the cut
+    falls at a line end."""
+    line = "let x = vec![1, 2, 3];\n"
+    (tmp_path / "src_1.0_all.deb").write_bytes(make_deb({"usr/src/big.rs": (line * 1000).encode(),
+                                                        "usr/src/small.rs": (line * 10).encode()}))
+    fetcher = Fetcher(cache=tmp_path, offline=True)
+    whole = list(source_files(Package("deb", "src"), suffixes=(".rs",))(fetcher))
+    capped = list(source_files(Package("deb", "src"), suffixes=(".rs",), max_file_chars=100)(fetcher))
+    assert sum(len(d.text) for d in whole if d.unit.endswith("big.rs")) == len(line) * 1000 - 1
+    big = "".join(d.text for d in capped if d.unit.endswith("big.rs"))
+    assert big == (line * 4).rstrip("\n")  # 4 whole lines (96 characters) fit in 100
+    assert "".join(d.text for d in capped if d.unit.endswith("small.rs")) == (line * 4).rstrip("\n")
+
+
 def test_sword_module_decodes_ztext(tmp_path: Path) -> None:
     verses = [b"", b'<w lemma="x">In</w> the beginning', b"God created<note>n</note>."]
     block = b"".join(verses)
