@@ -204,10 +204,10 @@ def score_tokens_reference(documents: Sequence[bytes], table: np.ndarray) -> np.
 
 # --- presence features for group refinement ---------------------------------------------------------
 #
-# Groups of categories that naive Bayes confuses (pt and pt-PT; the programming languages) get a multinomial
-# logistic regression of their own (profiles.py). Its features are which token buckets and which byte 4-gram buckets occur in a
-# document at all (presence, not counts): the few words that tell two close categories apart count
-# once, however long the shared rest is.
+# Groups of categories that naive Bayes confuses (pt and pt-PT; the programming languages) get a
+# multinomial logistic regression of their own (profiles.py). Its features are which token buckets and
+# which byte 4-gram buckets occur in a document at all (presence, not counts): the few words that tell
+# two close categories apart count once, however long the shared rest is.
 
 PRESENCE_GRAM_ORDER = 4
 

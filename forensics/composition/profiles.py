@@ -60,7 +60,7 @@ GROUP_MODEL_L2 = 1e-4
 GROUP_MODEL_TEXT = 3_000_000  # bytes of kept training text per category used to fit a group model, at most
 GROUP_NB_WEIGHT = 0.01  # naive Bayes' log-probabilities (nats) added to a group model's logits
 # Top-two margin (nats per 256 bytes) above which the group models are not asked: measured to keep the
-# accuracy of asking them everywhere (within 0.01 points) at 1.3x the speed (benchmarks/results/scan.md)
+# accuracy of asking them everywhere (within 0.01 points) at about 1.2x the speed (benchmarks/results/scan.md)
 GROUP_GATE = 200.0
 REFIT_ITERATIONS = 30  # L-BFGS iterations of the refit on all the training text, from the first fit
 SCALE = 64.0  # int16 table units per nat
@@ -141,11 +141,12 @@ class Profiles:
         meta = {"version": PROFILE_VERSION, "names": self.names, "groups": self.groups,
                 "min_order": self.min_order, "max_order": self.max_order, "calibration": self.calibration,
                 "info": self.info}
-        (np.savez_compressed if compress else np.savez)(buffer, table=self.table, pair_probs=self.pair_probs, pair_spread=self.pair_spread,
-                            train_bytes=self.train_bytes,
-                            **({} if self.token_table is None else {"token_table": self.token_table}),
-                            **self._group_arrays_by_key(),
-                            meta=np.frombuffer(json.dumps(meta).encode(), np.uint8))
+        write = np.savez_compressed if compress else np.savez
+        write(buffer, table=self.table, pair_probs=self.pair_probs, pair_spread=self.pair_spread,
+              train_bytes=self.train_bytes,
+              **({} if self.token_table is None else {"token_table": self.token_table}),
+              **self._group_arrays_by_key(),
+              meta=np.frombuffer(json.dumps(meta).encode(), np.uint8))
         atomic_write_bytes(path, buffer.getvalue())
 
     @classmethod
@@ -231,11 +232,11 @@ class GroupModels:
     bits: int
 
     def refine(self, scores: np.ndarray, data: np.ndarray, starts: np.ndarray, limit: int) -> np.ndarray:
-        """Where a document's top two categories are in one modelled group (and naive Bayes' margin is
-        under ``GROUP_GATE``), the group's model (plus
-        ``GROUP_NB_WEIGHT`` times naive Bayes' log-probabilities, a tie-breaker) picks among the group,
-        and the pick swaps scores with naive Bayes' first: the label follows the model, the margin
-        (which the calibration reads) stays naive Bayes' own. Changes ``scores`` in place.
+        """Where a document's top two categories are both in one modelled group and naive Bayes'
+        margin is under ``GROUP_GATE``, the group's model (its logits plus ``GROUP_NB_WEIGHT`` times
+        naive Bayes' log-probabilities, a tie-breaker) picks among the group, and the pick swaps scores
+        with naive Bayes' first: the label follows the model, the margin (which the calibration reads)
+        stays naive Bayes' own. Changes ``scores`` in place.
         """
         from forensics.composition import _ngrams_numba as kernels
 
