@@ -88,7 +88,8 @@ def finish(result, *, output, as_json, labels, png) -> None:
 @click.option("--threshold", type=float, default=0.5, show_default=True,
               help="Label a document `unknown` below this calibrated probability.")
 @click.option("--max-bytes", type=int, default=16384, show_default=True,
-              help="Classify each document by its first N bytes (0 = all); shares count every byte.")
+              help="Classify each document by N of its bytes: all of a shorter one, 4 windows spread over "
+                   "a longer one (0 = all); shares count every byte.")
 @click.option("--tokenizer", type=click.Path(exists=True, dir_okay=False),
               help="Tokenizer file (tokenizer.json is fastest): adds shares by tokens.")
 @click.option("--format", "fmt", type=click.Choice(["infer", "text", "jsonl", "parquet"]), default="infer",

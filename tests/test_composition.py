@@ -186,6 +186,29 @@ def test_max_bytes_scores_a_prefix(small_profiles):
     assert np.array_equal(capped, prefix)
 
 
+def test_long_documents_are_scored_on_spread_windows(small_profiles):
+    """A document longer than max_bytes is scored on 4 windows spread over it: a long English header
+    no longer decides the label of a French document, and the windows score as separate texts would,
+    up to the n-grams across their joins."""
+    from forensics.composition.classify import spread_windows
+
+    header = "This file is part of the project. Please read the licence before you use it. " * 30
+    body = "Le chien dort dans le jardin et rêve de ses os pendant que le chat dort sur le toit. " * 60
+    texts = [header + body, "short"]
+    scores, lengths = score_array(*pack_texts(texts), small_profiles, max_bytes=2048)
+    assert lengths.tolist() == [2048, 5]
+    assert small_profiles.names[scores[0].argmax()] == "fr"
+    prefix, _ = score_array(*pack_texts([texts[0][:2048]]), small_profiles, max_bytes=None)
+    assert small_profiles.names[prefix[0].argmax()] == "en"  # what its first 2,048 bytes alone say
+    data, starts = pack_texts(texts)
+    windowed, new_starts = spread_windows(data, starts, 2048)
+    raw = data[:starts[1]]
+    size = raw.size
+    expected = b"".join(raw[(size - 512) * k // 3:][:512].tobytes() for k in range(4))
+    assert windowed[:new_starts[1]].tobytes() == expected and windowed[new_starts[1]:].tobytes() == b"short"
+    assert spread_windows(data, starts, 100)[0] is data  # windows of 25 bytes: the prefix is scored
+
+
 def test_profiles_save_load_roundtrip(small_profiles, tmp_path):
     import dataclasses
 

@@ -3,8 +3,10 @@
 What it does: scores each document's hashed byte n-grams and word tokens against every category of a
 :class:`~forensics.composition.profiles.Profiles` (naive Bayes, numba), turns the scores into
 calibrated probabilities, and labels a document ``unknown`` when its best probability is below the
-threshold. Only the first ``max_bytes`` bytes of a long document are scored (its whole length still
-counts in every share); the scores of a document streamed in pieces add up.
+threshold. A document longer than ``max_bytes`` is scored on ``WINDOWS`` windows spread evenly over
+it, ``max_bytes`` in all (its whole length still counts in every share): a long licence or comment
+header, or a page's navigation, does not decide the label. The scores of a document streamed in
+pieces add up (plain text files: the windows spread over their first block).
 
 What it leaves out: reading shards (``forensics.corpus.readers``) and aggregation (``scan.py``).
 
@@ -26,6 +28,9 @@ from forensics.composition.profiles import (Profiles, label_probability, load_pr
 UNKNOWN = "unknown"
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_MAX_BYTES = 16384
+# Windows scored in a document longer than max_bytes (first at its start, last at its end). Measured on
+# real files (benchmarks/results/scan.md): sqlite3.h (616 KB) was labelled `en` by its first 16 KB.
+WINDOWS = 4
 
 
 @dataclass
@@ -48,10 +53,43 @@ def score_array(data: np.ndarray, starts: np.ndarray, profiles: Profiles, *,
     limit = 0 if max_bytes is None else int(max_bytes)
     if max_bytes is not None and limit <= 0:
         raise ValueError("max_bytes must be positive (or None for whole documents)")
-    scores = score_with_tables(data, np.asarray(starts, np.int64), profiles.table, profiles.token_table,
+    starts = np.asarray(starts, np.int64)
+    if limit:
+        data, starts = spread_windows(data, starts, limit)
+    scores = score_with_tables(data, starts, profiles.table, profiles.token_table,
                                profiles.min_order, profiles.max_order, limit, profiles.group_models)
     lengths = np.diff(starts)
     return scores, lengths if max_bytes is None else np.minimum(lengths, limit)
+
+
+def spread_windows(data: np.ndarray, starts: np.ndarray, max_bytes: int, *, windows: int = WINDOWS,
+                   min_window: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """The documents with each one longer than ``max_bytes`` replaced by ``windows`` windows of
+    ``max_bytes // windows`` bytes spread evenly over it, first at its start and last at its end
+    (all unchanged, so that a prefix is scored, when windows would be under ``min_window`` bytes).
+
+    >>> d, s = spread_windows(np.frombuffer(b"abcdefghijklmnopqrst" + b"xy", np.uint8), np.array([0, 20, 22]), 8,
+    ...                       windows=2, min_window=1)
+    >>> bytes(d), s.tolist()
+    (b'abcdqrstxy', [0, 8, 10])
+    """
+    lengths = np.diff(starts)
+    long = np.flatnonzero(lengths > max_bytes)
+    if not long.size or max_bytes // windows < min_window:
+        return data, starts
+    width = max_bytes // windows
+    pieces, previous = [], 0
+    new_lengths = lengths.copy()
+    for d in long:
+        lo, size = int(starts[d]), int(lengths[d])
+        pieces.append(data[previous:lo])
+        pieces.extend(data[lo + (size - width) * k // max(1, windows - 1):][:width] for k in range(windows))
+        previous = int(starts[d + 1])
+        new_lengths[d] = width * windows
+    pieces.append(data[previous:])
+    new_starts = np.zeros_like(starts)
+    np.cumsum(new_lengths, out=new_starts[1:])
+    return np.concatenate(pieces), new_starts
 
 
 def decide(scores: np.ndarray, lengths: np.ndarray, profiles: Profiles, *,
