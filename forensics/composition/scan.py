@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from forensics.composition.classify import DEFAULT_MAX_BYTES, DEFAULT_THRESHOLD, UNKNOWN
+from forensics.composition.classify import DEFAULT_MAX_BYTES, DEFAULT_THRESHOLD, UNKNOWN, WINDOWS
 from forensics.composition.merge import (
     Partial,
     labels_path,
@@ -77,7 +77,7 @@ class ScanSettings:
     def key(self, profiles_fingerprint: str) -> dict[str, Any]:
         """The settings that change a unit's counts."""
         return {"profiles": profiles_fingerprint, "threshold": self.threshold, "max_bytes": self.max_bytes,
-                "format": self.format, "text_key": self.text_key, "id_key": self.id_key,
+                "windows": WINDOWS, "format": self.format, "text_key": self.text_key, "id_key": self.id_key,
                 "tokenizer": _tokenizer_hash(self.tokenizer), "labels": self.labels,
                 "hash_inputs": self.hash_inputs}
 
@@ -224,7 +224,8 @@ class _UnitCounter:
                 self.label_lines.append(json.dumps(record, ensure_ascii=False))
 
     def add_text_file(self, blocks) -> None:
-        """A plain text file is one document: score its first ``max_bytes``, count all of it."""
+        """A plain text file is one document: score ``max_bytes`` of it (windows spread over its first
+        block when that is longer), count all of it."""
         from forensics.composition.classify import score_array
         from forensics.composition.profiles import pack_texts
 
