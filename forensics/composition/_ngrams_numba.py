@@ -65,6 +65,21 @@ def count_buckets(data, starts, bits, min_order, max_order):
     return counts
 
 
+@nb.njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _add_rows(table, buckets, start, stop, acc, scores, row):
+    """scores[row] += the sum of table[buckets[k]] for k in start..stop, through the int32 ``acc``
+    (at most ``_FLUSH_BYTES`` buckets per call, so that the int32 partial sums cannot overflow)."""
+    n_cat = table.shape[1]
+    acc[:] = 0
+    for k in range(start, stop):
+        b = buckets[k]
+        # index the table directly (no row view): LLVM then vectorizes the adds
+        for c in range(n_cat):
+            acc[c] += table[b, c]
+    for c in range(n_cat):
+        scores[row, c] += acc[c]
+
+
 @nb.njit(cache=True, nogil=True, fastmath=True)  # integer sums: exact in any order
 def score_documents(data, starts, table, min_order, max_order, limit):
     """Per document and category, the int64 sum of ``table[bucket]`` (int16) over its n-grams.
@@ -84,15 +99,8 @@ def score_documents(data, starts, table, min_order, max_order, limit):
         if limit > 0:
             hi = min(hi, lo + limit)
         for block in range(lo, hi, _FLUSH_BYTES):
-            acc[:] = 0
             n = _gram_buckets(data, lo, block, min(hi, block + _FLUSH_BYTES), min_order, max_order, shift, buckets)
-            for k in range(n):
-                b = buckets[k]
-                # index the table directly (no row view): LLVM then vectorizes the adds
-                for c in range(n_cat):
-                    acc[c] += table[b, c]
-            for c in range(n_cat):
-                scores[d, c] += acc[c]
+            _add_rows(table, buckets, 0, n, acc, scores, d)
     return scores
 
 
@@ -227,13 +235,7 @@ def score_tokens(data, starts, table, limit, docs):
             hi = min(hi, lo + limit)
         n = _token_buckets(data, lo, hi, shift, buckets)
         for block in range(0, n, _FLUSH_BYTES):
-            acc[:] = 0
-            for k in range(block, min(n, block + _FLUSH_BYTES)):
-                b = buckets[k]
-                for c in range(n_cat):
-                    acc[c] += table[b, c]
-            for c in range(n_cat):
-                scores[row, c] += acc[c]
+            _add_rows(table, buckets, block, min(n, block + _FLUSH_BYTES), acc, scores, row)
     return scores
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from forensics.composition.profiles import (Profiles, label_probability, load_profiles, pack_texts,
-                                           score_with_tables)
+                                           score_with_tables, scored_lengths)
 
 UNKNOWN = "unknown"
 DEFAULT_THRESHOLD = 0.5
@@ -58,8 +58,7 @@ def score_array(data: np.ndarray, starts: np.ndarray, profiles: Profiles, *,
         data, starts = spread_windows(data, starts, limit)
     scores = score_with_tables(data, starts, profiles.table, profiles.token_table,
                                profiles.min_order, profiles.max_order, limit, profiles.group_models)
-    lengths = np.diff(starts)
-    return scores, lengths if max_bytes is None else np.minimum(lengths, limit)
+    return scores, scored_lengths(starts, limit)
 
 
 def spread_windows(data: np.ndarray, starts: np.ndarray, max_bytes: int, *, windows: int = WINDOWS,

@@ -244,8 +244,7 @@ class GroupModels:
             return scores
         first, second = top_two_indices(scores)
         rows = np.arange(len(scores))
-        lengths = np.diff(starts) if limit <= 0 else np.minimum(np.diff(starts), limit)
-        margin = (scores[rows, first] - scores[rows, second]) / SCALE / np.maximum(lengths, 1) * 256.0
+        margin = margin_per_256(scores[rows, first], scores[rows, second], scored_lengths(starts, limit))
         for members, weights, bias in zip(self.members, self.weights, self.bias):
             inside = np.zeros(scores.shape[1], bool)
             inside[members] = True
@@ -392,11 +391,9 @@ def score_with_tables(data: np.ndarray, starts: np.ndarray, table: np.ndarray, t
     scores = kernels.score_documents(data, starts, table, min_order, max_order, limit)
     if token_table is None or not len(scores):
         return scores if group_models is None else group_models.refine(scores, data, starts, limit)
-    lengths = np.diff(starts) if limit <= 0 else np.minimum(np.diff(starts), limit)
     if scores.shape[1] > 1:
         top2 = top_two(scores)
-        margin = (top2[:, 1] - top2[:, 0]) / SCALE / np.maximum(lengths, 1) * 256.0
-        doubtful = np.flatnonzero(margin < TOKEN_GATE)
+        doubtful = np.flatnonzero(margin_per_256(top2[:, 1], top2[:, 0], scored_lengths(starts, limit)) < TOKEN_GATE)
     else:
         doubtful = np.zeros(0, np.int64)
     if doubtful.size:
@@ -423,11 +420,26 @@ def top_two(scores: np.ndarray) -> np.ndarray:
     return np.partition(scores, scores.shape[1] - 2, axis=1)[:, -2:]
 
 
+def scored_lengths(starts: np.ndarray, limit: int) -> np.ndarray:
+    """Bytes scored per document: its length, at most ``limit`` (no cap when ``limit <= 0``)."""
+    return np.diff(starts) if limit <= 0 else np.minimum(np.diff(starts), limit)
+
+
+def margin_per_256(best: np.ndarray, second: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The gap between the best and the second score, in nats per 256 scored bytes: what the token
+    gate, the group gate and the calibration read.
+
+    >>> margin_per_256(np.array([640]), np.array([0]), np.array([512])).tolist()
+    [5.0]
+    """
+    return (best - second) / SCALE / np.maximum(lengths, 1) * 256.0
+
+
 def _calibration_features(scores: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Per document: 1, log(1 + top-two score margin in nats per 256 bytes), log length, their product."""
     top2 = top_two(scores).astype(np.float64) if scores.shape[1] > 1 else np.zeros((len(scores), 2))
     n = np.maximum(lengths, 1).astype(np.float64)
-    margin = np.log1p((top2[:, 1] - top2[:, 0]) / SCALE / n * 256.0)
+    margin = np.log1p(margin_per_256(top2[:, 1], top2[:, 0], n))
     log_n = np.log(n / 256.0)
     return np.stack([np.ones_like(n), margin, log_n, margin * log_n], axis=1)
 
