@@ -353,3 +353,50 @@ def test_group_models_raise_accuracy_on_held_back_code():
     groups = profiles.info["refined_groups"]
     assert len(groups) == 1 and len(groups[0]) >= 3 and set(groups[0]) <= set(names)
     assert accuracy[True] > accuracy[False] + 0.02, accuracy
+
+
+def test_category_directions_discount_a_share_that_varies_between_units():
+    """Three code categories whose files carry a varying share of English comments, and a fourth
+    whose text is half prose (as Perl's POD): in the corpus the code has more comments than the
+    profiles' average. The plain weighted fit gives the extra comment bytes to the fourth; the
+    directions from :func:`pair_components` (comment share is the main way units differ) let the
+    code categories keep them."""
+    from types import SimpleNamespace
+
+    from forensics.composition.profiles import pair_components
+    from forensics.counting.pairs import count_pairs
+
+    rng = np.random.default_rng(5)
+    prose = ["the", "value", "of", "this", "returns", "a", "list", "when", "is", "not", "given", "and"]
+    code = [["{", "}", "x;", "int", "i++", "=="], ["def", "self.", "):", "None", "[i]", "pass"],
+            ["fn", "let", "mut", "->", "::", "&str"], ["my", "$_", "sub", "=~", "@ARGV", "print"]]
+
+    def unit(c, comments):
+        n = 2000
+        comments = 0.5 if c == 3 else comments
+        return " ".join(rng.choice(code[c], int(n * (1 - comments)))) + "\n# " + \
+            " ".join(rng.choice(prose, int(n * comments)))
+
+    names = range(4)
+    units = {c: [unit(c, rng.uniform(0.0, 0.4)) for _ in range(40)] for c in names}
+    hists = [count_pairs(texts=units[c]).histogram().astype(float) for c in names]
+    probs = np.array([(h + 0.01) / (h.sum() + 0.01 * h.size) for h in hists])
+    directions = []
+    for c in names:
+        rows, norms = pair_components([SimpleNamespace(id=f"u{i}", source="", text=t) for i, t in enumerate(units[c])],
+                                      rank=2)
+        assert rows.dtype == np.float16 and norms[0] > 0
+        directions.append(rows.astype(float) * norms[:, None])
+    truth = np.array([0.3, 0.3, 0.2, 0.2])
+    held = [count_pairs(texts=[unit(c, 0.4) for _ in range(40)]).histogram() for c in names]
+    corpus = sum(w * 1e6 * h / h.sum() for h, w in zip(held, truth))
+    weights = 1 / np.sqrt(probs.mean(axis=0) / 1e5)  # the counting noise of a corpus of 100,000 pairs
+    diagonal = estimate_mixture(corpus, probs, bin_weights=weights)
+    with_directions = estimate_mixture(corpus, probs, bin_weights=weights, components=np.array(directions),
+                                       component_scale=128.0)
+    assert diagonal[3] - truth[3] > 0.1  # the extra comments read as the prose-heavy category
+    assert abs(with_directions[3] - truth[3]) < 0.25 * abs(diagonal[3] - truth[3])
+    assert np.abs(with_directions - truth).sum() < 0.7 * np.abs(diagonal - truth).sum()
+    # without any variation the fit is the plain one
+    flat = estimate_mixture(corpus, probs, bin_weights=weights, components=np.zeros((4, 2, probs.shape[1])))
+    assert np.allclose(flat, diagonal)

@@ -40,7 +40,6 @@ from forensics.composition.merge import (
     write_partial,
     write_plan,
 )
-from forensics.composition.mixture import estimate_mixture
 from forensics.corpus.readers import ReadStats, detect_format, expand_inputs
 from forensics.errors import ForensicsError
 
@@ -334,8 +333,7 @@ class ScanResult:
 
         profiles = Profiles.load(plan["profiles_path"])
         method = plan.get("estimate_method", "nnls")
-        weights = estimate_mixture(partial.pair_hist, profiles.pair_probs, method=method,
-                                   bin_weights=profiles.pair_weights(partial.pair_hist.sum()))
+        weights = profiles.estimate(partial.pair_hist, method=method)
         info = {"fingerprint": profiles.fingerprint, "orders": [profiles.min_order, profiles.max_order],
                 "bits": profiles.bits, "pair_weight_floor": profiles.info.get("pair_weight_floor"),
                 "train_bytes": dict(zip(profiles.names, map(int, profiles.train_bytes))),
