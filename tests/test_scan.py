@@ -81,6 +81,7 @@ def test_scan_measures_known_composition(corpus, profiles, tmp_path):
     # the pair weighting was chosen on held-back training text: the floor with the least error there
     validation = profiles.info["pair_weight_validation"]
     assert str(profiles.info["pair_weight_floor"]) == min(validation, key=validation.get)
+    assert result.profile_info["pair_directions"] == profiles.pair_components.shape[1] == 8
     summary = result.to_dict()
     assert set(summary["shares"]) == {"documents", "bytes"}
     assert summary["provenance"]["command"] == "scan"
