@@ -10,7 +10,7 @@ much. Given each category's main directions of variation between its source unit
 the share of docstrings or POD in code, say), the fit is generalised least squares that expects a
 corpus' category text to differ from the profile along them. When the category samples differ from
 the corpus' text, the weighted fit errs about half as much as unweighted least squares, and less
-than EM; the directions take a further 15-25% off (benchmarks/results/scan.md). The weights are shares of byte pairs, which
+than EM; the directions take a further 6-21% off (benchmarks/results/scan.md). The weights are shares of byte pairs, which
 equal byte shares up to one pair per document. No per-document work is needed: pair counts merge by
 addition across shards and machines.
 

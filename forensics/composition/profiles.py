@@ -105,10 +105,10 @@ class Profiles:
     pair_component_norms: np.ndarray | None = None  # (categories, PAIR_COMPONENTS) float32: each row's scale
 
     def component_directions(self) -> np.ndarray | None:
-        """``pair_components`` in pair-frequency units (float64), or None."""
+        """``pair_components`` in pair-frequency units (float32), or None."""
         if self.pair_components is None:
             return None
-        return self.pair_components.astype(np.float64) * self.pair_component_norms[:, :, None]
+        return self.pair_components.astype(np.float32) * self.pair_component_norms[:, :, None]
 
     @property
     def bits(self) -> int:
@@ -599,7 +599,8 @@ def pooled_spread(variances: list[np.ndarray]) -> np.ndarray:
     return np.mean(variances, axis=0) if variances else np.zeros(1 << 16)
 
 
-def pair_components(documents: list[Any], *, rank: int = PAIR_COMPONENTS) -> tuple[np.ndarray, np.ndarray]:
+def pair_components(documents: list[Any], *, rank: int = PAIR_COMPONENTS,
+                    backend: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """The ``rank`` directions in which a category's byte-pair distribution varies most between its
     source units, weighted by size: the top eigenvectors of the covariance of the sample's pair
     frequencies, scaled by the square root of their eigenvalues.
@@ -615,14 +616,13 @@ def pair_components(documents: list[Any], *, rank: int = PAIR_COMPONENTS) -> tup
     """
     import scipy.sparse as sparse
 
+    from forensics.counting.pairs import count_pairs
+
     by_unit: dict[str, list[str]] = {}
     for d in documents:
         by_unit.setdefault(_unit_of(d), []).append(d.text)
-    rows = []
-    for unit in sorted(by_unit):
-        codes = [_pair_codes(t) for t in by_unit[unit]]
-        joined = np.concatenate(codes) if codes else np.zeros(0, np.int64)
-        rows.append(sparse.csr_matrix(np.bincount(joined, minlength=1 << 16).astype(np.float64)))
+    rows = [sparse.csr_matrix(count_pairs(texts=by_unit[unit], backend=backend).histogram().astype(np.float64))
+            for unit in sorted(by_unit)]
     hists = sparse.vstack(rows).tocsr()
     sizes = np.asarray(hists.sum(axis=1)).ravel()
     total = sizes.sum()
@@ -643,11 +643,6 @@ def pair_components(documents: list[Any], *, rank: int = PAIR_COMPONENTS) -> tup
         if peak > 0:
             out[i], norms[i] = (row / peak).astype(np.float16), peak
     return out, norms
-
-
-def _pair_codes(text: str) -> np.ndarray:
-    data = np.frombuffer(text.encode("utf-8"), np.uint8).astype(np.int64)
-    return data[:-1] * 256 + data[1:] if data.size > 1 else np.zeros(0, np.int64)
 
 
 def _pair_weights(pair_probs: np.ndarray, spread: np.ndarray, total_pairs: float,
@@ -775,7 +770,7 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
                 held_labels.append(len(names))
             pairs = count_pairs(texts=data, offsets=starts, backend=backend)
             pair_hists.append(pairs.histogram().astype(np.float64))
-            rows, norms = pair_components(documents)
+            rows, norms = pair_components(documents, backend=backend)
             component_rows.append(rows)
             component_norms.append(norms)
             variance = pair_fold_variance(documents, data, starts, backend)
