@@ -400,3 +400,29 @@ def test_category_directions_discount_a_share_that_varies_between_units():
     # without any variation the fit is the plain one
     flat = estimate_mixture(corpus, probs, bin_weights=weights, components=np.zeros((4, 2, probs.shape[1])))
     assert np.allclose(flat, diagonal)
+
+
+def test_pair_components_match_a_dense_reference():
+    """Units of several documents (pairs never cross a document's end): the rows equal the top
+    right singular vectors of the dense units x pairs deviation matrix times their singular values."""
+    from types import SimpleNamespace
+
+    from forensics.composition.profiles import pair_components
+    from forensics.counting.pairs import count_pairs
+
+    rng = np.random.default_rng(2)
+    vocab = ["ab", "ba", "cab", "x", "yz", "zy ", "ü", "é "]
+    documents = [SimpleNamespace(id=f"u{u}#{piece}", source="", text="".join(rng.choice(vocab, rng.integers(5, 60))))
+                 for u in range(9) for piece in range(rng.integers(1, 4))]
+    rows, norms = pair_components(documents, rank=3)
+    units = sorted({d.id.split("#")[0] for d in documents})
+    hists = np.array([count_pairs(texts=[d.text for d in documents if d.id.startswith(u + "#")]).histogram()
+                      for u in units], float)
+    sizes, total = hists.sum(axis=1), hists.sum()
+    deviations = (hists - np.outer(sizes, hists.sum(axis=0) / total)) / total
+    _, singular, right = np.linalg.svd(deviations, full_matrices=False)
+    for i in range(3):
+        expected = singular[i] * right[i]
+        got = rows[i].astype(float) * norms[i]
+        got *= np.sign(got @ expected)
+        assert np.abs(got - expected).max() <= 2e-3 * np.abs(expected).max()

@@ -599,8 +599,7 @@ def pooled_spread(variances: list[np.ndarray]) -> np.ndarray:
     return np.mean(variances, axis=0) if variances else np.zeros(1 << 16)
 
 
-def pair_components(documents: list[Any], *, rank: int = PAIR_COMPONENTS,
-                    backend: Any = None) -> tuple[np.ndarray, np.ndarray]:
+def pair_components(documents: list[Any], *, rank: int = PAIR_COMPONENTS) -> tuple[np.ndarray, np.ndarray]:
     """The ``rank`` directions in which a category's byte-pair distribution varies most between its
     source units, weighted by size: the top eigenvectors of the covariance of the sample's pair
     frequencies, scaled by the square root of their eigenvalues.
@@ -614,28 +613,34 @@ def pair_components(documents: list[Any], *, rank: int = PAIR_COMPONENTS,
     >>> rows.shape, bool(norms[0] > 0), float(norms[1])
     ((2, 65536), True, 0.0)
     """
+    import scipy.linalg
     import scipy.sparse as sparse
 
-    from forensics.counting.pairs import count_pairs
-
-    by_unit: dict[str, list[str]] = {}
-    for d in documents:
-        by_unit.setdefault(_unit_of(d), []).append(d.text)
-    rows = [sparse.csr_matrix(count_pairs(texts=by_unit[unit], backend=backend).histogram().astype(np.float64))
-            for unit in sorted(by_unit)]
-    hists = sparse.vstack(rows).tocsr()
+    documents = [d for d in documents if d.text]
+    unit_names = sorted({_unit_of(d) for d in documents})
+    unit_index = {u: i for i, u in enumerate(unit_names)}
+    data, starts = pack_texts([d.text for d in documents])
+    # one sparse units x pairs histogram: every adjacent byte pair inside a document, by its unit
+    inside = np.ones(max(data.size - 1, 0), bool)
+    inside[starts[1:-1] - 1] = False
+    units_of_bytes = np.repeat([unit_index[_unit_of(d)] for d in documents], np.diff(starts))
+    codes = data[:-1].astype(np.int64) * 256 + data[1:]
+    hists = sparse.csr_matrix((np.ones(int(inside.sum())), (units_of_bytes[:-1][inside], codes[inside])),
+                              shape=(len(unit_names), 1 << 16))
+    hists.sum_duplicates()
     sizes = np.asarray(hists.sum(axis=1)).ravel()
     total = sizes.sum()
     out, norms = np.zeros((rank, 1 << 16), np.float16), np.zeros(rank, np.float32)
-    if total <= 0 or len(rows) < 2:
+    if total <= 0 or len(unit_names) < 2:
         return out, norms
     mean = np.asarray(hists.sum(axis=0)).ravel() / total
     # Gram matrix of the rows (h_u - n_u p) / N without forming them densely
     projected = hists @ mean
     gram = ((hists @ hists.T).toarray() - np.outer(projected, sizes) - np.outer(sizes, projected)
             + (mean @ mean) * np.outer(sizes, sizes)) / total ** 2
-    values, vectors = np.linalg.eigh(gram)
-    top = np.argsort(values)[::-1][:rank]
+    n = len(unit_names)
+    values, vectors = scipy.linalg.eigh(gram, subset_by_index=[max(n - rank, 0), n - 1])
+    top = np.argsort(values)[::-1]
     vectors = vectors[:, top] * (np.clip(values[top], 0, None) > 1e-30)
     directions = (np.asarray((hists.T @ vectors).T) - np.outer(vectors.T @ sizes, mean)) / total
     for i, row in enumerate(directions):
@@ -770,7 +775,7 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
                 held_labels.append(len(names))
             pairs = count_pairs(texts=data, offsets=starts, backend=backend)
             pair_hists.append(pairs.histogram().astype(np.float64))
-            rows, norms = pair_components(documents, backend=backend)
+            rows, norms = pair_components(documents)
             component_rows.append(rows)
             component_norms.append(norms)
             variance = pair_fold_variance(documents, data, starts, backend)
