@@ -218,6 +218,10 @@ def test_profiles_save_load_roundtrip(small_profiles, tmp_path):
     small_profiles.save(path)
     loaded = Profiles.load(path)
     assert loaded.fingerprint == small_profiles.fingerprint
+    assert np.array_equal(loaded.pair_components, small_profiles.pair_components)
+    assert np.array_equal(loaded.pair_component_norms, small_profiles.pair_component_norms)
+    # a scan's workers leave the directions out: only the estimate reads them
+    assert Profiles.load(path, pair_directions=False).pair_components is None
     # group models (stored as float16) come back as they were fitted
     rng = np.random.default_rng(0)
     models = GroupModels([np.array([0, 2]), np.array([6, 7, 8])],

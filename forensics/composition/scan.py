@@ -271,7 +271,8 @@ def run_unit(job: tuple[ScanSettings, Unit]) -> dict[str, Any]:
 
     settings, unit = job
     started, cpu_started = time.perf_counter(), time.process_time()
-    profiles = _cached(f"profiles:{settings.profiles_path}", lambda: Profiles.load(settings.profiles_path))
+    profiles = _cached(f"profiles:{settings.profiles_path}", lambda: Profiles.load(settings.profiles_path,
+                                                                                  pair_directions=False))
     counter = _UnitCounter(settings, profiles)
     stats = ReadStats()
     for shard in unit.shards:
