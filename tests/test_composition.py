@@ -367,7 +367,7 @@ def test_category_directions_discount_a_share_that_varies_between_units():
     code categories keep them."""
     from types import SimpleNamespace
 
-    from forensics.composition.profiles import pair_components
+    from forensics.composition.profiles import pair_components, unit_pair_histograms
     from forensics.counting.pairs import count_pairs
 
     rng = np.random.default_rng(5)
@@ -387,7 +387,8 @@ def test_category_directions_discount_a_share_that_varies_between_units():
     probs = np.array([(h + 0.01) / (h.sum() + 0.01 * h.size) for h in hists])
     directions = []
     for c in names:
-        rows, norms = pair_components([SimpleNamespace(id=f"u{i}", source="", text=t) for i, t in enumerate(units[c])],
+        rows, norms = pair_components(unit_pair_histograms([SimpleNamespace(id=f"u{i}", source="", text=t)
+                                                            for i, t in enumerate(units[c])]),
                                       rank=2)
         assert rows.dtype == np.float16 and norms[0] > 0
         directions.append(rows.astype(float) * norms[:, None])
@@ -411,14 +412,14 @@ def test_pair_components_match_a_dense_reference():
     right singular vectors of the dense units x pairs deviation matrix times their singular values."""
     from types import SimpleNamespace
 
-    from forensics.composition.profiles import pair_components
+    from forensics.composition.profiles import pair_components, unit_pair_histograms
     from forensics.counting.pairs import count_pairs
 
     rng = np.random.default_rng(2)
     vocab = ["ab", "ba", "cab", "x", "yz", "zy ", "ü", "é "]
     documents = [SimpleNamespace(id=f"u{u}#{piece}", source="", text="".join(rng.choice(vocab, rng.integers(5, 60))))
                  for u in range(9) for piece in range(rng.integers(1, 4))]
-    rows, norms = pair_components(documents, rank=3)
+    rows, norms = pair_components(unit_pair_histograms(documents), rank=3)
     units = sorted({d.id.split("#")[0] for d in documents})
     hists = np.array([count_pairs(texts=[d.text for d in documents if d.id.startswith(u + "#")]).histogram()
                       for u in units], float)

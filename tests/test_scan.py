@@ -14,8 +14,8 @@ import pytest
 from forensics.composition import scan as scan_module
 from forensics.composition.classify import classify_texts
 from forensics.composition.merge import merge_scan
-from forensics.composition.mixture import estimate_mixture
-from forensics.composition.profiles import PAIR_COMPONENT_SCALE, build_profiles
+from forensics.composition.mixture import DIRECTION_SCALE, estimate_mixture
+from forensics.composition.profiles import build_profiles
 from forensics.composition.scan import scan_corpus
 from forensics.composition.synthetic import write_synthetic_corpus
 from forensics.corpus.categories import load_categories
@@ -74,7 +74,7 @@ def test_scan_measures_known_composition(corpus, profiles, tmp_path):
     # the pair histogram is exactly count_pairs over the documents, and the estimate is fitted to it
     assert np.array_equal(result.partial.pair_hist, count_pairs(texts=[d.text for d in docs]).histogram())
     fitted = estimate_mixture(result.partial.pair_hist, profiles.pair_probs, bin_weights=profiles.pair_weights(result.partial.pair_hist.sum()),
-                              components=profiles.component_directions(), component_scale=PAIR_COMPONENT_SCALE)
+                              components=profiles.component_directions(), component_scale=DIRECTION_SCALE)
     assert list(result.estimate.values()) == fitted.tolist()
     estimate_error = sum(abs(result.estimate[n] - truth["byte_shares"].get(n, 0)) for n in result.names)
     assert estimate_error < 0.3, estimate_error

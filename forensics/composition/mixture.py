@@ -29,11 +29,12 @@ from typing import Literal
 import numpy as np
 
 Method = Literal["em", "nnls"]
+DIRECTION_SCALE = 128.0  # variance of the category directions in the fit (simulated on the large sets: 32-512 all gain)
 
 
 def estimate_mixture(counts: np.ndarray, pair_probs: np.ndarray, *, method: Method = "nnls",
                      bin_weights: np.ndarray | None = None, components: np.ndarray | None = None,
-                     component_scale: float = 128.0, iterations: int = 2000,
+                     component_scale: float = DIRECTION_SCALE, iterations: int = 2000,
                      tolerance: float = 1e-10) -> np.ndarray:
     """Mixture weights (summing to 1) of the rows of ``pair_probs`` that best explain ``counts``.
 
@@ -52,9 +53,12 @@ def estimate_mixture(counts: np.ndarray, pair_probs: np.ndarray, *, method: Meth
     if counts.sum() <= 0:
         return np.zeros(k)
     if method == "nnls":
-        weights = _weighted_nnls(counts / counts.sum(), probs, bin_weights)
+        frequencies = counts / counts.sum()
+        squared = np.ones(probs.shape[1]) if bin_weights is None else np.asarray(bin_weights, np.float64) ** 2
+        gram, moment = (probs * squared) @ probs.T, (probs * squared) @ frequencies
+        weights = _nnls_normal(gram, moment)
         if components is not None:
-            weights = _low_rank_gls(counts / counts.sum(), probs, bin_weights, components, component_scale, weights)
+            weights = _low_rank_gls(gram, moment, frequencies, probs, squared, components, component_scale, weights)
         return weights
     if method != "em":
         raise ValueError(f"unknown method {method!r}; use em or nnls")
@@ -69,13 +73,6 @@ def estimate_mixture(counts: np.ndarray, pair_probs: np.ndarray, *, method: Meth
             break
         weights = updated
     return weights / weights.sum()
-
-
-def _weighted_nnls(frequencies: np.ndarray, probs: np.ndarray, bin_weights: np.ndarray | None) -> np.ndarray:
-    """argmin ||W (P^T w - f)|| over w >= 0, normalised to sum 1, solved on the k x k normal equations."""
-    design = probs.T if bin_weights is None else probs.T * bin_weights[:, None]
-    target = frequencies if bin_weights is None else frequencies * bin_weights
-    return _nnls_normal(design.T @ design, design.T @ target)
 
 
 def _nnls_normal(gram: np.ndarray, moment: np.ndarray) -> np.ndarray:
@@ -95,15 +92,14 @@ def _nnls_normal(gram: np.ndarray, moment: np.ndarray) -> np.ndarray:
     return solution / total if total > 0 else np.full(k, 1.0 / k)
 
 
-def _low_rank_gls(frequencies: np.ndarray, probs: np.ndarray, bin_weights: np.ndarray | None,
-                  components: np.ndarray, scale: float, weights: np.ndarray, rounds: int = 4) -> np.ndarray:
-    """Generalised least squares under covariance ``diag(1 / bin_weights^2) + U^T U`` with
+def _low_rank_gls(gram: np.ndarray, moment: np.ndarray, frequencies: np.ndarray, probs: np.ndarray,
+                  squared: np.ndarray, components: np.ndarray, scale: float, weights: np.ndarray,
+                  rounds: int = 4) -> np.ndarray:
+    """Generalised least squares under covariance ``diag(1 / squared) + U^T U`` with
     ``U = sqrt(scale) w_c D_c`` stacked over categories, by the Woodbury identity (an r k x r k
-    system replaces a bins x bins one). The products with the directions are formed once, on the
-    bins some direction touches; each round only rescales them by the current weights."""
-    squared = np.ones(probs.shape[1]) if bin_weights is None else bin_weights ** 2
-    gram = (probs * squared) @ probs.T
-    moment = (probs * squared) @ frequencies
+    system replaces a bins x bins one), starting from the weighted fit's normal equations
+    ``gram``, ``moment``. The products with the directions are formed once, on the bins some
+    direction touches; each round only rescales them by the current weights."""
     k, rank = components.shape[:2]
     flat = np.asarray(components).reshape(k * rank, -1)
     touched = np.flatnonzero(np.any(flat != 0, axis=0))

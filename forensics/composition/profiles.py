@@ -72,7 +72,6 @@ PAIR_FOLDS = 8  # parts of each category's sample (by source unit) whose spread 
 PAIR_WEIGHT_FLOORS: tuple[float | None, ...] = (1e-2, 1e-1, 0.3, 1.0, 3.0, 10.0, None)
 PROFILE_VERSION = 20
 PAIR_COMPONENTS = 8  # directions in which a category's byte-pair distribution varies most between its source units
-PAIR_COMPONENT_SCALE = 128.0  # their variance in the estimate (simulated on the large sets: 32-512 all gain)
 HELD_OUT_EVERY = 5  # every 5th training unit calibrates the probabilities...
 HELD_OUT_MAX_SHARE = 0.3  # ...up to 30% of a category's text (10-30% in practice)
 CALIBRATION_PIECE_BYTES = (200, 800, 3200)  # and whole documents
@@ -156,8 +155,7 @@ class Profiles:
         directions = self.component_directions() if components and method == "nnls" else None
         return estimate_mixture(pair_hist, self.pair_probs[picked], method=method,  # type: ignore[arg-type]
                                 bin_weights=self.pair_weights(float(np.sum(pair_hist))) if method == "nnls" else None,
-                                components=None if directions is None else directions[picked],
-                                component_scale=PAIR_COMPONENT_SCALE)
+                                components=None if directions is None else directions[picked])
 
     def index(self, name: str) -> int:
         try:
@@ -564,26 +562,44 @@ def _unit_of(document: Any) -> str:
     return (document.id or document.source).split("#", 1)[0]
 
 
-def pair_fold_variance(documents: list[Any], data: np.ndarray, starts: np.ndarray, backend: Any) -> np.ndarray | None:
+def unit_pair_histograms(documents: list[Any]) -> Any:
+    """Byte-pair counts of each source unit (files, pages) of a category's sample: a sparse
+    units x 65,536 matrix, rows in sorted unit order, pairs inside documents only (as
+    :func:`forensics.counting.pairs.count_pairs` counts them; one 2-D histogram instead of a kernel
+    call per unit, which took 4x as long on the large sets).
+
+    >>> from types import SimpleNamespace as Doc
+    >>> h = unit_pair_histograms([Doc(id="a#1", source="", text="ab"), Doc(id="a#2", source="", text="ab")])
+    >>> h.shape, int(h[0, ord("a") << 8 | ord("b")]), int(h.sum())
+    ((1, 65536), 2, 2)
+    """
+    import scipy.sparse as sparse
+
+    documents = [d for d in documents if d.text]
+    unit_names = sorted({_unit_of(d) for d in documents})
+    unit_index = {u: i for i, u in enumerate(unit_names)}
+    data, starts = pack_texts([d.text for d in documents])
+    inside = np.ones(max(data.size - 1, 0), bool)
+    inside[starts[1:-1] - 1] = False
+    units_of_bytes = np.repeat([unit_index[_unit_of(d)] for d in documents], np.diff(starts))
+    codes = data[:-1].astype(np.int64) << 8 | data[1:]
+    hists = sparse.csr_matrix((np.ones(int(inside.sum())), (units_of_bytes[:-1][inside], codes[inside])),
+                              shape=(len(unit_names), 1 << 16))
+    hists.sum_duplicates()
+    return hists
+
+
+def pair_fold_variance(unit_hists: Any) -> np.ndarray | None:
     """How much each byte pair's frequency varies across ``PAIR_FOLDS`` parts of a category's sample.
 
-    Parts are whole source units (files, pages) dealt round-robin in sorted order; None when the
-    sample has fewer than two units.
+    Parts are whole source units (rows of :func:`unit_pair_histograms`) dealt round-robin in sorted
+    order; None when the sample has fewer than two units.
     """
-    from forensics.counting.pairs import count_pairs
-
-    units = sorted({_unit_of(d) for d in documents})
-    if len(units) < 2:
+    if unit_hists.shape[0] < 2:
         return None
-    fold_of_unit = {u: i % PAIR_FOLDS for i, u in enumerate(units)}
-    folds = np.array([fold_of_unit[_unit_of(d)] for d in documents])
     frequencies = []
-    for fold in np.unique(folds):
-        picked = np.flatnonzero(folds == fold)
-        pieces = [data[starts[i]:starts[i + 1]] for i in picked]
-        offsets = np.zeros(len(pieces) + 1, np.int64)
-        np.cumsum([len(p) for p in pieces], out=offsets[1:])
-        hist = count_pairs(texts=np.concatenate(pieces), offsets=offsets, backend=backend).histogram()
+    for fold in range(min(PAIR_FOLDS, unit_hists.shape[0])):
+        hist = np.asarray(unit_hists[fold::PAIR_FOLDS].sum(axis=0)).ravel()
         if hist.sum():
             frequencies.append(hist / hist.sum())
     if len(frequencies) < 2:
@@ -600,46 +616,34 @@ def pooled_spread(variances: list[np.ndarray]) -> np.ndarray:
     return np.mean(variances, axis=0) if variances else np.zeros(1 << 16)
 
 
-def pair_components(documents: list[Any], *, rank: int = PAIR_COMPONENTS) -> tuple[np.ndarray, np.ndarray]:
+def pair_components(hists: Any, *, rank: int = PAIR_COMPONENTS) -> tuple[np.ndarray, np.ndarray]:
     """The ``rank`` directions in which a category's byte-pair distribution varies most between its
-    source units, weighted by size: the top eigenvectors of the covariance of the sample's pair
-    frequencies, scaled by the square root of their eigenvalues.
+    source units (rows of :func:`unit_pair_histograms`), weighted by size: the top eigenvectors of
+    the covariance of the sample's pair frequencies, scaled by the square root of their eigenvalues.
 
     Returns rows scaled to a largest absolute value of 1 (float16) and their scales (float32); rows
     past the number of units are zero. Docstrings in one project and not the next, or one page's
     topic, show up as such a direction; the mixture estimate discounts them.
 
     >>> from types import SimpleNamespace as Doc
-    >>> rows, norms = pair_components([Doc(id="a", source="", text="abab"), Doc(id="b", source="", text="cdcd")], rank=2)
+    >>> docs = [Doc(id="a", source="", text="abab"), Doc(id="b", source="", text="cdcd")]
+    >>> rows, norms = pair_components(unit_pair_histograms(docs), rank=2)
     >>> rows.shape, bool(norms[0] > 0), float(norms[1])
     ((2, 65536), True, 0.0)
     """
     import scipy.linalg
-    import scipy.sparse as sparse
 
-    documents = [d for d in documents if d.text]
-    unit_names = sorted({_unit_of(d) for d in documents})
-    unit_index = {u: i for i, u in enumerate(unit_names)}
-    data, starts = pack_texts([d.text for d in documents])
-    # one sparse units x pairs histogram: every adjacent byte pair inside a document, by its unit
-    inside = np.ones(max(data.size - 1, 0), bool)
-    inside[starts[1:-1] - 1] = False
-    units_of_bytes = np.repeat([unit_index[_unit_of(d)] for d in documents], np.diff(starts))
-    codes = data[:-1].astype(np.int64) * 256 + data[1:]
-    hists = sparse.csr_matrix((np.ones(int(inside.sum())), (units_of_bytes[:-1][inside], codes[inside])),
-                              shape=(len(unit_names), 1 << 16))
-    hists.sum_duplicates()
     sizes = np.asarray(hists.sum(axis=1)).ravel()
     total = sizes.sum()
     out, norms = np.zeros((rank, 1 << 16), np.float16), np.zeros(rank, np.float32)
-    if total <= 0 or len(unit_names) < 2:
+    n = hists.shape[0]
+    if total <= 0 or n < 2:
         return out, norms
     mean = np.asarray(hists.sum(axis=0)).ravel() / total
     # Gram matrix of the rows (h_u - n_u p) / N without forming them densely
     projected = hists @ mean
     gram = ((hists @ hists.T).toarray() - np.outer(projected, sizes) - np.outer(sizes, projected)
             + (mean @ mean) * np.outer(sizes, sizes)) / total ** 2
-    n = len(unit_names)
     values, vectors = scipy.linalg.eigh(gram, subset_by_index=[max(n - rank, 0), n - 1])
     top = np.argsort(values)[::-1]
     vectors = vectors[:, top] * (np.clip(values[top], 0, None) > 1e-30)
@@ -774,12 +778,12 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
                     held_labels.extend([len(names)] * len(pieces))
                 held_texts.append(text)
                 held_labels.append(len(names))
-            pairs = count_pairs(texts=data, offsets=starts, backend=backend)
-            pair_hists.append(pairs.histogram().astype(np.float64))
-            rows, norms = pair_components(documents)
+            unit_hists = unit_pair_histograms(documents)
+            pair_hists.append(np.asarray(unit_hists.sum(axis=0)).ravel())  # the category's pair histogram
+            rows, norms = pair_components(unit_hists)
             component_rows.append(rows)
             component_norms.append(norms)
-            variance = pair_fold_variance(documents, data, starts, backend)
+            variance = pair_fold_variance(unit_hists)
             if variance is not None:
                 pair_variances.append(variance)
             train_bytes.append(int(data.size))

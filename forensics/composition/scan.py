@@ -330,7 +330,8 @@ class ScanResult:
     @classmethod
     def from_partial(cls, partial: Partial, *, plan: dict[str, Any], work_dir: Path | None,
                      missing_units: list[int]) -> "ScanResult":
-        from forensics.composition.profiles import PAIR_COMPONENT_SCALE, Profiles
+        from forensics.composition.mixture import DIRECTION_SCALE
+        from forensics.composition.profiles import Profiles
 
         profiles = Profiles.load(plan["profiles_path"])
         method = plan.get("estimate_method", "nnls")
@@ -338,7 +339,7 @@ class ScanResult:
         info = {"fingerprint": profiles.fingerprint, "orders": [profiles.min_order, profiles.max_order],
                 "bits": profiles.bits, "pair_weight_floor": profiles.info.get("pair_weight_floor"),
                 "pair_directions": 0 if profiles.pair_components is None else int(profiles.pair_components.shape[1]),
-                "pair_direction_scale": PAIR_COMPONENT_SCALE if method == "nnls" else None,
+                "pair_direction_scale": DIRECTION_SCALE if method == "nnls" else None,
                 "train_bytes": dict(zip(profiles.names, map(int, profiles.train_bytes))),
                 "held_out_accuracy": profiles.info.get("held_out_accuracy", {}),
                 "refined_groups": profiles.info.get("refined_groups", [])}
