@@ -211,6 +211,14 @@ def l1(measured: dict[str, float], truth: dict[str, float]) -> float:
     return sum(abs(measured.get(n, 0) - truth.get(n, 0)) for n in set(measured) | set(truth))
 
 
+def interval_coverage(intervals: dict[str, list[float]] | None, truth: dict[str, float]) -> str:
+    """How many categories' true shares lie inside the estimate's intervals, as 'inside of all (share)'."""
+    if not intervals:
+        return "-"
+    inside = sum(low <= truth.get(n, 0) <= high for n, (low, high) in intervals.items())
+    return f"{inside} of {len(intervals)} ({inside / len(intervals):.0%})"
+
+
 def merge_variants(shares: dict[str, float]) -> dict[str, float]:
     merged: dict[str, float] = {}
     for name, value in shares.items():
@@ -220,7 +228,7 @@ def merge_variants(shares: dict[str, float]) -> dict[str, float]:
 
 def section_aggregate(profiles, work: Path) -> None:
     from forensics.composition.mixture import estimate_mixture
-    from forensics.composition.scan import scan_corpus
+    from forensics.composition.scan import ESTIMATE_Z, scan_corpus
     from forensics.composition.synthetic import write_synthetic_corpus
 
     out("\n## Aggregate byte shares on synthetic corpora of known make-up (COUNT split)\n")
@@ -228,8 +236,9 @@ def section_aggregate(profiles, work: Path) -> None:
         "L1 = sum over categories of |measured - true| byte share (`unknown` counts as error).\n")
     out("| seed | documents | L1 per-document labels | same, regional variants as one | same, threshold 0 (no "
         "unknown) | L1 pair-count estimate (weighted NNLS with category directions, default) | L1 estimate (weighted NNLS, diagonal only) | L1 estimate (unweighted NNLS) | "
-        "L1 estimate (EM) | L1 estimate, languages only (weighted NNLS) | unknown share |")
-    out("|---|---|---|---|---|---|---|---|---|---|---|")
+        "L1 estimate (EM) | L1 estimate, languages only (weighted NNLS) | unknown share | "
+        "estimate's 90% intervals: truth inside (categories) | median half-width |")
+    out("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for seed in (1, 2, 3):
         corpus = work / f"agg-{seed}"
         truth = write_synthetic_corpus(corpus, SETS, total_bytes=20_000_000, shards=4, seed=seed)
@@ -257,7 +266,8 @@ def section_aggregate(profiles, work: Path) -> None:
         out(f"| {seed} | {result.partial.documents.sum():,} | {l1_docs:.2%} | {l1_merged:.2%} | {l1_no_unknown:.2%} | "
             f"{l1_nnls:.2%} | {l1_diagonal:.2%} | {l1_flat:.2%} | "
             f"{l1_em:.2%} | "
-            f"{l1_lang:.2%} | {shares['unknown']:.2%} |")
+            f"{l1_lang:.2%} | {shares['unknown']:.2%} | {interval_coverage(result.estimate_interval(), true)} | "
+            f"{np.median(list(result.estimate_sd.values())) * ESTIMATE_Z:.2%} |")
         shutil.rmtree(corpus)
         shutil.rmtree(work / f"agg-lang-{seed}")
 
@@ -363,7 +373,8 @@ def section_gb(corpus: Path, work: Path, profiles_file: Path) -> None:
     out(f"| Ctrl-C at {interrupted_at:.0f} s ({finished} of {units} units done), then rerun | {wall_resume:.0f} (rerun) | "
         f"- | {'yes' if key(resumed) == key(local) else 'NO'} |")
     out(f"\nByte-share L1 error against the truth: per-document labels {l1:.2%}, pair-count estimate {l1_est:.2%} "
-        f"(unknown: {local['shares']['bytes'].get('unknown', 0):.2%} of bytes).")
+        f"(unknown: {local['shares']['bytes'].get('unknown', 0):.2%} of bytes). The estimate's 90% intervals hold "
+        f"the true share of {interval_coverage(local.get('estimate_interval'), true)} categories.")
 
 
 def main() -> None:

@@ -14,6 +14,8 @@ def show_result(result, *, top: int = 25) -> None:
     """A rich table of the largest categories, the estimate beside the per-document shares."""
     from rich.table import Table
 
+    from forensics.composition.scan import ESTIMATE_Z
+
     from cli.common import console
 
     shares = result.shares
@@ -28,10 +30,17 @@ def show_result(result, *, top: int = 25) -> None:
         cells = [row["category"], row["group"], f"{row['document_share']:.1%}", f"{row['byte_share']:.1%}"]
         if "tokens" in shares:
             cells.append(f"{row['token_share']:.1%}")
-        cells.append("" if row["estimate"] is None else f"{row['estimate']:.1%}")
+        if row["estimate"] is None:
+            cells.append("")
+        elif row["estimate_sd"] is None:
+            cells.append(f"{row['estimate']:.1%}")
+        else:
+            cells.append(f"{row['estimate']:.1%} ± {ESTIMATE_Z * row['estimate_sd']:.1%}")
         table.add_row(*cells)
     out = console()
     out.print(table)
+    if result.estimate_sd is not None:
+        out.print("± marks 90% intervals of the pair-count estimate (calibrated on held-back training text)")
     comparison = result.comparison()
     out.print(f"L1 distance, per-document byte shares vs pair-count estimate: "
               f"{comparison['l1_bytes_vs_estimate']:.3f} (unknown: {comparison['unknown_byte_share']:.1%} of bytes)")

@@ -305,7 +305,7 @@ def test_held_out_units_stay_a_minority_of_the_text():
 
     docs = [Document(text="x" * 8000, id=f"big#{i}", source="s") for i in range(8)]
     docs += [Document(text="y" * 1000, id=f"small-{i}", source="s") for i in range(4)]
-    kept, held = _hold_out(docs)
+    kept, held, _ = _hold_out(docs)
     assert all(t.startswith("x") for t in kept[:8]) and held and all(t.startswith("y") for t in held)
     assert sum(map(len, held)) <= 0.3 * sum(len(d.text) for d in docs)
 
@@ -405,6 +405,45 @@ def test_category_directions_discount_a_share_that_varies_between_units():
     # without any variation the fit is the plain one
     flat = estimate_mixture(corpus, probs, bin_weights=weights, components=np.zeros((4, 2, probs.shape[1])))
     assert np.allclose(flat, diagonal)
+
+
+def test_estimate_covariance_matches_a_dense_reference_and_the_spread_of_refits():
+    """The covariance ``estimate_mixture`` returns is ``(P C^-1 P^T)^-1`` for the dense residual
+    covariance ``C`` (diagonal plus each category's directions, scaled by its weight), carried
+    through the normalisation of the weights to sum 1; and data drawn from that very model scatter the
+    fitted weights as much."""
+    rng = np.random.default_rng(11)
+    k, bins, rank, scale = 3, 40, 2, 128.0
+    probs = rng.dirichlet(np.full(bins, 2.0), size=k)
+    directions = rng.normal(0, 0.0004, size=(k, rank, bins))  # about as much variance as the diagonal's
+    squared = 1 / rng.uniform(0.5e-5, 2e-5, size=bins)
+    truth = np.array([0.5, 0.3, 0.2])
+
+    def dense_covariance(w, with_directions=True):
+        c = np.diag(1 / squared)
+        if with_directions:
+            c += sum(scale * w[i] ** 2 * directions[i].T @ directions[i] for i in range(k))
+        jacobian = np.eye(k) - np.outer(w, np.ones(k))  # of the normalisation w / sum(w)
+        return jacobian @ np.linalg.inv(probs @ np.linalg.solve(c, probs.T)) @ jacobian.T
+
+    frequencies = truth @ probs
+    for with_directions in (False, True):
+        weights, covariance = estimate_mixture(frequencies * 1e6, probs, bin_weights=np.sqrt(squared),
+                                               components=directions if with_directions else None,
+                                               component_scale=scale, covariance=True)
+        assert np.allclose(weights, truth, atol=1e-6)
+        assert np.allclose(covariance, dense_covariance(weights, with_directions), rtol=1e-6, atol=1e-12)
+        assert np.allclose(covariance.sum(axis=1), 0, atol=1e-12)
+    model = dense_covariance(truth)
+    residual_covariance = np.diag(1 / squared) + sum(scale * truth[i] ** 2 * directions[i].T @ directions[i]
+                                                     for i in range(k))
+    draws = rng.multivariate_normal(frequencies, residual_covariance, size=300)
+    fits = np.array([estimate_mixture(d * 1e6, probs, bin_weights=np.sqrt(squared), components=directions,
+                                      component_scale=scale) for d in draws])
+    ratio = fits.std(axis=0) / np.sqrt(np.diag(model))
+    assert np.all((ratio > 0.8) & (ratio < 1.2)), ratio
+    with pytest.raises(ValueError, match="nnls"):
+        estimate_mixture(frequencies * 1e6, probs, method="em", covariance=True)
 
 
 def test_pair_components_match_a_dense_reference():

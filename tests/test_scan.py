@@ -82,6 +82,15 @@ def test_scan_measures_known_composition(corpus, profiles, tmp_path):
     validation = profiles.info["pair_weight_validation"]
     assert str(profiles.info["pair_weight_floor"]) == min(validation, key=validation.get)
     assert result.profile_info["pair_directions"] == profiles.pair_components.shape[1] == 8
+    # 90% intervals, their scale fitted on held-back training text: they hold the truth of most categories
+    # and are far narrower than the [0, 1] that would hold it trivially
+    intervals = result.estimate_interval()
+    inside = [low <= truth["byte_shares"].get(n, 0) <= high for n, (low, high) in intervals.items()]
+    widths = [high - low for low, high in intervals.values()]
+    assert sum(inside) >= 7 and max(widths) < 0.15, (inside, widths)  # 9 of 9 and 0.02-0.08 when written
+    scales = profiles.info["estimate_sd_scale"]
+    assert [size for size, _ in scales] == [1e4, 1e5, 1e6, 1e7] and all(0 < scale < 1 for _, scale in scales)
+    assert result.to_dict()["estimate_interval"] == intervals
     summary = result.to_dict()
     assert set(summary["shares"]) == {"documents", "bytes"}
     assert summary["provenance"]["command"] == "scan"

@@ -70,11 +70,14 @@ PAIR_FOLDS = 8  # parts of each category's sample (by source unit) whose spread 
 # picks the one whose estimate errs least on mixtures of held-back training text: with large samples
 # a small floor halves the error, with 20-100 KB samples the spread is too noisy and a large one wins.
 PAIR_WEIGHT_FLOORS: tuple[float | None, ...] = (1e-2, 1e-1, 0.3, 1.0, 3.0, 10.0, None)
-PROFILE_VERSION = 20
+PROFILE_VERSION = 21
 PAIR_COMPONENTS = 8  # directions in which a category's byte-pair distribution varies most between its source units
 HELD_OUT_EVERY = 5  # every 5th training unit calibrates the probabilities...
 HELD_OUT_MAX_SHARE = 0.3  # ...up to 30% of a category's text (10-30% in practice)
 CALIBRATION_PIECE_BYTES = (200, 800, 3200)  # and whole documents
+# Corpus sizes (byte pairs) at which the estimate's standard errors are calibrated on held-back text;
+# the scale needed falls with size (counting noise) and is flat above about 10 MB
+ESTIMATE_SD_SIZES = (1e4, 1e5, 1e6, 1e7)
 
 
 @dataclass
@@ -140,11 +143,14 @@ class Profiles:
         return _pair_weights(self.pair_probs, self.pair_spread, total_pairs, self.info.get("pair_weight_floor"))
 
     def estimate(self, pair_hist: np.ndarray, *, method: str = "nnls", components: bool = True,
-                 rows: Sequence[int] | None = None) -> np.ndarray:
+                 rows: Sequence[int] | None = None, sd: bool = False) -> Any:
         """The pair-count mixture estimate of a corpus' byte-pair histogram (see :mod:`mixture`).
 
         NNLS is weighted by :meth:`pair_weights` and, with ``components``, discounts the directions in
         which each category varies (:func:`pair_components`); ``rows`` restricts it to some categories.
+        With ``sd`` it returns ``(weights, sd)``: standard errors of the weights, the fit's own
+        scaled by :func:`calibrate_estimate_sd`'s factor for the corpus' size (``sd`` is None for EM
+        and for profiles without held-back text to calibrate on).
 
         >>> p = load_profiles("code"); p.estimate(np.ones(65536)).shape == (len(p.names),)  # doctest: +SKIP
         True
@@ -153,9 +159,20 @@ class Profiles:
 
         picked = list(range(len(self.names))) if rows is None else list(rows)
         directions = self.component_directions() if components and method == "nnls" else None
-        return estimate_mixture(pair_hist, self.pair_probs[picked], method=method,  # type: ignore[arg-type]
-                                bin_weights=self.pair_weights(float(np.sum(pair_hist))) if method == "nnls" else None,
-                                components=None if directions is None else directions[picked])
+        total = float(np.sum(pair_hist))
+        scales = self.info.get("estimate_sd_scale")
+        want_sd = sd and method == "nnls" and bool(scales)
+        fitted = estimate_mixture(pair_hist, self.pair_probs[picked], method=method,  # type: ignore[arg-type]
+                                  bin_weights=self.pair_weights(total) if method == "nnls" else None,
+                                  components=None if directions is None else directions[picked], covariance=want_sd)
+        if not sd:
+            return fitted
+        if not want_sd:
+            return fitted, None
+        weights, covariance = fitted
+        sizes, factors = np.log10([s for s, _ in scales]), [f for _, f in scales]
+        factor = float(np.interp(np.log10(max(total, 1.0)), sizes, factors))
+        return weights, factor * np.sqrt(np.clip(np.diag(covariance), 0, None))
 
     def index(self, name: str) -> int:
         try:
@@ -528,9 +545,10 @@ def held_out_accuracy(scores: np.ndarray, lengths: np.ndarray, labels: np.ndarra
             for i, name in enumerate(names) if (short & (labels == i)).sum() >= min_pieces}
 
 
-def _hold_out(documents: list[Any]) -> tuple[list[str], list[str]]:
+def _hold_out(documents: list[Any]) -> tuple[list[str], list[str], set[str]]:
     """Split training documents into kept and held-out texts by source unit: every 5th unit, then
     others from the end, while the held-out text stays within ``HELD_OUT_MAX_SHARE`` of the bytes.
+    Returns the kept texts, the held-out texts and the held-out units.
 
     Pieces of one source file (ids ``a.py``, ``a.py#1``, ...) stay on one side: calibrating on a
     piece of a file the weights have seen would make the probabilities too confident. A category
@@ -538,7 +556,7 @@ def _hold_out(documents: list[Any]) -> tuple[list[str], list[str]]:
     """
     units = sorted({_unit_of(d) for d in documents})
     if len(units) < 2:
-        return [d.text for d in documents], []
+        return [d.text for d in documents], [], set()
     size: dict[str, int] = {}
     for d in documents:
         size[_unit_of(d)] = size.get(_unit_of(d), 0) + len(d.text)
@@ -555,7 +573,7 @@ def _hold_out(documents: list[Any]) -> tuple[list[str], list[str]]:
             held_size += size[unit]
     kept = [d.text for d in documents if _unit_of(d) not in held_units]
     held = [d.text for d in documents if _unit_of(d) in held_units]
-    return kept, held
+    return kept, held, held_units
 
 
 def _unit_of(document: Any) -> str:
@@ -674,9 +692,28 @@ def choose_pair_weight_floor(kept_pairs: list[np.ndarray], held_pairs: list[np.n
     """
     from forensics.composition.mixture import estimate_mixture
 
+    prepared = _held_mixtures(kept_pairs, held_pairs, mixtures)
+    if prepared is None:
+        return None, {}
+    probs, held, usable, truths = prepared
+    errors: dict[str, float] = {}
+    for floor in PAIR_WEIGHT_FLOORS:
+        weights = _pair_weights(probs, spread, total_pairs, floor)
+        errors[str(floor)] = float(np.mean([
+            np.abs(estimate_mixture(truth[usable] @ held * total_pairs, probs, bin_weights=weights) - truth).sum()
+            for truth in truths]))
+    best = min(PAIR_WEIGHT_FLOORS, key=lambda f: errors[str(f)])
+    return best, errors
+
+
+def _held_mixtures(kept_pairs: list[np.ndarray], held_pairs: list[np.ndarray | None], mixtures: int,
+                   ) -> tuple[np.ndarray, np.ndarray, list[int], list[np.ndarray]] | None:
+    """Profiles of the kept training text, the held-back frequencies of the categories that have
+    held-back text, their indices, and ``mixtures`` Dirichlet(1) truths over them (seed 0); None
+    when fewer than two categories have held-back text."""
     usable = [i for i, h in enumerate(held_pairs) if h is not None and h.sum() > 0]
     if len(usable) < 2:
-        return None, {}
+        return None
     kept = np.array(kept_pairs)
     probs = (kept + PAIR_ALPHA) / (kept.sum(axis=1, keepdims=True) + PAIR_ALPHA * kept.shape[1])
     held = np.array([held_pairs[i] / held_pairs[i].sum() for i in usable])
@@ -686,14 +723,45 @@ def choose_pair_weight_floor(kept_pairs: list[np.ndarray], held_pairs: list[np.n
         truth = np.zeros(len(held_pairs))
         truth[usable] = rng.dirichlet(np.ones(len(usable)))
         truths.append(truth)
-    errors: dict[str, float] = {}
-    for floor in PAIR_WEIGHT_FLOORS:
-        weights = _pair_weights(probs, spread, total_pairs, floor)
-        errors[str(floor)] = float(np.mean([
-            np.abs(estimate_mixture(truth[usable] @ held * total_pairs, probs, bin_weights=weights) - truth).sum()
-            for truth in truths]))
-    best = min(PAIR_WEIGHT_FLOORS, key=lambda f: errors[str(f)])
-    return best, errors
+    return probs, held, usable, truths
+
+
+def calibrate_estimate_sd(kept_pairs: list[np.ndarray], held_pairs: list[np.ndarray | None], spread: np.ndarray,
+                          floor: float | None, kept_components: np.ndarray | None, *, mixtures: int = 8,
+                          sizes: Sequence[float] = ESTIMATE_SD_SIZES) -> tuple[list[list[float]] | None, dict[str, Any]]:
+    """How much to scale the mixture estimate's model standard errors so that they describe its
+    errors on held-back text, by corpus size.
+
+    Profiles of the kept training text (with the kept units' directions) are fitted to Dirichlet(1)
+    mixtures of the held-back text, sampled as ``size`` pairs; at each size the scale is the 90th
+    percentile of ``|error / model sd|`` over categories and mixtures, divided by 1.645, so that
+    ``estimate +- 1.645 sd`` covers 90% of the held-back errors. Returns ``[[size, scale], ...]``
+    (None with fewer than two categories of held-back text) and the coverage it measured.
+    """
+    from forensics.composition.mixture import estimate_mixture
+
+    prepared = _held_mixtures(kept_pairs, held_pairs, mixtures)
+    if prepared is None:
+        return None, {}
+    probs, held, usable, truths = prepared
+    rng = np.random.default_rng(1)
+    scales, validation = [], {}
+    for size in sizes:
+        weights = _pair_weights(probs, spread, size, floor)
+        ratios, errors = [], []
+        for truth in truths:
+            mixed = truth[usable] @ held
+            counts = rng.multinomial(int(size), mixed / mixed.sum()).astype(np.float64)
+            fitted, covariance = estimate_mixture(counts, probs, bin_weights=weights, components=kept_components,
+                                                  covariance=True)
+            sd = np.sqrt(np.clip(np.diag(covariance), 1e-30, None))
+            ratios.append(np.abs(fitted - truth)[usable] / sd[usable])
+            errors.append(np.abs(fitted - truth).sum())
+        scale = float(np.quantile(np.concatenate(ratios), 0.9) / 1.645)
+        scales.append([float(size), scale])
+        validation[f"{size:g}"] = {"scale": scale, "l1": float(np.mean(errors)),
+                                   "median_abs_z": float(np.median(np.concatenate(ratios)) / scale)}
+    return scales, validation
 
 
 def _resolve_sets(categories: Any) -> list[Any]:
@@ -722,7 +790,7 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
     """
     from forensics.composition import _ngrams_numba as kernels
     from forensics.corpus.categories import CategorySet, load_categories
-    from forensics.counting.pairs import count_pairs, resolve_backend
+    from forensics.counting.pairs import resolve_backend
 
     if not 8 <= bits <= 24 or not 8 <= token_bits <= 24 or not 1 <= min_order <= max_order <= 5 or token_weight < 0:
         raise ForensicsError("profiles need 8 <= bits, token_bits <= 24, 1 <= min_order <= max_order <= 5 and "
@@ -742,6 +810,7 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
     component_norms: list[np.ndarray] = []
     kept_pairs: list[np.ndarray] = []
     held_pairs: list[np.ndarray | None] = []
+    kept_components: list[np.ndarray] = []
     from tqdm import tqdm
 
     backend = resolve_backend("cpu", threads=1)
@@ -762,11 +831,9 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
             bucket_counts.append(kernels.count_buckets(data, starts, bits, min_order, max_order))
             if use_tokens:
                 token_counts.append(kernels.count_token_buckets(data, starts, token_bits))
-            kept, held = _hold_out(documents)
+            kept, held, held_units = _hold_out(documents)
             kept_texts.append(_first_bytes(kept, GROUP_MODEL_TEXT))  # what group models may be fitted on
             all_texts.append(_first_bytes(kept + held, GROUP_MODEL_TEXT))
-            kept_pairs.append(count_pairs(texts=kept, backend=backend).histogram().astype(np.float64))
-            held_pairs.append(count_pairs(texts=held, backend=backend).histogram().astype(np.float64) if held else None)
             kept_data, kept_starts = pack_texts(kept)
             held_counts.append(kernels.count_buckets(kept_data, kept_starts, bits, min_order, max_order))
             if use_tokens:
@@ -780,6 +847,12 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
                 held_labels.append(len(names))
             unit_hists = unit_pair_histograms(documents)
             pair_hists.append(np.asarray(unit_hists.sum(axis=0)).ravel())  # the category's pair histogram
+            is_held = np.array([unit in held_units for unit in sorted({_unit_of(d) for d in documents})])
+            kept_pairs.append(np.asarray(unit_hists[np.flatnonzero(~is_held)].sum(axis=0), np.float64).ravel())
+            held_pairs.append(np.asarray(unit_hists[np.flatnonzero(is_held)].sum(axis=0), np.float64).ravel()
+                              if is_held.any() else None)
+            kept_rows, kept_norms = pair_components(unit_hists[np.flatnonzero(~is_held)])
+            kept_components.append(kept_rows.astype(np.float32) * kept_norms[:, None])
             rows, norms = pair_components(unit_hists)
             component_rows.append(rows)
             component_norms.append(norms)
@@ -826,7 +899,11 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
     pair_probs = (hists + PAIR_ALPHA) / (hists.sum(axis=1, keepdims=True) + PAIR_ALPHA * hists.shape[1])
     pair_spread = pooled_spread(pair_variances)
     floor, validation = choose_pair_weight_floor(kept_pairs, held_pairs, pair_spread)
+    sd_scales, sd_validation = calibrate_estimate_sd(kept_pairs, held_pairs, pair_spread, floor,
+                                                     np.array(kept_components))
+    del kept_components
     info = {"held_out_accuracy": held_accuracy, "pair_weight_floor": floor, "pair_weight_validation": validation,
+            "estimate_sd_scale": sd_scales, "estimate_sd_validation": sd_validation,
             "sets": sources, "split": split, "bits": bits, "alpha": alpha, "scale": SCALE,
             "token_bits": token_bits if use_tokens else None, "token_weight": token_weight,
             "refined_groups": [] if group_models is None else [[names[i] for i in g] for g in group_models.members],

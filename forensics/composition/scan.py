@@ -311,6 +311,7 @@ def _shares(values: np.ndarray, names: list[str]) -> dict[str, float]:
 # A category whose held-back pieces (200-1000 bytes) are right less often than this gets a note in the
 # CLI: with the bundled samples that is mostly code (benchmarks/results/scan.md: 75% vs 90% with 8x text).
 WEAK_ACCURACY = 0.9
+ESTIMATE_Z = 1.645  # the estimate's intervals are 90% two-sided: their sd is calibrated to cover 90% of held-back errors
 
 
 @dataclass
@@ -326,6 +327,7 @@ class ScanResult:
     work_dir: Path | None = None
     missing_units: list[int] = field(default_factory=list)
     profile_info: dict[str, Any] = field(default_factory=dict)
+    estimate_sd: dict[str, float] | None = None  # calibrated standard errors of the estimate (NNLS only)
 
     @classmethod
     def from_partial(cls, partial: Partial, *, plan: dict[str, Any], work_dir: Path | None,
@@ -335,16 +337,27 @@ class ScanResult:
 
         profiles = Profiles.load(plan["profiles_path"])
         method = plan.get("estimate_method", "nnls")
-        weights = profiles.estimate(partial.pair_hist, method=method)
+        weights, sd = profiles.estimate(partial.pair_hist, method=method, sd=True)
         info = {"fingerprint": profiles.fingerprint, "orders": [profiles.min_order, profiles.max_order],
                 "bits": profiles.bits, "pair_weight_floor": profiles.info.get("pair_weight_floor"),
                 "pair_directions": 0 if profiles.pair_components is None else int(profiles.pair_components.shape[1]),
                 "pair_direction_scale": DIRECTION_SCALE if method == "nnls" else None,
                 "train_bytes": dict(zip(profiles.names, map(int, profiles.train_bytes))),
                 "held_out_accuracy": profiles.info.get("held_out_accuracy", {}),
-                "refined_groups": profiles.info.get("refined_groups", [])}
+                "refined_groups": profiles.info.get("refined_groups", []),
+                "estimate_sd_scale": profiles.info.get("estimate_sd_scale"),
+                "estimate_sd_validation": profiles.info.get("estimate_sd_validation")}
         return cls(list(profiles.names), list(profiles.groups), partial,
-                   dict(zip(profiles.names, map(float, weights))), method, plan, work_dir, missing_units, info)
+                   dict(zip(profiles.names, map(float, weights))), method, plan, work_dir, missing_units, info,
+                   None if sd is None else dict(zip(profiles.names, map(float, sd))))
+
+    def estimate_interval(self, z: float = ESTIMATE_Z) -> dict[str, list[float]] | None:
+        """The estimate's 90% intervals (``estimate +- 1.645 sd``, clipped to [0, 1]); None without
+        standard errors (EM, or profiles with no held-back text)."""
+        if self.estimate_sd is None:
+            return None
+        return {n: [max(0.0, w - z * self.estimate_sd[n]), min(1.0, w + z * self.estimate_sd[n])]
+                for n, w in self.estimate.items()}
 
     def unknown_best_guess(self) -> dict[str, float]:
         """The ``unknown`` documents' bytes by the category they looked most like, as shares of all
@@ -397,7 +410,8 @@ class ScanResult:
         for i, name in enumerate(self.labels):
             row = {"category": name, "group": groups[name], "documents": int(self.partial.documents[i]),
                    "bytes": int(self.partial.bytes[i]), "document_share": shares["documents"][name],
-                   "byte_share": shares["bytes"][name], "estimate": self.estimate.get(name)}
+                   "byte_share": shares["bytes"][name], "estimate": self.estimate.get(name),
+                   "estimate_sd": None if self.estimate_sd is None else self.estimate_sd.get(name)}
             if "tokens" in shares:
                 row["tokens"] = int(self.partial.tokens[i])
                 row["token_share"] = shares["tokens"][name]
@@ -414,6 +428,8 @@ class ScanResult:
             "shares": self.shares,
             "estimate": self.estimate,
             "estimate_method": self.estimate_method,
+            "estimate_sd": self.estimate_sd,
+            "estimate_interval": self.estimate_interval(),
             "comparison": self.comparison(),
             "groups": self.group_shares(),
             "totals": {"documents": int(part.documents.sum()), "bytes": int(part.bytes.sum()),
