@@ -6,13 +6,15 @@ uses text from their COUNT split (never seen by the profiles).
 Sections (``--sections``, comma-separated; default all but ``gb``):
   accuracy    per-paragraph (200+ bytes) accuracy, by group and length; calibration of the probability
   langid      the same language paragraphs through `langid` (PyPI, pip install langid): accuracy and MB/s
+  novelty     how many documents the novelty check calls unlike every category: known count-split
+              paragraphs, paragraphs of languages the profiles lack, minified JavaScript on this machine
   aggregate   byte-share L1 error on synthetic corpora of known make-up: per-document labels and the
-              pair-count mixture estimate (EM and NNLS)
+              pair-count mixture estimate (EM and NNLS) with its 90% intervals
   throughput  a 100 MB synthetic corpus through the local backend (2 workers): MB/s wall and per CPU
               second, worker peak memory; and 10 MB for memory that does not grow with corpus size
   gb          the 1 GB corpus (benchmarks/make_synthetic_corpus.py): local, Ray, interrupted + resumed
 
-    python benchmarks/bench_scan.py --sections accuracy,langid,aggregate,throughput
+    python benchmarks/bench_scan.py --sections accuracy,langid,novelty,aggregate,throughput
     python benchmarks/bench_scan.py --sections gb --corpus benchmarks/data/scan-1gb
 """
 
@@ -272,6 +274,65 @@ def section_aggregate(profiles, work: Path) -> None:
         shutil.rmtree(work / f"agg-lang-{seed}")
 
 
+# Minified / bundled JavaScript that happens to be on a machine (the category samples skip minified files)
+MINIFIED_JS = ("/usr/share/javascript/jquery/jquery.min.js", "/usr/lib/node_modules/npm/node_modules/*/dist/esm/*.min.js",
+               ".venv/lib/python3*/site-packages/ray/dashboard/client/build/static/js/main.*.js")
+
+
+def unseen_language_paragraphs(names: list[str], per_language: int = 2) -> list[tuple[str, str]]:
+    """Paragraphs of 200+ bytes of the bundled `languages-wide` set (UDHR translations) whose
+    language is not among ``names`` (nor a variant of one)."""
+    from forensics.composition.synthetic import labelled_paragraphs
+    from forensics.corpus.categories import load_categories
+
+    known = {n.split("-")[0] for n in names}
+    wide = load_categories("languages-wide", split="count")
+    out: dict[str, list[str]] = {}
+    for category, text in labelled_paragraphs([wide], split="count", min_bytes=200):
+        if category.split("-")[0] not in known and len(out.setdefault(category, [])) < per_language:
+            out[category].append(text)
+    return [(c, t) for c, texts in sorted(out.items()) for t in texts]
+
+
+def section_novelty(profiles) -> None:
+    from forensics.composition.classify import SUGGESTED_NOVELTY, score_array
+    from forensics.composition.profiles import pack_texts
+
+    truth, texts = paragraphs()
+    truth = np.array(truth)
+    unseen = unseen_language_paragraphs(profiles.names)
+    files = sorted({str(f) for pattern in MINIFIED_JS for f in (Path("/").glob(pattern.lstrip("/"))
+                                                                 if pattern.startswith("/") else ROOT.glob(pattern))})
+    minified = [Path(f).read_text(encoding="utf-8", errors="replace") for f in files]
+
+    def z_of(documents):
+        scores, lengths, byte_scores = score_array(*pack_texts(documents), profiles, byte_scores=True)
+        best = scores.argmax(axis=1)
+        return profiles.novelty_z(byte_scores, best, lengths), best, np.array([len(d.encode()) for d in documents])
+
+    z_known, best, sizes = z_of(texts)
+    right = np.array(profiles.names)[best] == truth
+    z_unseen = z_of([t for _, t in unseen])[0]
+    z_min, best_min, _ = z_of(minified) if minified else (np.zeros(0), np.zeros(0, int), None)
+    out(f"\n## Novelty: documents unlike every category (`--novelty`, off by default; {SUGGESTED_NOVELTY:g} sd "
+        f"suggested)\n")
+    out(f"Known: the accuracy section's {len(texts):,} count-split paragraphs. Unseen: {len(unseen):,} paragraphs "
+        f"(200+ bytes, 2 per language) of the {len({c for c, _ in unseen})} UDHR languages of `languages-wide` "
+        f"that the profiles lack. Minified: {len(files)} minified or bundled JavaScript files found on this "
+        f"machine, whole (labelled {', '.join(np.array(profiles.names)[best_min]) or '-'} without the check). "
+        f"'Cost' is the known bytes that were labelled right and become `unknown` (each counts twice in a "
+        f"byte-share L1: once missing, once as unknown).\n")
+    out("| sd below | known paragraphs novel (docs / bytes) | of which labelled right before | cost (bytes) | "
+        "unseen-language paragraphs novel | minified files novel |")
+    out("|---|---|---|---|---|---|")
+    for cut in (6.0, 8.0, 10.0, 12.0, 15.0):
+        novel = z_known < -cut
+        mark = " (suggested)" if cut == SUGGESTED_NOVELTY else ""
+        out(f"| {cut:g}{mark} | {novel.mean():.3%} / {sizes[novel].sum() / sizes.sum():.3%} | "
+            f"{right[novel].mean() if novel.any() else 0:.0%} | {sizes[novel & right].sum() / sizes.sum():.3%} | "
+            f"{(z_unseen < -cut).mean():.1%} | {(z_min < -cut).sum()} of {len(files)} |")
+
+
 def _scan_cli(corpus: Path, output: Path, *extra: str) -> tuple[float, dict]:
     command = [sys.executable, "-m", "cli.main", "scan", str(corpus), "-o", str(output), "--no-progress", "--json",
                *extra]
@@ -379,7 +440,7 @@ def section_gb(corpus: Path, work: Path, profiles_file: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sections", default="accuracy,langid,aggregate,throughput")
+    parser.add_argument("--sections", default="accuracy,langid,novelty,aggregate,throughput")
     parser.add_argument("--corpus", default=str(DATA / "scan-1gb"))
     parser.add_argument("--work", default=str(DATA / "bench-scan"))
     parser.add_argument("--results", help="Append the markdown to this file.")
@@ -400,6 +461,8 @@ def main() -> None:
         section_accuracy(profiles)
     if "langid" in sections:
         section_langid(profiles)
+    if "novelty" in sections:
+        section_novelty(profiles)
     if "aggregate" in sections:
         section_aggregate(profiles, work)
     if "throughput" in sections:

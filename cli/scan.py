@@ -44,6 +44,10 @@ def show_result(result, *, top: int = 25) -> None:
     comparison = result.comparison()
     out.print(f"L1 distance, per-document byte shares vs pair-count estimate: "
               f"{comparison['l1_bytes_vs_estimate']:.3f} (unknown: {comparison['unknown_byte_share']:.1%} of bytes)")
+    novel = result.partial.novel_bytes
+    if novel:
+        out.print(f"of the unknown bytes, {novel / max(int(result.partial.bytes.sum()), 1):.1%} of all bytes "
+                  f"({result.partial.novel_documents:,} documents) are unlike every category (--novelty)")
     guesses = result.unknown_best_guess()
     if guesses:
         listed = ", ".join(f"{name} {share:.1%}" for name, share in list(guesses.items())[:6])
@@ -96,6 +100,10 @@ def finish(result, *, output, as_json, labels, png) -> None:
 @click.option("--world-size", type=int, default=1, show_default=True, help="Number of ranks in the array job.")
 @click.option("--threshold", type=float, default=0.5, show_default=True,
               help="Label a document `unknown` below this calibrated probability.")
+@click.option("--novelty", type=float, default=0.0, show_default=True,
+              help="Label a document `unknown` when its bytes score this many standard deviations below its best "
+                   "category's own texts (unlike every category: a script no category uses, junk); 0 = off, "
+                   "10 = the cut measured in benchmarks/results/scan.md.")
 @click.option("--max-bytes", type=int, default=16384, show_default=True,
               help="Classify each document by N of its bytes: all of a shorter one, 4 windows spread over "
                    "a longer one (0 = all); shares count every byte.")
@@ -115,14 +123,14 @@ def finish(result, *, output, as_json, labels, png) -> None:
               help="Record every shard's sha256 in the provenance.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar [default: on a terminal].")
 def command(paths, categories, profiles_file, output, as_json, workers, backend, ray_address, rank, world_size,
-            threshold, max_bytes, tokenizer, fmt, text_key, id_key, labels, png, unit_mb, estimate_method, resume,
-            hash_inputs, progress):
+            threshold, novelty, max_bytes, tokenizer, fmt, text_key, id_key, labels, png, unit_mb, estimate_method,
+            resume, hash_inputs, progress):
     """Scan corpus shards and report their composition by documents, bytes and tokens.
 
     Every document (a JSONL record, a Parquet row, a text file) gets its most likely category from
     naive Bayes profiles of the category samples (hashed byte 3-grams, and word tokens where the bytes
     leave doubt) with a calibrated probability,
-    or `unknown` below --threshold. Beside the per-document shares, a mixture of the categories'
+    or `unknown` below --threshold or when it is unlike every category (--novelty). Beside the per-document shares, a mixture of the categories'
     byte-pair distributions is fitted to the corpus' total pair counts (the pair-count estimate).
 
     Work runs in units of about --unit-mb over the sorted shard list; each finished unit is saved in
@@ -142,7 +150,7 @@ def command(paths, categories, profiles_file, output, as_json, workers, backend,
 
     result = scan_corpus(list(paths), categories=split_names(categories), profiles=profiles_file, output=output,
                          backend=backend, workers=workers, address=ray_address, rank=rank, world_size=world_size,
-                         threshold=threshold, max_bytes=max_bytes or None, tokenizer=tokenizer, format=fmt,
+                         threshold=threshold, novelty=novelty, max_bytes=max_bytes or None, tokenizer=tokenizer, format=fmt,
                          text_key=text_key, id_key=id_key, unit_mb=unit_mb, labels=labels is not None,
                          estimate_method=estimate_method, hash_inputs=hash_inputs,
                          progress=sys.stderr.isatty() if progress is None else progress, resume=resume)

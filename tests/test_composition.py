@@ -17,6 +17,7 @@ from forensics.composition.ngrams import (count_buckets_reference, count_token_b
                                          token_keys)
 from forensics.composition.profiles import (Profiles, build_profiles, choose_pair_weight_floor, load_profiles,
                                            pack_texts, split_pieces)
+from forensics.composition.synthetic import labelled_paragraphs
 from forensics.corpus.categories import load_categories
 from forensics.corpus.readers import ReadStats
 from forensics.errors import ForensicsError
@@ -264,6 +265,32 @@ def test_unknown_below_threshold(small_profiles):
     assert classify_texts(["zzqx"], small_profiles, threshold=1.0)[0].label == UNKNOWN
 
 
+def test_novelty_calls_unseen_scripts_and_junk_unknown_and_spares_known_text(small_profiles):
+    """Text in scripts none of the profiles' categories use (Korean, Greek, Khmer) or random
+    characters score far below every category's own held-back texts; count-split text of the known
+    categories almost never does (0.03% when written; Korean, Greek, Khmer 78%)."""
+    from forensics.composition.classify import SUGGESTED_NOVELTY, novel_mask
+
+    known = labelled_paragraphs([load_categories("languages", split="count", categories=LANGS),
+                                 load_categories("code", split="count", categories=CODE)], split="count")
+    unseen = labelled_paragraphs([load_categories("languages", split="count", categories=["ko", "el", "km"])],
+                                 split="count")
+    known_labels = classify_texts([t for _, t in known], small_profiles, novelty=SUGGESTED_NOVELTY)
+    assert np.mean([label.novel for label in known_labels]) < 0.005
+    unseen_labels = classify_texts([t for _, t in unseen], small_profiles, novelty=SUGGESTED_NOVELTY)
+    assert np.mean([label.novel for label in unseen_labels]) > 0.5
+    assert all(label.label == UNKNOWN for label in unseen_labels if label.novel)
+    junk = "".join(chr(c) for c in np.random.default_rng(0).integers(33, 127, 600))
+    label = classify_texts([junk], small_profiles, novelty=SUGGESTED_NOVELTY)[0]
+    assert label.novel and label.label == UNKNOWN and label.probability > 0.5  # confident, and unlike anything
+    assert not classify_texts([junk], small_profiles)[0].novel  # off by default
+    scores, lengths, byte_scores = score_array(*pack_texts([junk, junk[:150]]), small_profiles, byte_scores=True)
+    assert novel_mask(scores, byte_scores, lengths, small_profiles, novelty=SUGGESTED_NOVELTY).tolist() == \
+        [True, False]  # 150 bytes: too short
+    model = small_profiles.info["novelty"]
+    assert len(model) == len(small_profiles.names) and all(m is not None and m[1] > 0 and m[2] > 0 for m in model)
+
+
 def test_mixture_recovers_known_weights():
     rng = np.random.default_rng(0)
     probs = rng.dirichlet(np.full(300, 0.3), size=4)
@@ -319,6 +346,7 @@ def test_partials_add_associatively():
         p.bytes[:] = rng.integers(0, 999, 3)
         p.pair_hist[rng.integers(0, 1 << 16, 50)] += np.uint64(3)
         p.units, p.read = [unit], ReadStats(files=1, documents=int(p.documents.sum()))
+        p.novel_documents, p.novel_bytes = int(rng.integers(0, 3)), int(rng.integers(0, 300))
         return p
 
     a, b, c = (random_partial(i) for i in range(3))
@@ -326,8 +354,10 @@ def test_partials_add_associatively():
     for field in ("documents", "bytes", "tokens", "pair_hist"):
         assert np.array_equal(getattr(left, field), getattr(right, field))
     assert left.units == [0, 1, 2] and left.read.files == 3
+    assert left.novel_bytes == right.novel_bytes == a.novel_bytes + b.novel_bytes + c.novel_bytes
     again = Partial.from_dict(json.loads(to_json(left.to_dict())))
     assert np.array_equal(again.pair_hist, left.pair_hist) and again.read.documents == left.read.documents
+    assert (again.novel_documents, again.novel_bytes) == (left.novel_documents, left.novel_bytes)
 
 
 def test_split_pieces_keeps_whole_lines():

@@ -91,6 +91,9 @@ def test_scan_measures_known_composition(corpus, profiles, tmp_path):
     scales = profiles.info["estimate_sd_scale"]
     assert [size for size, _ in scales] == [1e4, 1e5, 1e6, 1e7] and all(0 < scale < 1 for _, scale in scales)
     assert result.to_dict()["estimate_interval"] == intervals
+    # documents unlike every category are unknown (counted apart too); the known text here has next to none
+    novel = result.to_dict()["novel"]
+    assert novel == {"documents": 0, "bytes": 0, "byte_share": 0.0, "sd_below": None}  # off by default
     summary = result.to_dict()
     assert set(summary["shares"]) == {"documents", "bytes"}
     assert summary["provenance"]["command"] == "scan"
@@ -226,7 +229,34 @@ def test_scan_rejects_bad_options(corpus, profiles):
         scan_corpus([shards], profiles=profiles, world_size=2, rank=1)
     with pytest.raises(ForensicsError, match="backend"):
         scan_corpus([shards], profiles=profiles, backend="spark", hash_inputs=False)
+    with pytest.raises(ForensicsError, match="novelty"):
+        scan_corpus([shards], profiles=profiles, novelty=-1)
     assert np.isfinite(list(scan_corpus([shards], profiles=profiles, workers=1).estimate.values())).all()
+
+
+def test_text_unlike_every_category_is_counted_novel(profiles, tmp_path):
+    """Korean, Greek and Khmer paragraphs (scripts no profiled category uses) and a plain text file of
+    random characters: with --novelty 10 mostly `unknown` as novel, counted apart, marked in the labels;
+    without it they get the known categories they score best under."""
+    from forensics.composition.synthetic import labelled_paragraphs
+
+    unseen = labelled_paragraphs([load_categories("languages", split="count", categories=["ko", "el", "km"])],
+                                 split="count")[:60]
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    (shards / "unseen.jsonl").write_text("".join(json.dumps({"id": f"u{i}", "text": t}) + "\n"
+                                                 for i, (_, t) in enumerate(unseen)), encoding="utf-8")
+    rng = np.random.default_rng(1)
+    (shards / "junk.txt").write_text("".join(chr(c) for c in rng.integers(33, 127, 3000)), encoding="utf-8")
+    result = scan_corpus([shards], profiles=profiles, output=tmp_path / "out", workers=1, labels=True, novelty=10)
+    assert result.partial.novel_documents >= 31  # over half of the 61 documents
+    assert result.partial.novel_bytes <= result.partial.bytes[-1]  # novel documents are unknown ones
+    records = [json.loads(line) for line in (tmp_path / "out" / "labels" / "unit-000000.jsonl").read_text().splitlines()]
+    assert sum(r.get("novel", False) for r in records) == result.partial.novel_documents
+    assert all(r["label"] == "unknown" for r in records if r.get("novel"))
+    assert any(r["source"].endswith("junk.txt") and r.get("novel") for r in records)
+    off = scan_corpus([shards], profiles=profiles, workers=1)
+    assert off.partial.novel_documents == 0 and off.partial.bytes[-1] < result.partial.bytes[-1]
 
 
 def test_labels_in_parquet(corpus, profiles, tmp_path):

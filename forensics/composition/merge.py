@@ -51,6 +51,8 @@ class Partial:
     input_hashes: dict[str, str] = field(default_factory=dict)
     # bytes of the documents labelled ``unknown``, by their best (if unconvincing) category
     unknown_best: np.ndarray | None = None
+    novel_documents: int = 0  # of the ``unknown`` documents, those unlike every category (novel)
+    novel_bytes: int = 0
 
     def __post_init__(self) -> None:
         if self.unknown_best is None:
@@ -71,7 +73,8 @@ class Partial:
                        self.scored_bytes + other.scored_bytes, self.seconds + other.seconds,
                        self.cpu_seconds + other.cpu_seconds, max(self.peak_rss, other.peak_rss),
                        sorted(self.units + other.units), self.read + other.read,
-                       {**self.input_hashes, **other.input_hashes}, self.unknown_best + other.unknown_best)
+                       {**self.input_hashes, **other.input_hashes}, self.unknown_best + other.unknown_best,
+                       self.novel_documents + other.novel_documents, self.novel_bytes + other.novel_bytes)
 
     def to_dict(self) -> dict[str, Any]:
         keys = np.flatnonzero(self.pair_hist)
@@ -79,7 +82,8 @@ class Partial:
                 "pair_keys": keys, "pair_counts": self.pair_hist[keys], "scored_bytes": self.scored_bytes,
                 "seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "peak_rss": self.peak_rss,
                 "units": self.units, "read": self.read,
-                "input_hashes": self.input_hashes, "unknown_best": self.unknown_best}
+                "input_hashes": self.input_hashes, "unknown_best": self.unknown_best,
+                "novel_documents": self.novel_documents, "novel_bytes": self.novel_bytes}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Partial":
@@ -91,7 +95,8 @@ class Partial:
                    int(data.get("peak_rss", 0)),
                    list(data["units"]),
                    ReadStats(**data["read"]), dict(data.get("input_hashes", {})),
-                   np.asarray(data.get("unknown_best", np.zeros(len(data["names"]))), np.int64))
+                   np.asarray(data.get("unknown_best", np.zeros(len(data["names"]))), np.int64),
+                   int(data.get("novel_documents", 0)), int(data.get("novel_bytes", 0)))
 
 
 def partial_path(work_dir: str | os.PathLike, unit: int) -> Path:

@@ -70,7 +70,7 @@ PAIR_FOLDS = 8  # parts of each category's sample (by source unit) whose spread 
 # picks the one whose estimate errs least on mixtures of held-back training text: with large samples
 # a small floor halves the error, with 20-100 KB samples the spread is too noisy and a large one wins.
 PAIR_WEIGHT_FLOORS: tuple[float | None, ...] = (1e-2, 1e-1, 0.3, 1.0, 3.0, 10.0, None)
-PROFILE_VERSION = 21
+PROFILE_VERSION = 22
 PAIR_COMPONENTS = 8  # directions in which a category's byte-pair distribution varies most between its source units
 HELD_OUT_EVERY = 5  # every 5th training unit calibrates the probabilities...
 HELD_OUT_MAX_SHARE = 0.3  # ...up to 30% of a category's text (10-30% in practice)
@@ -78,6 +78,7 @@ CALIBRATION_PIECE_BYTES = (200, 800, 3200)  # and whole documents
 # Corpus sizes (byte pairs) at which the estimate's standard errors are calibrated on held-back text;
 # the scale needed falls with size (counting noise) and is flat above about 10 MB
 ESTIMATE_SD_SIZES = (1e4, 1e5, 1e6, 1e7)
+NOVELTY_MIN_BYTES = 200  # shorter documents are never called novel: their scores are too noisy
 
 
 @dataclass
@@ -173,6 +174,18 @@ class Profiles:
         sizes, factors = np.log10([s for s, _ in scales]), [f for _, f in scales]
         factor = float(np.interp(np.log10(max(total, 1.0)), sizes, factors))
         return weights, factor * np.sqrt(np.clip(np.diag(covariance), 0, None))
+
+    def novelty_z(self, byte_scores: np.ndarray, labels: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """How far below its category's own texts each document's byte score per byte lies, in
+        standard deviations of :func:`fit_novelty`'s model for its length (0 for documents under
+        ``NOVELTY_MIN_BYTES`` scored bytes and for categories without a model)."""
+        model = self.info.get("novelty") or [None] * len(self.names)
+        table = np.array([m if m is not None else [0.0, np.inf, 0.0] for m in model], np.float64)
+        labels = np.asarray(labels)
+        lengths = np.asarray(lengths, np.float64)
+        centre, spread, noise = table[labels].T
+        z = (byte_score_per_byte(byte_scores, labels, lengths) - centre) / np.sqrt(spread + noise / np.maximum(lengths, 1))
+        return np.where(lengths >= NOVELTY_MIN_BYTES, z, 0.0)
 
     def index(self, name: str) -> int:
         try:
@@ -429,17 +442,29 @@ def fit_group_model(samples: Sequence[Sequence[str]], *, bits: int | None = None
 
 def score_with_tables(data: np.ndarray, starts: np.ndarray, table: np.ndarray, token_table: np.ndarray | None,
                       min_order: int, max_order: int, limit: int,
-                      group_models: GroupModels | None = None) -> np.ndarray:
+                      group_models: GroupModels | None = None, *, keep_byte_scores: bool = False) -> Any:
     """Naive Bayes scores (documents x categories): byte n-grams, plus word tokens for the documents
     the bytes leave in doubt (top-two margin under ``TOKEN_GATE`` nats per 256 bytes).
 
     The gate skips the token pass for about 90% of paragraphs and changes the accuracy by under
     0.01 points (benchmarks/results/scan.md): those documents are settled by their bytes. Then
     ``group_models`` pick among a group where the top two are both in it (:class:`GroupModels`).
+    ``keep_byte_scores`` returns ``(scores, byte_scores)``: the byte n-grams' scores alone as well
+    (what the novelty check reads).
     """
     from forensics.composition import _ngrams_numba as kernels
 
     scores = kernels.score_documents(data, starts, table, min_order, max_order, limit)
+    if keep_byte_scores:
+        return _refine_scores(scores.copy(), data, starts, token_table, limit, group_models), scores
+    return _refine_scores(scores, data, starts, token_table, limit, group_models)
+
+
+def _refine_scores(scores: np.ndarray, data: np.ndarray, starts: np.ndarray, token_table: np.ndarray | None,
+                   limit: int, group_models: GroupModels | None) -> np.ndarray:
+    """Byte scores plus word tokens where they leave doubt, then the group models (in place)."""
+    from forensics.composition import _ngrams_numba as kernels
+
     if token_table is None or not len(scores):
         return scores if group_models is None else group_models.refine(scores, data, starts, limit)
     if scores.shape[1] > 1:
@@ -507,6 +532,45 @@ def label_probability(scores: np.ndarray, lengths: np.ndarray, calibration: Sequ
     """
     z = _calibration_features(scores, lengths) @ np.asarray(calibration, np.float64)
     return expit(z)
+
+
+def byte_score_per_byte(byte_scores: np.ndarray, labels: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Each document's byte n-gram score under category ``labels[i]``, in nats per scored byte.
+
+    >>> byte_score_per_byte(np.array([[-640, -1280]]), np.array([1]), np.array([10])).tolist()
+    [-2.0]
+    """
+    rows = np.arange(len(labels))
+    return byte_scores[rows, labels] / (np.maximum(lengths, 1) * SCALE)
+
+
+def fit_novelty(per_byte: np.ndarray, lengths: np.ndarray, labels: np.ndarray, n_categories: int,
+                *, min_pieces: int = 20) -> list[list[float] | None]:
+    """Per category ``[median, a, b]`` of its own held-back pieces' byte score per byte (under their
+    own category): the median, and a variance ``a + b / length`` fitted to the squared deviations,
+    clipped at 3 sd of the fit and refitted (the odd piece of another language does not widen it). ``a`` is how
+    much whole texts of a category differ, ``b / length`` the noise of a short piece. None for a
+    category with fewer than ``min_pieces`` pieces.
+
+    >>> rng = np.random.default_rng(0); n = rng.integers(200, 4000, 2000)
+    >>> [round(x, 2) for x in fit_novelty(-3 + rng.normal(0, np.sqrt(0.01 + 50 / n)), n, np.zeros(2000, int), 1)[0]]
+    [-3.01, 0.01, 48.78]
+    """
+    out: list[list[float] | None] = []
+    for c in range(n_categories):
+        mine = labels == c
+        if mine.sum() < min_pieces:
+            out.append(None)
+            continue
+        squared = (per_byte[mine] - np.median(per_byte[mine])) ** 2
+        design = np.column_stack([np.ones(mine.sum()), 1.0 / np.maximum(lengths[mine], 1)])
+        limit = np.full(mine.sum(), np.quantile(squared, 0.95))
+        for _ in range(4):  # clip at 3 sd of the current fit, refit
+            (a, b), *_ = np.linalg.lstsq(design, np.minimum(squared, limit), rcond=None)
+            a, b = max(a, 1e-4), max(b, 1.0)
+            limit = 9 * (a + b * design[:, 1])
+        out.append([float(np.median(per_byte[mine])), float(a), float(b)])
+    return out
 
 
 def _fit_calibration(scores: np.ndarray, lengths: np.ndarray, labels: np.ndarray) -> list[float]:
@@ -867,11 +931,17 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
         raise ForensicsError("profiles need at least two categories")
     calibration = list(DEFAULT_CALIBRATION)
     held_accuracy: dict[str, float] = {}
+    novelty: list[list[float] | None] = [None] * len(names)
     if held_texts:
         held_table = _log_prob_table(np.array(held_counts), alpha)
         data, starts = pack_texts(held_texts)
         held_tokens = _log_prob_table(np.array(held_token_counts), alpha, token_weight) if use_tokens else None
-        scores = score_with_tables(data, starts, held_table, held_tokens, min_order, max_order, 0)
+        scores, byte_scores = score_with_tables(data, starts, held_table, held_tokens, min_order, max_order, 0,
+                                                keep_byte_scores=True)
+        labels_held = np.array(held_labels)
+        novelty = fit_novelty(byte_score_per_byte(byte_scores, labels_held, np.diff(starts)), np.diff(starts),
+                              labels_held, len(names))
+        del byte_scores
         if group_refinement:
             groups_found = [np.array(g, np.int64) for g in confused_groups(scores, np.diff(starts),
                                                                             np.array(held_labels), groups)]
@@ -903,7 +973,7 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
                                                      np.array(kept_components))
     del kept_components
     info = {"held_out_accuracy": held_accuracy, "pair_weight_floor": floor, "pair_weight_validation": validation,
-            "estimate_sd_scale": sd_scales, "estimate_sd_validation": sd_validation,
+            "estimate_sd_scale": sd_scales, "estimate_sd_validation": sd_validation, "novelty": novelty,
             "sets": sources, "split": split, "bits": bits, "alpha": alpha, "scale": SCALE,
             "token_bits": token_bits if use_tokens else None, "token_weight": token_weight,
             "refined_groups": [] if group_models is None else [[names[i] for i in g] for g in group_models.members],

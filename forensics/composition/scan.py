@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from forensics.composition.classify import DEFAULT_MAX_BYTES, DEFAULT_THRESHOLD, UNKNOWN, WINDOWS
+from forensics.composition.classify import DEFAULT_MAX_BYTES, DEFAULT_NOVELTY, DEFAULT_THRESHOLD, UNKNOWN, WINDOWS
 from forensics.composition.merge import (
     Partial,
     labels_path,
@@ -72,10 +72,12 @@ class ScanSettings:
     tokenizer: str | None = None
     labels: bool = False
     hash_inputs: bool = True
+    novelty: float | None = DEFAULT_NOVELTY
 
     def key(self, profiles_fingerprint: str) -> dict[str, Any]:
         """The settings that change a unit's counts."""
-        return {"profiles": profiles_fingerprint, "threshold": self.threshold, "max_bytes": self.max_bytes,
+        return {"profiles": profiles_fingerprint, "threshold": self.threshold, "novelty": self.novelty,
+                "max_bytes": self.max_bytes,
                 "windows": WINDOWS, "format": self.format, "text_key": self.text_key, "id_key": self.id_key,
                 "tokenizer": _tokenizer_hash(self.tokenizer), "labels": self.labels,
                 "hash_inputs": self.hash_inputs}
@@ -181,14 +183,19 @@ class _UnitCounter:
         counts = count_pairs(texts=data, offsets=starts, backend=self.pairs_backend)
         self.partial.pair_hist[counts.keys.astype(np.int64)] += counts.counts
 
-    def _label(self, scores: np.ndarray, lengths: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        from forensics.composition.classify import decide
+    def _label(self, scores: np.ndarray, lengths: np.ndarray, sizes: np.ndarray,
+               byte_scores: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        from forensics.composition.classify import decide, novel_mask
 
         labels, top = decide(scores, lengths, self.profiles, threshold=self.settings.threshold)
+        novel = novel_mask(scores, byte_scores, lengths, self.profiles, novelty=self.settings.novelty)
+        labels[novel] = -1
+        self.partial.novel_documents += int(novel.sum())
+        self.partial.novel_bytes += int(sizes[novel].sum())
         unknown = labels < 0
         if unknown.any():  # what the unconvincing documents looked most like
             np.add.at(self.partial.unknown_best, scores[unknown].argmax(axis=1), sizes[unknown])
-        return np.where(unknown, len(self.profiles.names), labels), top
+        return np.where(unknown, len(self.profiles.names), labels), top, novel
 
     def flush(self) -> None:
         from forensics.composition.classify import score_array
@@ -198,13 +205,15 @@ class _UnitCounter:
             return
         docs, self.batch, self.batch_bytes = self.batch, [], 0
         data, starts = pack_texts([d.text for d in docs])
-        scores, lengths = score_array(data, starts, self.profiles, max_bytes=self.settings.max_bytes)
+        scored = score_array(data, starts, self.profiles, max_bytes=self.settings.max_bytes,
+                             byte_scores=bool(self.settings.novelty))
+        scores, lengths, byte_scores = scored if self.settings.novelty else (*scored, None)
         sizes = np.diff(starts)
-        labels, top = self._label(scores, lengths, sizes)
-        self._add_counts(labels, sizes, lengths, docs, top)
+        labels, top, novel = self._label(scores, lengths, sizes, byte_scores)
+        self._add_counts(labels, sizes, lengths, docs, top, novel)
         self._pairs(data, starts)
 
-    def _add_counts(self, labels, sizes, scored, docs, top, tokens=None) -> None:
+    def _add_counts(self, labels, sizes, scored, docs, top, novel, tokens=None) -> None:
         part = self.partial
         np.add.at(part.documents, labels, 1)
         np.add.at(part.bytes, labels, sizes)
@@ -218,6 +227,8 @@ class _UnitCounter:
             for i, doc in enumerate(docs):
                 record = {"source": doc.source, "line": doc.line, "id": doc.id, "label": names[labels[i]],
                           "probability": round(float(top[i]), 6), "bytes": int(sizes[i])}
+                if novel[i]:
+                    record["novel"] = True
                 if tokens is not None:
                     record["tokens"] = int(tokens[i])
                 self.label_lines.append(json.dumps(record, ensure_ascii=False))
@@ -230,6 +241,7 @@ class _UnitCounter:
 
         limit = self.settings.max_bytes
         scores = np.zeros((1, len(self.profiles.names)), np.int64)
+        byte_scores = np.zeros_like(scores)
         scored = size = tokens = 0
         first = None
         for doc in blocks:
@@ -237,17 +249,18 @@ class _UnitCounter:
             data, starts = pack_texts([doc.text])
             size += int(data.size)
             if limit is None or scored < limit:
-                part_scores, lengths = score_array(data, starts, self.profiles,
-                                                   max_bytes=None if limit is None else limit - scored)
+                part_scores, lengths, part_bytes = score_array(data, starts, self.profiles, byte_scores=True,
+                                                               max_bytes=None if limit is None else limit - scored)
                 scores += part_scores
+                byte_scores += part_bytes
                 scored += int(lengths[0])
             if self.count_tokens is not None:
                 tokens += self.count_tokens([doc.text])[0]
             self._pairs(data, starts)  # a pair across two blocks of one file is not counted
         if first is None:
             return
-        labels, top = self._label(scores, np.array([scored]), np.array([size]))
-        self._add_counts(labels, np.array([size]), [scored], [first], top,
+        labels, top, novel = self._label(scores, np.array([scored]), np.array([size]), byte_scores)
+        self._add_counts(labels, np.array([size]), [scored], [first], top, novel,
                          tokens=[tokens] if self.count_tokens is not None else None)
 
 
@@ -444,6 +457,9 @@ class ScanResult:
                       "missing": self.missing_units},
             "threshold": self.plan["settings"]["threshold"],
             "unknown_best_guess": self.unknown_best_guess(),
+            "novel": {"documents": part.novel_documents, "bytes": part.novel_bytes,
+                      "byte_share": part.novel_bytes / max(int(part.bytes.sum()), 1),
+                      "sd_below": self.plan["settings"].get("novelty")},
             "profiles": self.profile_info,
             "seconds": {"wall": seconds, "worker_sum": part.seconds, "worker_cpu_sum": part.cpu_seconds},
             "peak_worker_rss_mb": round(part.peak_rss / 2**20, 1),
@@ -467,6 +483,7 @@ def _progress(units: list[Unit], enabled: bool):
 def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output: str | os.PathLike | None = None,
                 backend: str = "local", workers: int | None = None, address: str | None = None,
                 rank: int = 0, world_size: int = 1, threshold: float = DEFAULT_THRESHOLD,
+                novelty: float | None = DEFAULT_NOVELTY,
                 max_bytes: int | None = DEFAULT_MAX_BYTES, tokenizer: str | os.PathLike | None = None,
                 format: str = "infer", text_key: str = "text", id_key: str = "id",
                 unit_mb: float = DEFAULT_UNIT_MB, labels: bool = False, estimate_method: str = "nnls",
@@ -474,6 +491,8 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
                 resume: bool = True) -> ScanResult | None:
     """Scan shards (files, directories, globs) and return their composition.
 
+    A document is ``unknown`` below ``threshold`` or when it is unlike every category (``novelty``
+    standard deviations below its best category's own texts; None or 0 turns that off).
     ``categories`` (set names or directories; default languages + code) or ``profiles`` (a ``.npz``
     from ``forensics profiles build``) say what to compare against. With ``output`` the partials, the
     profiles used and (with ``labels=True``) per-document labels stay there and a rerun resumes;
@@ -487,6 +506,9 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
 
     if not 0.0 <= threshold <= 1.0:
         raise ForensicsError(f"threshold must be between 0 and 1, got {threshold}")
+    if novelty is not None and novelty < 0:
+        raise ForensicsError(f"novelty must be a positive number of standard deviations (0 turns it off), got {novelty}")
+    novelty = novelty or None
     if estimate_method not in ("em", "nnls"):
         raise ForensicsError(f"unknown estimate method {estimate_method!r}; use em or nnls")
     if profiles is not None and categories is not None:
@@ -513,7 +535,8 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
             loaded.save(profiles_path, compress=False)
         settings = ScanSettings(work_dir=os.fspath(work_dir), profiles_path=os.fspath(profiles_path),
                                 threshold=threshold, max_bytes=max_bytes, format=format, text_key=text_key,
-                                id_key=id_key, tokenizer=tokenizer, labels=labels, hash_inputs=hash_inputs)
+                                id_key=id_key, tokenizer=tokenizer, labels=labels, hash_inputs=hash_inputs,
+                                novelty=novelty)
         units = plan_units(shards, unit_bytes=max(1, int(unit_mb * (1 << 20))),
                            settings_key=settings.key(loaded.fingerprint))
         parameters = {"inputs": [os.fspath(i) for i in ([inputs] if isinstance(inputs, (str, os.PathLike))
@@ -522,7 +545,8 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
                       [os.fspath(c) if isinstance(c, (str, os.PathLike)) else getattr(c, "name", str(c))
                        for c in ([categories] if isinstance(categories, (str, os.PathLike)) else categories)],
                       "profiles": loaded.info | {"fingerprint": loaded.fingerprint},
-                      "threshold": threshold, "max_bytes": max_bytes, "tokenizer": tokenizer, "format": format,
+                      "threshold": threshold, "novelty": novelty, "max_bytes": max_bytes, "tokenizer": tokenizer,
+                      "format": format,
                       "text_key": text_key, "id_key": id_key, "unit_mb": unit_mb, "labels": labels,
                       "estimate_method": estimate_method, "backend": backend, "world_size": world_size}
         plan = {"names": loaded.names, "profiles_path": os.fspath(profiles_path),
