@@ -15,7 +15,7 @@ from forensics.composition import scan as scan_module
 from forensics.composition.classify import classify_texts
 from forensics.composition.merge import merge_scan
 from forensics.composition.mixture import DIRECTION_SCALE, estimate_mixture
-from forensics.composition.profiles import build_profiles
+from forensics.composition.profiles import Profiles, build_profiles
 from forensics.composition.scan import scan_corpus
 from forensics.composition.synthetic import write_synthetic_corpus
 from forensics.corpus.categories import load_categories
@@ -140,6 +140,17 @@ def test_ranks_merge_to_the_single_scan(corpus, profiles, tmp_path):
     merged = merge_scan(tmp_path / "ranks")
     assert _counts(merged) == _counts(single)
     assert merged.estimate == single.estimate
+
+
+def test_a_stale_profiles_copy_in_the_output_is_replaced(corpus, profiles, tmp_path):
+    """An output directory left by an older version (or a cut-short copy) holds a profiles file this
+    version cannot read: the scan writes its own over it instead of failing."""
+    shards, _ = corpus
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "profiles.npz").write_bytes(b"not a profiles file")
+    result = scan_corpus([shards], profiles=profiles, output=tmp_path / "out", workers=1, hash_inputs=False)
+    assert result.partial.documents.sum() > 0
+    assert Profiles.load(tmp_path / "out" / "profiles.npz").fingerprint == profiles.fingerprint
 
 
 def test_process_pool_equals_one_worker(corpus, profiles, tmp_path):

@@ -473,6 +473,19 @@ class ScanResult:
 
 # --- the scan -------------------------------------------------------------------------------------
 
+def _stale_profiles(path: Path, fingerprint: str) -> bool:
+    """Whether the working copy of the profiles in a scan directory must be (re)written: missing,
+    other profiles, or unreadable (a file from an older version of this tool, or cut short)."""
+    from forensics.composition.profiles import Profiles
+
+    if not path.is_file():
+        return True
+    try:
+        return Profiles.load(path).fingerprint != fingerprint
+    except ForensicsError:
+        return True
+
+
 def _progress(units: list[Unit], enabled: bool):
     from tqdm import tqdm
 
@@ -531,7 +544,7 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
         loaded = profiles if isinstance(profiles, Profiles) else load_profiles(
             profiles if profiles is not None else (categories or DEFAULT_SETS), progress=progress)
         profiles_path = work_dir / PROFILES_FILE
-        if not profiles_path.is_file() or Profiles.load(profiles_path).fingerprint != loaded.fingerprint:
+        if _stale_profiles(profiles_path, loaded.fingerprint):
             loaded.save(profiles_path, compress=False)
         settings = ScanSettings(work_dir=os.fspath(work_dir), profiles_path=os.fspath(profiles_path),
                                 threshold=threshold, max_bytes=max_bytes, format=format, text_key=text_key,
