@@ -131,7 +131,8 @@ def command(paths, categories, profiles_file, output, as_json, workers, backend,
     naive Bayes profiles of the category samples (hashed byte 3-grams, and word tokens where the bytes
     leave doubt) with a calibrated probability,
     or `unknown` below --threshold or when it is unlike every category (--novelty). Beside the per-document shares, a mixture of the categories'
-    byte-pair distributions is fitted to the corpus' total pair counts (the pair-count estimate).
+    byte-pair distributions is fitted to the corpus' total pair counts (the pair-count estimate), with
+    90% intervals whose width the profile build calibrates on held-back training text.
 
     Work runs in units of about --unit-mb over the sorted shard list; each finished unit is saved in
     --output, so an interrupted scan resumes where it stopped. Memory stays bounded (batches of 8 MiB
