@@ -239,8 +239,9 @@ def section_aggregate(profiles, work: Path) -> None:
     out("| seed | documents | L1 per-document labels | same, regional variants as one | same, threshold 0 (no "
         "unknown) | L1 pair-count estimate (weighted NNLS with category directions, default) | L1 estimate (weighted NNLS, diagonal only) | L1 estimate (unweighted NNLS) | "
         "L1 estimate (EM) | L1 estimate, languages only (weighted NNLS) | unknown share | "
-        "estimate's 90% intervals: truth inside (categories) | median half-width |")
-    out("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        "estimate's 90% intervals: truth inside (categories) | median half-width | L1 labels with --novelty "
+        "(novel share) |")
+    out("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for seed in (1, 2, 3):
         corpus = work / f"agg-{seed}"
         truth = write_synthetic_corpus(corpus, SETS, total_bytes=20_000_000, shards=4, seed=seed)
@@ -251,6 +252,8 @@ def section_aggregate(profiles, work: Path) -> None:
         l1_merged = l1(merge_variants(shares), merge_variants(true))
         no_unknown = scan_corpus([corpus], profiles=profiles, workers=2, hash_inputs=False, threshold=0.0)
         l1_no_unknown = l1(no_unknown.shares["bytes"], true)
+        novel = scan_corpus([corpus], profiles=profiles, workers=2, hash_inputs=False, novelty=True)
+        l1_novel = l1(novel.shares["bytes"], true)
         l1_nnls = sum(abs(result.estimate[n] - true.get(n, 0)) for n in result.names)
         em = dict(zip(result.names, estimate_mixture(result.partial.pair_hist, profiles.pair_probs, method="em")))
         l1_em = sum(abs(em[n] - true.get(n, 0)) for n in result.names)
@@ -269,7 +272,8 @@ def section_aggregate(profiles, work: Path) -> None:
             f"{l1_nnls:.2%} | {l1_diagonal:.2%} | {l1_flat:.2%} | "
             f"{l1_em:.2%} | "
             f"{l1_lang:.2%} | {shares['unknown']:.2%} | {interval_coverage(result.estimate_interval(), true)} | "
-            f"{np.median(list(result.estimate_sd.values())) * ESTIMATE_Z:.2%} |")
+            f"{np.median(list(result.estimate_sd.values())) * ESTIMATE_Z:.2%} | "
+            f"{l1_novel:.2%} ({novel.partial.novel_bytes / novel.partial.bytes.sum():.2%}) |")
         shutil.rmtree(corpus)
         shutil.rmtree(work / f"agg-lang-{seed}")
 
@@ -295,8 +299,8 @@ def unseen_language_paragraphs(names: list[str], per_language: int = 2) -> list[
 
 
 def section_novelty(profiles) -> None:
-    from forensics.composition.classify import SUGGESTED_NOVELTY, score_array
-    from forensics.composition.profiles import pack_texts
+    from forensics.composition.classify import score_array
+    from forensics.composition.profiles import NOVELTY_RATIO, NOVELTY_SD, background_ratio, novelty_z, pack_texts
 
     truth, texts = paragraphs()
     truth = np.array(truth)
@@ -304,33 +308,38 @@ def section_novelty(profiles) -> None:
     files = sorted({str(f) for pattern in MINIFIED_JS for f in (Path("/").glob(pattern.lstrip("/"))
                                                                  if pattern.startswith("/") else ROOT.glob(pattern))})
     minified = [Path(f).read_text(encoding="utf-8", errors="replace") for f in files]
+    model = profiles.info.get("novelty") or []
 
-    def z_of(documents):
+    def checks(documents):
+        if not documents:
+            return np.zeros(0, bool), np.zeros(0, bool), np.zeros(0, int), np.zeros(0, int)
         scores, lengths, byte_scores = score_array(*pack_texts(documents), profiles, byte_scores=True)
         best = scores.argmax(axis=1)
-        return profiles.novelty_z(byte_scores, best, lengths), best, np.array([len(d.encode()) for d in documents])
+        return (novelty_z(model, byte_scores, best, lengths) < -NOVELTY_SD,
+                background_ratio(byte_scores, best, lengths) < -NOVELTY_RATIO, best,
+                np.array([len(d.encode()) for d in documents]))
 
-    z_known, best, sizes = z_of(texts)
+    low_k, patch_k, best, sizes = checks(texts)
     right = np.array(profiles.names)[best] == truth
-    z_unseen = z_of([t for _, t in unseen])[0]
-    z_min, best_min, _ = z_of(minified) if minified else (np.zeros(0), np.zeros(0, int), None)
-    out(f"\n## Novelty: documents unlike every category (`--novelty`, off by default; {SUGGESTED_NOVELTY:g} sd "
-        f"suggested)\n")
+    low_u, patch_u, _, _ = checks([t for _, t in unseen])
+    low_m, patch_m, best_m, _ = checks(minified)
+    out("\n## Novelty: documents unlike every category (`--novelty`, off by default)\n")
     out(f"Known: the accuracy section's {len(texts):,} count-split paragraphs. Unseen: {len(unseen):,} paragraphs "
         f"(200+ bytes, 2 per language) of the {len({c for c, _ in unseen})} UDHR languages of `languages-wide` "
         f"that the profiles lack. Minified: {len(files)} minified or bundled JavaScript files found on this "
-        f"machine, whole (labelled {', '.join(np.array(profiles.names)[best_min]) or '-'} without the check). "
+        f"machine, whole (labelled {', '.join(np.array(profiles.names)[best_m]) or '-'} without the check). "
         f"'Cost' is the known bytes that were labelled right and become `unknown` (each counts twice in a "
-        f"byte-share L1: once missing, once as unknown).\n")
-    out("| sd below | known paragraphs novel (docs / bytes) | of which labelled right before | cost (bytes) | "
+        f"byte-share L1: once missing, once as unknown). Held-back training pieces called novel at build time: "
+        f"{profiles.info.get('novelty_validation', {}).get('pieces', float('nan')):.3%}.\n")
+    out("| check | known paragraphs novel (docs / bytes) | of which labelled right before | cost (bytes) | "
         "unseen-language paragraphs novel | minified files novel |")
     out("|---|---|---|---|---|---|")
-    for cut in (6.0, 8.0, 10.0, 12.0, 15.0):
-        novel = z_known < -cut
-        mark = " (suggested)" if cut == SUGGESTED_NOVELTY else ""
-        out(f"| {cut:g}{mark} | {novel.mean():.3%} / {sizes[novel].sum() / sizes.sum():.3%} | "
-            f"{right[novel].mean() if novel.any() else 0:.0%} | {sizes[novel & right].sum() / sizes.sum():.3%} | "
-            f"{(z_unseen < -cut).mean():.1%} | {(z_min < -cut).sum()} of {len(files)} |")
+    for title, k, u, m in ((f"score {NOVELTY_SD:g} sd below the category's own texts", low_k, low_u, low_m),
+                           (f"category {NOVELTY_RATIO:g} nats/byte worse than the background", patch_k, patch_u, patch_m),
+                           ("either (`--novelty`)", low_k | patch_k, low_u | patch_u, low_m | patch_m)):
+        out(f"| {title} | {k.mean():.3%} / {sizes[k].sum() / sizes.sum():.3%} | "
+            f"{right[k].mean() if k.any() else 0:.0%} | {sizes[k & right].sum() / sizes.sum():.3%} | "
+            f"{u.mean():.1%} | {int(m.sum())} of {len(files)} |")
 
 
 def _scan_cli(corpus: Path, output: Path, *extra: str) -> tuple[float, dict]:
@@ -401,6 +410,12 @@ def section_gb(corpus: Path, work: Path, profiles_file: Path) -> None:
     out("| run | wall s | MB/s | same counts as local |")
     out("|---|---|---|---|")
     out(f"| local, 2 workers | {wall:.0f} | {total / wall:.1f} | - |")
+    novel_out = work / "gb-novelty"
+    shutil.rmtree(novel_out, ignore_errors=True)
+    wall_novel, novel = _scan_cli(corpus, novel_out, "--workers", "2", "--novelty", "--profiles", str(profiles_file))
+    l1_novel = sum(abs(novel["shares"]["bytes"].get(n, 0) - true.get(n, 0)) for n in novel["shares"]["bytes"])
+    out(f"| local, 2 workers, --novelty | {wall_novel:.0f} | {total / wall_novel:.1f} | (labels L1 {l1_novel:.2%}, "
+        f"novel {novel['novel']['byte_share']:.2%} of bytes) |")
     ray_out = work / "gb-ray"
     shutil.rmtree(ray_out, ignore_errors=True)
     try:

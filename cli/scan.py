@@ -100,10 +100,9 @@ def finish(result, *, output, as_json, labels, png) -> None:
 @click.option("--world-size", type=int, default=1, show_default=True, help="Number of ranks in the array job.")
 @click.option("--threshold", type=float, default=0.5, show_default=True,
               help="Label a document `unknown` below this calibrated probability.")
-@click.option("--novelty", type=float, default=0.0, show_default=True,
-              help="Label a document `unknown` when its bytes score this many standard deviations below its best "
-                   "category's own texts (unlike every category: a script no category uses, junk); 0 = off, "
-                   "10 = the cut measured in benchmarks/results/scan.md.")
+@click.option("--novelty/--no-novelty", default=False, show_default=True,
+              help="Also label `unknown` the documents unlike every category: a language or script the categories "
+                   "lack, junk (see benchmarks/results/scan.md for what it catches and costs).")
 @click.option("--max-bytes", type=int, default=16384, show_default=True,
               help="Classify each document by N of its bytes: all of a shorter one, 4 windows spread over "
                    "a longer one (0 = all); shares count every byte.")

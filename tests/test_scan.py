@@ -93,7 +93,7 @@ def test_scan_measures_known_composition(corpus, profiles, tmp_path):
     assert result.to_dict()["estimate_interval"] == intervals
     # documents unlike every category are unknown (counted apart too); the known text here has next to none
     novel = result.to_dict()["novel"]
-    assert novel == {"documents": 0, "bytes": 0, "byte_share": 0.0, "sd_below": None}  # off by default
+    assert novel == {"documents": 0, "bytes": 0, "byte_share": 0.0, "checked": False}  # off by default
     summary = result.to_dict()
     assert set(summary["shares"]) == {"documents", "bytes"}
     assert summary["provenance"]["command"] == "scan"
@@ -240,14 +240,12 @@ def test_scan_rejects_bad_options(corpus, profiles):
         scan_corpus([shards], profiles=profiles, world_size=2, rank=1)
     with pytest.raises(ForensicsError, match="backend"):
         scan_corpus([shards], profiles=profiles, backend="spark", hash_inputs=False)
-    with pytest.raises(ForensicsError, match="novelty"):
-        scan_corpus([shards], profiles=profiles, novelty=-1)
     assert np.isfinite(list(scan_corpus([shards], profiles=profiles, workers=1).estimate.values())).all()
 
 
 def test_text_unlike_every_category_is_counted_novel(profiles, tmp_path):
     """Korean, Greek and Khmer paragraphs (scripts no profiled category uses) and a plain text file of
-    random characters: with --novelty 10 mostly `unknown` as novel, counted apart, marked in the labels;
+    random characters: with --novelty mostly `unknown` as novel, counted apart, marked in the labels;
     without it they get the known categories they score best under."""
     from forensics.composition.synthetic import labelled_paragraphs
 
@@ -259,7 +257,7 @@ def test_text_unlike_every_category_is_counted_novel(profiles, tmp_path):
                                                  for i, (_, t) in enumerate(unseen)), encoding="utf-8")
     rng = np.random.default_rng(1)
     (shards / "junk.txt").write_text("".join(chr(c) for c in rng.integers(33, 127, 3000)), encoding="utf-8")
-    result = scan_corpus([shards], profiles=profiles, output=tmp_path / "out", workers=1, labels=True, novelty=10)
+    result = scan_corpus([shards], profiles=profiles, output=tmp_path / "out", workers=1, labels=True, novelty=True)
     assert result.partial.novel_documents >= 31  # over half of the 61 documents
     assert result.partial.novel_bytes <= result.partial.bytes[-1]  # novel documents are unknown ones
     records = [json.loads(line) for line in (tmp_path / "out" / "labels" / "unit-000000.jsonl").read_text().splitlines()]

@@ -3,7 +3,7 @@
 What it does: scores each document's hashed byte n-grams and word tokens against every category of a
 :class:`~forensics.composition.profiles.Profiles` (naive Bayes, numba), turns the scores into
 calibrated probabilities, and labels a document ``unknown`` when its best probability is below the
-threshold, or when its bytes are unlike every category's (novel: see :func:`novel_mask`). A
+threshold, or (on request) when its bytes are unlike every category's (novel: :func:`novel_mask`). A
 document longer than ``max_bytes`` is scored on ``WINDOWS`` windows spread evenly over it,
 ``max_bytes`` in all (its whole length still counts in every share): a long licence or comment
 header, or a page's navigation, does not decide the label. The scores of a document streamed in
@@ -29,12 +29,6 @@ from forensics.composition.profiles import (Profiles, label_probability, load_pr
 
 UNKNOWN = "unknown"
 DEFAULT_THRESHOLD = 0.5
-# The novelty check is off by default: at 10 sd below a category's own texts it calls most text in
-# scripts no category uses (and random characters) novel, but only 4.5% of the paragraphs of Latin-script
-# languages the profiles lack, and it took the 1 GB benchmark's label L1 from 0.90% to 1.02%
-# (benchmarks/results/scan.md). SUGGESTED_NOVELTY is the cut measured there.
-DEFAULT_NOVELTY: float | None = None
-SUGGESTED_NOVELTY = 10.0
 DEFAULT_MAX_BYTES = 16384
 # Windows scored in a document longer than max_bytes (first at its start, last at its end). Measured on
 # real files (benchmarks/results/scan.md): sqlite3.h (616 KB) was labelled `en` by its first 16 KB.
@@ -55,7 +49,8 @@ class Label:
 def score_array(data: np.ndarray, starts: np.ndarray, profiles: Profiles, *,
                 max_bytes: int | None = DEFAULT_MAX_BYTES, byte_scores: bool = False) -> Any:
     """Raw int64 scores (documents x categories) and the number of bytes scored per document
-    (and, with ``byte_scores``, the byte n-grams' scores alone, which :func:`novel_mask` reads).
+    (and, with ``byte_scores``, the byte n-grams' scores alone and the background's, which
+    :func:`novel_mask` reads).
 
     >>> score_array(*pack_texts(["hello"]), profiles)[1].tolist()  # doctest: +SKIP
     [5]
@@ -67,24 +62,23 @@ def score_array(data: np.ndarray, starts: np.ndarray, profiles: Profiles, *,
     if limit:
         data, starts = spread_windows(data, starts, limit)
     scores = score_with_tables(data, starts, profiles.table, profiles.token_table, profiles.min_order,
-                               profiles.max_order, limit, profiles.group_models, keep_byte_scores=byte_scores)
+                               profiles.max_order, limit, profiles.group_models, keep_byte_scores=byte_scores,
+                               background=profiles.background)
     if byte_scores:
         return scores[0], scored_lengths(starts, limit), scores[1]
     return scores, scored_lengths(starts, limit)
 
 
-def novel_mask(scores: np.ndarray, byte_scores: np.ndarray, lengths: np.ndarray, profiles: Profiles, *,
-               novelty: float | None = DEFAULT_NOVELTY) -> np.ndarray:
-    """Documents unlike every category: their byte score under their best category lies more than
-    ``novelty`` standard deviations below that category's own held-back texts of their length
-    (:meth:`Profiles.novelty_z`); none when ``novelty`` is None or 0 (the default).
+def novel_mask(scores: np.ndarray, lengths: np.ndarray, byte_scores: np.ndarray, profiles: Profiles) -> np.ndarray:
+    """Documents unlike every category (:func:`~forensics.composition.profiles.novel_documents`),
+    from ``score_array(..., byte_scores=True)``.
 
-    >>> novel_mask(*score_array(*pack_texts(["..."]), profiles, byte_scores=True), profiles, novelty=10)  # doctest: +SKIP
+    >>> novel_mask(*score_array(*pack_texts(["..."]), profiles, byte_scores=True), profiles)  # doctest: +SKIP
     array([False])
     """
-    if not novelty or not len(scores):
-        return np.zeros(len(scores), bool)
-    return profiles.novelty_z(byte_scores, scores.argmax(axis=1), lengths) < -novelty
+    if not len(scores):
+        return np.zeros(0, bool)
+    return profiles.novel(byte_scores, scores.argmax(axis=1), lengths)
 
 
 def spread_windows(data: np.ndarray, starts: np.ndarray, max_bytes: int, *, windows: int = WINDOWS,
@@ -132,9 +126,9 @@ def decide(scores: np.ndarray, lengths: np.ndarray, profiles: Profiles, *,
 
 def classify_texts(texts: Sequence[str | bytes], profiles: Profiles | str | None = None, *,
                    threshold: float = DEFAULT_THRESHOLD, max_bytes: int | None = DEFAULT_MAX_BYTES,
-                   novelty: float | None = DEFAULT_NOVELTY) -> list[Label]:
-    """Label each text (``unknown`` below ``threshold``, or when it is unlike every category: see
-    :func:`novel_mask`) with profiles (default: languages + code).
+                   novelty: bool = False) -> list[Label]:
+    """Label each text (``unknown`` below ``threshold``, and with ``novelty`` also when it is unlike
+    every category: see :func:`novel_mask`) with profiles (default: languages + code).
 
     >>> [l.label for l in classify_texts(["def f(x):\\n    return x + 1\\n" * 8])]  # doctest: +SKIP
     ['python']
@@ -144,8 +138,8 @@ def classify_texts(texts: Sequence[str | bytes], profiles: Profiles | str | None
         return []
     scores, lengths, byte_scores = score_array(*pack_texts(texts), profiles, max_bytes=max_bytes, byte_scores=True)
     labels, top = decide(scores, lengths, profiles, threshold=threshold)
-    novel = novel_mask(scores, byte_scores, lengths, profiles, novelty=novelty)
-    labels[novel] = -1  # with ``novelty`` (off by default; see ``SUGGESTED_NOVELTY``)
+    novel = novel_mask(scores, lengths, byte_scores, profiles) if novelty else np.zeros(len(texts), bool)
+    labels[novel] = -1
     order = np.argsort(-scores, axis=1)[:, :2]
     out = []
     for i in range(len(texts)):

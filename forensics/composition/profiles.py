@@ -70,7 +70,7 @@ PAIR_FOLDS = 8  # parts of each category's sample (by source unit) whose spread 
 # picks the one whose estimate errs least on mixtures of held-back training text: with large samples
 # a small floor halves the error, with 20-100 KB samples the spread is too noisy and a large one wins.
 PAIR_WEIGHT_FLOORS: tuple[float | None, ...] = (1e-2, 1e-1, 0.3, 1.0, 3.0, 10.0, None)
-PROFILE_VERSION = 22
+PROFILE_VERSION = 23
 PAIR_COMPONENTS = 8  # directions in which a category's byte-pair distribution varies most between its source units
 HELD_OUT_EVERY = 5  # every 5th training unit calibrates the probabilities...
 HELD_OUT_MAX_SHARE = 0.3  # ...up to 30% of a category's text (10-30% in practice)
@@ -79,6 +79,12 @@ CALIBRATION_PIECE_BYTES = (200, 800, 3200)  # and whole documents
 # the scale needed falls with size (counting noise) and is flat above about 10 MB
 ESTIMATE_SD_SIZES = (1e4, 1e5, 1e6, 1e7)
 NOVELTY_MIN_BYTES = 200  # shorter documents are never called novel: their scores are too noisy
+# The novelty check (off by default; benchmarks/results/scan.md): a document is novel when its byte score
+# lies NOVELTY_SD standard deviations below its category's own held-back texts, or when its category
+# explains it NOVELTY_RATIO nats per byte worse than the categories' mean n-gram probabilities do. The
+# ratio's cut: 0.02% of the large sets' held-back pieces fall under it.
+NOVELTY_SD = 10.0
+NOVELTY_RATIO = 0.8
 
 
 @dataclass
@@ -106,6 +112,7 @@ class Profiles:
     group_models: "GroupModels | None" = None
     pair_components: np.ndarray | None = None  # (categories, PAIR_COMPONENTS, 65536) float16, rows scaled to 1
     pair_component_norms: np.ndarray | None = None  # (categories, PAIR_COMPONENTS) float32: each row's scale
+    background: np.ndarray | None = None  # (buckets, 1) int16: log of the categories' mean n-gram probability
 
     def component_directions(self) -> np.ndarray | None:
         """``pair_components`` in pair-frequency units (float32), or None."""
@@ -130,6 +137,8 @@ class Profiles:
                 digest.update(members.tobytes() + weights.tobytes() + bias.tobytes())
         digest.update(self.pair_probs.tobytes())
         digest.update(self.pair_spread.tobytes())
+        if self.background is not None:
+            digest.update(self.background.tobytes())
         if self.pair_components is not None:
             digest.update(self.pair_components.tobytes() + self.pair_component_norms.tobytes())
         return digest.hexdigest()[:16]
@@ -175,17 +184,12 @@ class Profiles:
         factor = float(np.interp(np.log10(max(total, 1.0)), sizes, factors))
         return weights, factor * np.sqrt(np.clip(np.diag(covariance), 0, None))
 
-    def novelty_z(self, byte_scores: np.ndarray, labels: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """How far below its category's own texts each document's byte score per byte lies, in
-        standard deviations of :func:`fit_novelty`'s model for its length (0 for documents under
-        ``NOVELTY_MIN_BYTES`` scored bytes and for categories without a model)."""
-        model = self.info.get("novelty") or [None] * len(self.names)
-        table = np.array([m if m is not None else [0.0, np.inf, 0.0] for m in model], np.float64)
-        labels = np.asarray(labels)
-        lengths = np.asarray(lengths, np.float64)
-        centre, spread, noise = table[labels].T
-        z = (byte_score_per_byte(byte_scores, labels, lengths) - centre) / np.sqrt(spread + noise / np.maximum(lengths, 1))
-        return np.where(lengths >= NOVELTY_MIN_BYTES, z, 0.0)
+    def novel(self, byte_scores: np.ndarray, labels: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Which documents are unlike every category (:func:`novel_documents`); ``byte_scores`` from
+        ``score_array(..., byte_scores=True)``, ``labels`` each document's best category."""
+        if self.background is None:
+            return np.zeros(len(labels), bool)
+        return novel_documents(self.info.get("novelty") or [None] * len(self.names), byte_scores, labels, lengths)
 
     def index(self, name: str) -> int:
         try:
@@ -204,6 +208,7 @@ class Profiles:
         write(buffer, table=self.table, pair_probs=self.pair_probs, pair_spread=self.pair_spread,
               train_bytes=self.train_bytes,
               **({} if self.token_table is None else {"token_table": self.token_table}),
+              **({} if self.background is None else {"background": self.background}),
               **self._group_arrays_by_key(),
               **({} if self.pair_components is None else {"pair_components": self.pair_components,
                                                           "pair_component_norms": self.pair_component_norms}),
@@ -222,6 +227,7 @@ class Profiles:
                                       f"{PROFILE_VERSION})", "rebuild it with `forensics profiles build`")
                 arrays = {k: data[k] for k in ("table", "pair_probs", "pair_spread", "train_bytes")}
                 token_table = np.ascontiguousarray(data["token_table"]) if "token_table" in data.files else None
+                background = np.ascontiguousarray(data["background"]) if "background" in data.files else None
                 group_models = None
                 components = (data["pair_components"], data["pair_component_norms"]) \
                     if pair_directions and "pair_components" in data.files else (None, None)
@@ -238,7 +244,8 @@ class Profiles:
                    pair_probs=arrays["pair_probs"], pair_spread=arrays["pair_spread"], min_order=meta["min_order"], max_order=meta["max_order"],
                    calibration=meta["calibration"],
                    train_bytes=arrays["train_bytes"], info=meta["info"], token_table=token_table,
-                   group_models=group_models, pair_components=components[0], pair_component_norms=components[1])
+                   group_models=group_models, pair_components=components[0], pair_component_norms=components[1],
+                   background=background)
 
     def _group_arrays(self) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
         models = self.group_models
@@ -442,7 +449,8 @@ def fit_group_model(samples: Sequence[Sequence[str]], *, bits: int | None = None
 
 def score_with_tables(data: np.ndarray, starts: np.ndarray, table: np.ndarray, token_table: np.ndarray | None,
                       min_order: int, max_order: int, limit: int,
-                      group_models: GroupModels | None = None, *, keep_byte_scores: bool = False) -> Any:
+                      group_models: GroupModels | None = None, *, keep_byte_scores: bool = False,
+                      background: np.ndarray | None = None) -> Any:
     """Naive Bayes scores (documents x categories): byte n-grams, plus word tokens for the documents
     the bytes leave in doubt (top-two margin under ``TOKEN_GATE`` nats per 256 bytes).
 
@@ -450,13 +458,15 @@ def score_with_tables(data: np.ndarray, starts: np.ndarray, table: np.ndarray, t
     0.01 points (benchmarks/results/scan.md): those documents are settled by their bytes. Then
     ``group_models`` pick among a group where the top two are both in it (:class:`GroupModels`).
     ``keep_byte_scores`` returns ``(scores, byte_scores)``: the byte n-grams' scores alone as well
-    (what the novelty check reads).
+    (what the novelty check reads), with the ``background`` column's score appended when given.
     """
     from forensics.composition import _ngrams_numba as kernels
 
     scores = kernels.score_documents(data, starts, table, min_order, max_order, limit)
     if keep_byte_scores:
-        return _refine_scores(scores.copy(), data, starts, token_table, limit, group_models), scores
+        byte_scores = scores if background is None else np.hstack(
+            [scores, kernels.score_documents(data, starts, background, min_order, max_order, limit)])
+        return _refine_scores(scores.copy(), data, starts, token_table, limit, group_models), byte_scores
     return _refine_scores(scores, data, starts, token_table, limit, group_models)
 
 
@@ -475,6 +485,18 @@ def _refine_scores(scores: np.ndarray, data: np.ndarray, starts: np.ndarray, tok
     if doubtful.size:
         scores[doubtful] += kernels.score_tokens(data, starts, token_table, limit, doubtful.astype(np.int64))
     return scores if group_models is None else group_models.refine(scores, data, starts, limit)
+
+
+def background_column(counts: np.ndarray, alpha: float) -> np.ndarray:
+    """The log of each bucket's mean smoothed probability over the categories (``counts``:
+    categories x buckets), quantized as :func:`_log_prob_table` does, as a (buckets, 1) column.
+
+    >>> background_column(np.array([[3, 0], [0, 3]]), 1.0)[:, 0].tolist() == [round(np.log(0.5) * SCALE)] * 2
+    True
+    """
+    totals = counts.sum(axis=1, keepdims=True).astype(np.float64)
+    mean = ((counts + alpha) / (totals + alpha * counts.shape[1])).mean(axis=0)
+    return np.ascontiguousarray(np.clip(np.round(np.log(mean) * SCALE), -32767, 0).astype(np.int16)[:, None])
 
 
 def _log_prob_table(counts: np.ndarray, alpha: float, weight: float = 1.0) -> np.ndarray:
@@ -571,6 +593,48 @@ def fit_novelty(per_byte: np.ndarray, lengths: np.ndarray, labels: np.ndarray, n
             limit = 9 * (a + b * design[:, 1])
         out.append([float(np.median(per_byte[mine])), float(a), float(b)])
     return out
+
+
+def novelty_z(model: list[list[float] | None], byte_scores: np.ndarray, labels: np.ndarray,
+              lengths: np.ndarray) -> np.ndarray:
+    """How far below its category's own texts each document's byte score per byte lies, in standard
+    deviations of :func:`fit_novelty`'s ``model`` for its length (0 for documents under
+    ``NOVELTY_MIN_BYTES`` scored bytes and for categories without a model).
+
+    >>> novelty_z([[-3.0, 0.01, 50.0]], np.array([[-1600 * 4 * SCALE]]), np.array([0]), np.array([1600])).round(1).tolist()
+    [-4.9]
+    """
+    table = np.array([m if m is not None else [0.0, np.inf, 0.0] for m in model], np.float64)
+    lengths = np.asarray(lengths, np.float64)
+    centre, spread, noise = table[np.asarray(labels)].T
+    z = (byte_score_per_byte(byte_scores, labels, lengths) - centre) / np.sqrt(spread + noise / np.maximum(lengths, 1))
+    return np.where(lengths >= NOVELTY_MIN_BYTES, z, 0.0)
+
+
+def background_ratio(byte_scores: np.ndarray, labels: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Per document, nats per scored byte by which category ``labels[i]`` explains its byte n-grams
+    better than the background does (each n-gram's mean probability over the categories: the last
+    column of ``byte_scores``). Negative: no one category explains the text as well as a patchwork
+    of all of them, as with a language the profiles lack, whose n-grams are spread over its
+    relatives. 0 for documents under ``NOVELTY_MIN_BYTES`` scored bytes.
+
+    >>> background_ratio(np.array([[-640 * 300, -320 * 300]]), np.array([0]), np.array([300])).tolist()
+    [-5.0]
+    """
+    lengths = np.asarray(lengths, np.float64)
+    ratio = byte_score_per_byte(byte_scores, labels, lengths) - byte_scores[:, -1] / (np.maximum(lengths, 1) * SCALE)
+    return np.where(lengths >= NOVELTY_MIN_BYTES, ratio, 0.0)
+
+
+def novel_documents(model: list[list[float] | None], byte_scores: np.ndarray, labels: np.ndarray,
+                    lengths: np.ndarray) -> np.ndarray:
+    """Documents unlike every category: their byte n-grams score more than ``NOVELTY_SD`` standard
+    deviations below their category's own held-back texts (:func:`novelty_z`: junk, a script no
+    category uses), or their category explains them more than ``NOVELTY_RATIO`` nats per byte worse
+    than the background does (:func:`background_ratio`: a language the profiles lack).
+    ``byte_scores``: the categories' byte scores with the background's as the last column."""
+    return ((novelty_z(model, byte_scores, labels, lengths) < -NOVELTY_SD)
+            | (background_ratio(byte_scores, labels, lengths) < -NOVELTY_RATIO))
 
 
 def _fit_calibration(scores: np.ndarray, lengths: np.ndarray, labels: np.ndarray) -> list[float]:
@@ -932,15 +996,20 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
     calibration = list(DEFAULT_CALIBRATION)
     held_accuracy: dict[str, float] = {}
     novelty: list[list[float] | None] = [None] * len(names)
+    novelty_validation: dict[str, float] = {}
     if held_texts:
         held_table = _log_prob_table(np.array(held_counts), alpha)
         data, starts = pack_texts(held_texts)
         held_tokens = _log_prob_table(np.array(held_token_counts), alpha, token_weight) if use_tokens else None
         scores, byte_scores = score_with_tables(data, starts, held_table, held_tokens, min_order, max_order, 0,
-                                                keep_byte_scores=True)
+                                                keep_byte_scores=True,
+                                                background=background_column(np.array(held_counts), alpha))
         labels_held = np.array(held_labels)
         novelty = fit_novelty(byte_score_per_byte(byte_scores, labels_held, np.diff(starts)), np.diff(starts),
                               labels_held, len(names))
+        false_alarms = novel_documents(novelty, byte_scores, scores.argmax(axis=1), np.diff(starts))
+        novelty_validation = {"pieces": float(false_alarms.mean()),
+                              "bytes": float(np.diff(starts)[false_alarms].sum() / max(data.size, 1))}
         del byte_scores
         if group_refinement:
             groups_found = [np.array(g, np.int64) for g in confused_groups(scores, np.diff(starts),
@@ -974,6 +1043,7 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
     del kept_components
     info = {"held_out_accuracy": held_accuracy, "pair_weight_floor": floor, "pair_weight_validation": validation,
             "estimate_sd_scale": sd_scales, "estimate_sd_validation": sd_validation, "novelty": novelty,
+            "novelty_validation": novelty_validation,
             "sets": sources, "split": split, "bits": bits, "alpha": alpha, "scale": SCALE,
             "token_bits": token_bits if use_tokens else None, "token_weight": token_weight,
             "refined_groups": [] if group_models is None else [[names[i] for i in g] for g in group_models.members],
@@ -984,7 +1054,8 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
                     train_bytes=np.array(train_bytes, np.int64), info=info,
                     token_table=_log_prob_table(np.array(token_counts), alpha, token_weight) if use_tokens else None,
                     group_models=group_models, pair_components=np.array(component_rows),
-                    pair_component_norms=np.array(component_norms))
+                    pair_component_norms=np.array(component_norms),
+                    background=background_column(np.array(bucket_counts), alpha))
 
 
 def profiles_cache_dir() -> Path:

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from forensics.composition.classify import DEFAULT_MAX_BYTES, DEFAULT_NOVELTY, DEFAULT_THRESHOLD, UNKNOWN, WINDOWS
+from forensics.composition.classify import DEFAULT_MAX_BYTES, DEFAULT_THRESHOLD, UNKNOWN, WINDOWS
 from forensics.composition.merge import (
     Partial,
     labels_path,
@@ -72,7 +72,7 @@ class ScanSettings:
     tokenizer: str | None = None
     labels: bool = False
     hash_inputs: bool = True
-    novelty: float | None = DEFAULT_NOVELTY
+    novelty: bool = False
 
     def key(self, profiles_fingerprint: str) -> dict[str, Any]:
         """The settings that change a unit's counts."""
@@ -188,7 +188,8 @@ class _UnitCounter:
         from forensics.composition.classify import decide, novel_mask
 
         labels, top = decide(scores, lengths, self.profiles, threshold=self.settings.threshold)
-        novel = novel_mask(scores, byte_scores, lengths, self.profiles, novelty=self.settings.novelty)
+        novel = novel_mask(scores, lengths, byte_scores, self.profiles) if self.settings.novelty \
+            else np.zeros(len(scores), bool)
         labels[novel] = -1
         self.partial.novel_documents += int(novel.sum())
         self.partial.novel_bytes += int(sizes[novel].sum())
@@ -206,7 +207,7 @@ class _UnitCounter:
         docs, self.batch, self.batch_bytes = self.batch, [], 0
         data, starts = pack_texts([d.text for d in docs])
         scored = score_array(data, starts, self.profiles, max_bytes=self.settings.max_bytes,
-                             byte_scores=bool(self.settings.novelty))
+                             byte_scores=self.settings.novelty)
         scores, lengths, byte_scores = scored if self.settings.novelty else (*scored, None)
         sizes = np.diff(starts)
         labels, top, novel = self._label(scores, lengths, sizes, byte_scores)
@@ -241,7 +242,7 @@ class _UnitCounter:
 
         limit = self.settings.max_bytes
         scores = np.zeros((1, len(self.profiles.names)), np.int64)
-        byte_scores = np.zeros_like(scores)
+        byte_scores = None
         scored = size = tokens = 0
         first = None
         for doc in blocks:
@@ -252,7 +253,7 @@ class _UnitCounter:
                 part_scores, lengths, part_bytes = score_array(data, starts, self.profiles, byte_scores=True,
                                                                max_bytes=None if limit is None else limit - scored)
                 scores += part_scores
-                byte_scores += part_bytes
+                byte_scores = part_bytes if byte_scores is None else byte_scores + part_bytes
                 scored += int(lengths[0])
             if self.count_tokens is not None:
                 tokens += self.count_tokens([doc.text])[0]
@@ -459,7 +460,7 @@ class ScanResult:
             "unknown_best_guess": self.unknown_best_guess(),
             "novel": {"documents": part.novel_documents, "bytes": part.novel_bytes,
                       "byte_share": part.novel_bytes / max(int(part.bytes.sum()), 1),
-                      "sd_below": self.plan["settings"].get("novelty")},
+                      "checked": bool(self.plan["settings"].get("novelty"))},
             "profiles": self.profile_info,
             "seconds": {"wall": seconds, "worker_sum": part.seconds, "worker_cpu_sum": part.cpu_seconds},
             "peak_worker_rss_mb": round(part.peak_rss / 2**20, 1),
@@ -496,7 +497,7 @@ def _progress(units: list[Unit], enabled: bool):
 def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output: str | os.PathLike | None = None,
                 backend: str = "local", workers: int | None = None, address: str | None = None,
                 rank: int = 0, world_size: int = 1, threshold: float = DEFAULT_THRESHOLD,
-                novelty: float | None = DEFAULT_NOVELTY,
+                novelty: bool = False,
                 max_bytes: int | None = DEFAULT_MAX_BYTES, tokenizer: str | os.PathLike | None = None,
                 format: str = "infer", text_key: str = "text", id_key: str = "id",
                 unit_mb: float = DEFAULT_UNIT_MB, labels: bool = False, estimate_method: str = "nnls",
@@ -504,8 +505,8 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
                 resume: bool = True) -> ScanResult | None:
     """Scan shards (files, directories, globs) and return their composition.
 
-    A document is ``unknown`` below ``threshold`` or when it is unlike every category (``novelty``
-    standard deviations below its best category's own texts; None or 0 turns that off).
+    A document is ``unknown`` below ``threshold``, and with ``novelty`` also when it is unlike every
+    category (:func:`~forensics.composition.profiles.novel_documents`).
     ``categories`` (set names or directories; default languages + code) or ``profiles`` (a ``.npz``
     from ``forensics profiles build``) say what to compare against. With ``output`` the partials, the
     profiles used and (with ``labels=True``) per-document labels stay there and a rerun resumes;
@@ -519,9 +520,6 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
 
     if not 0.0 <= threshold <= 1.0:
         raise ForensicsError(f"threshold must be between 0 and 1, got {threshold}")
-    if novelty is not None and novelty < 0:
-        raise ForensicsError(f"novelty must be a positive number of standard deviations (0 turns it off), got {novelty}")
-    novelty = novelty or None
     if estimate_method not in ("em", "nnls"):
         raise ForensicsError(f"unknown estimate method {estimate_method!r}; use em or nnls")
     if profiles is not None and categories is not None:
