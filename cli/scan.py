@@ -128,8 +128,8 @@ def command(paths, categories, profiles_file, output, as_json, workers, backend,
 
     Every document (a JSONL record, a Parquet row, a text file) gets its most likely category from
     naive Bayes profiles of the category samples (hashed byte 3-grams, and word tokens where the bytes
-    leave doubt) with a calibrated probability,
-    or `unknown` below --threshold or when it is unlike every category (--novelty). Beside the per-document shares, a mixture of the categories'
+    leave doubt) with a calibrated probability, or `unknown` below --threshold or (with --novelty)
+    when it is unlike every category. Beside the per-document shares, a mixture of the categories'
     byte-pair distributions is fitted to the corpus' total pair counts (the pair-count estimate), with
     90% intervals whose width the profile build calibrates on held-back training text.
 

@@ -257,7 +257,8 @@ def test_text_unlike_every_category_is_counted_novel(profiles, tmp_path):
                                                  for i, (_, t) in enumerate(unseen)), encoding="utf-8")
     rng = np.random.default_rng(1)
     (shards / "junk.txt").write_text("".join(chr(c) for c in rng.integers(33, 127, 3000)), encoding="utf-8")
-    result = scan_corpus([shards], profiles=profiles, output=tmp_path / "out", workers=1, labels=True, novelty=True)
+    result = scan_corpus([shards], profiles=profiles, output=tmp_path / "out", workers=1, labels=True,
+                         novelty=True)
     assert result.partial.novel_documents >= 31  # over half of the 61 documents
     assert result.partial.novel_bytes <= result.partial.bytes[-1]  # novel documents are unknown ones
     records = [json.loads(line) for line in (tmp_path / "out" / "labels" / "unit-000000.jsonl").read_text().splitlines()]

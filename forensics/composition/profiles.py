@@ -570,9 +570,9 @@ def fit_novelty(per_byte: np.ndarray, lengths: np.ndarray, labels: np.ndarray, n
                 *, min_pieces: int = 20) -> list[list[float] | None]:
     """Per category ``[median, a, b]`` of its own held-back pieces' byte score per byte (under their
     own category): the median, and a variance ``a + b / length`` fitted to the squared deviations,
-    clipped at 3 sd of the fit and refitted (the odd piece of another language does not widen it). ``a`` is how
-    much whole texts of a category differ, ``b / length`` the noise of a short piece. None for a
-    category with fewer than ``min_pieces`` pieces.
+    clipped at 3 sd of the fit and refitted (the odd piece of another language does not widen it).
+    ``a`` is how much whole texts of a category differ, ``b / length`` the noise of a short piece.
+    None for a category with fewer than ``min_pieces`` pieces.
 
     >>> rng = np.random.default_rng(0); n = rng.integers(200, 4000, 2000)
     >>> [round(x, 2) for x in fit_novelty(-3 + rng.normal(0, np.sqrt(0.01 + 50 / n)), n, np.zeros(2000, int), 1)[0]]
@@ -601,7 +601,8 @@ def novelty_z(model: list[list[float] | None], byte_scores: np.ndarray, labels: 
     deviations of :func:`fit_novelty`'s ``model`` for its length (0 for documents under
     ``NOVELTY_MIN_BYTES`` scored bytes and for categories without a model).
 
-    >>> novelty_z([[-3.0, 0.01, 50.0]], np.array([[-1600 * 4 * SCALE]]), np.array([0]), np.array([1600])).round(1).tolist()
+    >>> scores = np.array([[-1600 * 4 * SCALE]])  # -4 nats per byte over 1,600 bytes
+    >>> novelty_z([[-3.0, 0.01, 50.0]], scores, np.array([0]), np.array([1600])).round(1).tolist()
     [-4.9]
     """
     table = np.array([m if m is not None else [0.0, np.inf, 0.0] for m in model], np.float64)
@@ -856,7 +857,8 @@ def _held_mixtures(kept_pairs: list[np.ndarray], held_pairs: list[np.ndarray | N
 
 def calibrate_estimate_sd(kept_pairs: list[np.ndarray], held_pairs: list[np.ndarray | None], spread: np.ndarray,
                           floor: float | None, kept_components: np.ndarray | None, *, mixtures: int = 8,
-                          sizes: Sequence[float] = ESTIMATE_SD_SIZES) -> tuple[list[list[float]] | None, dict[str, Any]]:
+                          sizes: Sequence[float] = ESTIMATE_SD_SIZES,
+                          ) -> tuple[list[list[float]] | None, dict[str, Any]]:
     """How much to scale the mixture estimate's model standard errors so that they describe its
     errors on held-back text, by corpus size.
 
@@ -918,8 +920,6 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
     """
     from forensics.composition import _ngrams_numba as kernels
     from forensics.corpus.categories import CategorySet, load_categories
-    from forensics.counting.pairs import resolve_backend
-
     if not 8 <= bits <= 24 or not 8 <= token_bits <= 24 or not 1 <= min_order <= max_order <= 5 or token_weight < 0:
         raise ForensicsError("profiles need 8 <= bits, token_bits <= 24, 1 <= min_order <= max_order <= 5 and "
                              "token_weight >= 0")
@@ -941,7 +941,6 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
     kept_components: list[np.ndarray] = []
     from tqdm import tqdm
 
-    backend = resolve_backend("cpu", threads=1)
     bar = tqdm(desc="profiles: reading categories", unit=" category", disable=not progress, leave=False)
     for spec in _resolve_sets(categories):
         cat_set = spec if isinstance(spec, CategorySet) else load_categories(spec, split=split)
