@@ -14,11 +14,10 @@ def show_result(result, *, top: int = 25) -> None:
     """A rich table of the largest categories, the estimate beside the per-document shares."""
     from rich.table import Table
 
-    from forensics.composition.scan import ESTIMATE_Z
-
     from cli.common import console
 
     shares = result.shares
+    half_widths = result.estimate_half_widths() or {}
     table = Table(title=f"composition of {result.partial.read.files} shards, "
                         f"{result.partial.documents.sum():,} documents, {result.partial.bytes.sum() / 1e6:,.1f} MB")
     for column in ("category", "group", "documents", "bytes", *(["tokens"] if "tokens" in shares else []),
@@ -32,10 +31,10 @@ def show_result(result, *, top: int = 25) -> None:
             cells.append(f"{row['token_share']:.1%}")
         if row["estimate"] is None:
             cells.append("")
-        elif row["estimate_sd"] is None:
+        elif row["category"] not in half_widths:
             cells.append(f"{row['estimate']:.1%}")
         else:
-            cells.append(f"{row['estimate']:.1%} ± {ESTIMATE_Z * row['estimate_sd']:.1%}")
+            cells.append(f"{row['estimate']:.1%} ± {half_widths[row['category']]:.1%}")
         table.add_row(*cells)
     out = console()
     out.print(table)

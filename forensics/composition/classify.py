@@ -136,9 +136,10 @@ def classify_texts(texts: Sequence[str | bytes], profiles: Profiles | str | None
     profiles = load_profiles() if profiles is None else load_profiles(profiles)
     if not texts:
         return []
-    scores, lengths, byte_scores = score_array(*pack_texts(texts), profiles, max_bytes=max_bytes, byte_scores=True)
+    scored = score_array(*pack_texts(texts), profiles, max_bytes=max_bytes, byte_scores=novelty)
+    scores, lengths = scored[:2]
     labels, top = decide(scores, lengths, profiles, threshold=threshold)
-    novel = novel_mask(scores, lengths, byte_scores, profiles) if novelty else np.zeros(len(texts), bool)
+    novel = novel_mask(*scored, profiles) if novelty else np.zeros(len(texts), bool)
     labels[novel] = -1
     order = np.argsort(-scores, axis=1)[:, :2]
     out = []

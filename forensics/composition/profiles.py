@@ -494,16 +494,27 @@ def background_column(counts: np.ndarray, alpha: float) -> np.ndarray:
     >>> background_column(np.array([[3, 0], [0, 3]]), 1.0)[:, 0].tolist() == [round(np.log(0.5) * SCALE)] * 2
     True
     """
+    return np.ascontiguousarray(_quantized(np.log(smoothed(counts, alpha).mean(axis=0))[:, None]))
+
+
+def smoothed(counts: np.ndarray, alpha: float) -> np.ndarray:
+    """The rows of ``counts`` as add-``alpha`` smoothed distributions (float64).
+
+    >>> smoothed(np.array([[3, 0]]), 1.0).tolist()
+    [[0.8, 0.2]]
+    """
     totals = counts.sum(axis=1, keepdims=True).astype(np.float64)
-    mean = ((counts + alpha) / (totals + alpha * counts.shape[1])).mean(axis=0)
-    return np.ascontiguousarray(np.clip(np.round(np.log(mean) * SCALE), -32767, 0).astype(np.int16)[:, None])
+    return (counts + alpha) / (totals + alpha * counts.shape[1])
+
+
+def _quantized(logp: np.ndarray, weight: float = 1.0) -> np.ndarray:
+    """Log-probabilities as int16 table units (``SCALE`` per nat, times ``weight``)."""
+    return np.clip(np.round(logp * SCALE * weight), -32767, 0).astype(np.int16)
 
 
 def _log_prob_table(counts: np.ndarray, alpha: float, weight: float = 1.0) -> np.ndarray:
-    totals = counts.sum(axis=1, keepdims=True).astype(np.float64)
-    logp = np.log((counts + alpha) / (totals + alpha * counts.shape[1]))
     # C order: the classifier reads one row (all categories of a bucket) per n-gram
-    return np.ascontiguousarray(np.clip(np.round(logp.T * SCALE * weight), -32767, 0).astype(np.int16))
+    return np.ascontiguousarray(_quantized(np.log(smoothed(counts, alpha)).T, weight))
 
 
 DEFAULT_CALIBRATION = (0.0, 1.0, 0.0, 0.0)
@@ -683,7 +694,7 @@ def _hold_out(documents: list[Any]) -> tuple[list[str], list[str], set[str]]:
     piece of a file the weights have seen would make the probabilities too confident. A category
     whose units are all too big to hold out keeps everything.
     """
-    units = sorted({_unit_of(d) for d in documents})
+    units = unit_names(documents)
     if len(units) < 2:
         return [d.text for d in documents], [], set()
     size: dict[str, int] = {}
@@ -705,6 +716,12 @@ def _hold_out(documents: list[Any]) -> tuple[list[str], list[str], set[str]]:
     return kept, held, held_units
 
 
+def unit_names(documents: list[Any]) -> list[str]:
+    """The sorted source units (files, pages) of documents with text: the row order of
+    :func:`unit_pair_histograms`."""
+    return sorted({_unit_of(d) for d in documents if d.text})
+
+
 def _unit_of(document: Any) -> str:
     return (document.id or document.source).split("#", 1)[0]
 
@@ -723,15 +740,15 @@ def unit_pair_histograms(documents: list[Any]) -> Any:
     import scipy.sparse as sparse
 
     documents = [d for d in documents if d.text]
-    unit_names = sorted({_unit_of(d) for d in documents})
-    unit_index = {u: i for i, u in enumerate(unit_names)}
+    units = unit_names(documents)
+    unit_index = {u: i for i, u in enumerate(units)}
     data, starts = pack_texts([d.text for d in documents])
     inside = np.ones(max(data.size - 1, 0), bool)
     inside[starts[1:-1] - 1] = False
     units_of_bytes = np.repeat([unit_index[_unit_of(d)] for d in documents], np.diff(starts))
     codes = data[:-1].astype(np.int64) << 8 | data[1:]
     hists = sparse.csr_matrix((np.ones(int(inside.sum())), (units_of_bytes[:-1][inside], codes[inside])),
-                              shape=(len(unit_names), 1 << 16))
+                              shape=(len(units), 1 << 16))
     hists.sum_duplicates()
     return hists
 
@@ -843,8 +860,7 @@ def _held_mixtures(kept_pairs: list[np.ndarray], held_pairs: list[np.ndarray | N
     usable = [i for i, h in enumerate(held_pairs) if h is not None and h.sum() > 0]
     if len(usable) < 2:
         return None
-    kept = np.array(kept_pairs)
-    probs = (kept + PAIR_ALPHA) / (kept.sum(axis=1, keepdims=True) + PAIR_ALPHA * kept.shape[1])
+    probs = smoothed(np.array(kept_pairs), PAIR_ALPHA)
     held = np.array([held_pairs[i] / held_pairs[i].sum() for i in usable])
     rng = np.random.default_rng(0)
     truths = []
@@ -974,7 +990,7 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
                 held_labels.append(len(names))
             unit_hists = unit_pair_histograms(documents)
             pair_hists.append(np.asarray(unit_hists.sum(axis=0)).ravel())  # the category's pair histogram
-            is_held = np.array([unit in held_units for unit in sorted({_unit_of(d) for d in documents})])
+            is_held = np.array([unit in held_units for unit in unit_names(documents)])
             kept_pairs.append(np.asarray(unit_hists[np.flatnonzero(~is_held)].sum(axis=0), np.float64).ravel())
             held_pairs.append(np.asarray(unit_hists[np.flatnonzero(is_held)].sum(axis=0), np.float64).ravel()
                               if is_held.any() else None)
@@ -997,18 +1013,18 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
     novelty: list[list[float] | None] = [None] * len(names)
     novelty_validation: dict[str, float] = {}
     if held_texts:
-        held_table = _log_prob_table(np.array(held_counts), alpha)
+        kept_counts = np.array(held_counts)
+        held_table = _log_prob_table(kept_counts, alpha)
         data, starts = pack_texts(held_texts)
+        lengths = np.diff(starts)
         held_tokens = _log_prob_table(np.array(held_token_counts), alpha, token_weight) if use_tokens else None
         scores, byte_scores = score_with_tables(data, starts, held_table, held_tokens, min_order, max_order, 0,
-                                                keep_byte_scores=True,
-                                                background=background_column(np.array(held_counts), alpha))
+                                                keep_byte_scores=True, background=background_column(kept_counts, alpha))
         labels_held = np.array(held_labels)
-        novelty = fit_novelty(byte_score_per_byte(byte_scores, labels_held, np.diff(starts)), np.diff(starts),
-                              labels_held, len(names))
-        false_alarms = novel_documents(novelty, byte_scores, scores.argmax(axis=1), np.diff(starts))
+        novelty = fit_novelty(byte_score_per_byte(byte_scores, labels_held, lengths), lengths, labels_held, len(names))
+        false_alarms = novel_documents(novelty, byte_scores, scores.argmax(axis=1), lengths)
         novelty_validation = {"pieces": float(false_alarms.mean()),
-                              "bytes": float(np.diff(starts)[false_alarms].sum() / max(data.size, 1))}
+                              "bytes": float(lengths[false_alarms].sum() / max(data.size, 1))}
         del byte_scores
         if group_refinement:
             groups_found = [np.array(g, np.int64) for g in confused_groups(scores, np.diff(starts),
@@ -1033,8 +1049,7 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
         calibration = _fit_calibration(scores, np.diff(starts), np.array(held_labels))
         held_accuracy = held_out_accuracy(scores, np.diff(starts), np.array(held_labels), names)
     bar.close()
-    hists = np.array(pair_hists)
-    pair_probs = (hists + PAIR_ALPHA) / (hists.sum(axis=1, keepdims=True) + PAIR_ALPHA * hists.shape[1])
+    pair_probs = smoothed(np.array(pair_hists), PAIR_ALPHA)
     pair_spread = pooled_spread(pair_variances)
     floor, validation = choose_pair_weight_floor(kept_pairs, held_pairs, pair_spread)
     sd_scales, sd_validation = calibrate_estimate_sd(kept_pairs, held_pairs, pair_spread, floor,
@@ -1047,14 +1062,15 @@ def build_profiles(categories: Any = DEFAULT_SETS, *, split: str = "train", bits
             "token_bits": token_bits if use_tokens else None, "token_weight": token_weight,
             "refined_groups": [] if group_models is None else [[names[i] for i in g] for g in group_models.members],
             "calibration_documents": len(held_texts)}
-    return Profiles(names=names, groups=groups, table=_log_prob_table(np.array(bucket_counts), alpha),
+    counts = np.array(bucket_counts)
+    return Profiles(names=names, groups=groups, table=_log_prob_table(counts, alpha),
                     pair_probs=pair_probs, pair_spread=pair_spread,
                     min_order=min_order, max_order=max_order, calibration=calibration,
                     train_bytes=np.array(train_bytes, np.int64), info=info,
                     token_table=_log_prob_table(np.array(token_counts), alpha, token_weight) if use_tokens else None,
                     group_models=group_models, pair_components=np.array(component_rows),
                     pair_component_norms=np.array(component_norms),
-                    background=background_column(np.array(bucket_counts), alpha))
+                    background=background_column(counts, alpha))
 
 
 def profiles_cache_dir() -> Path:

@@ -20,7 +20,6 @@ from typing import Literal
 
 from forensics._results import atomic_write_bytes, atomic_write_text, write_json
 from forensics.composition.merge import labels_path
-from forensics.composition.scan import ESTIMATE_Z
 from forensics.errors import ForensicsError, require
 
 LabelFormat = Literal["jsonl", "parquet"]
@@ -73,7 +72,8 @@ def write_png(result, path: str | os.PathLike, *, top: int = 20) -> None:
     fig, ax = plt.subplots(figsize=(7, 0.3 * len(rows) + 1.2))
     y = range(len(rows))
     ax.barh([i + 0.2 for i in y], [r["byte_share"] for r in rows][::-1], height=0.4, label="per-document labels")
-    half_widths = [ESTIMATE_Z * (r["estimate_sd"] or 0) for r in rows][::-1]
+    half = result.estimate_half_widths() or {}
+    half_widths = [half.get(r["category"], 0.0) for r in rows][::-1]
     ax.barh([i - 0.2 for i in y], [r["estimate"] or 0 for r in rows][::-1], height=0.4,
             label="pair-count estimate" + (" (90% interval)" if any(half_widths) else ""),
             xerr=half_widths if any(half_widths) else None, error_kw={"elinewidth": 0.8, "capsize": 2})

@@ -208,7 +208,8 @@ class _UnitCounter:
         data, starts = pack_texts([d.text for d in docs])
         scored = score_array(data, starts, self.profiles, max_bytes=self.settings.max_bytes,
                              byte_scores=self.settings.novelty)
-        scores, lengths, byte_scores = scored if self.settings.novelty else (*scored, None)
+        scores, lengths = scored[:2]
+        byte_scores = scored[2] if self.settings.novelty else None
         sizes = np.diff(starts)
         labels, top, novel = self._label(scores, lengths, sizes, byte_scores)
         self._add_counts(labels, sizes, lengths, docs, top, novel)
@@ -250,11 +251,12 @@ class _UnitCounter:
             data, starts = pack_texts([doc.text])
             size += int(data.size)
             if limit is None or scored < limit:
-                part_scores, lengths, part_bytes = score_array(data, starts, self.profiles, byte_scores=True,
-                                                               max_bytes=None if limit is None else limit - scored)
-                scores += part_scores
-                byte_scores = part_bytes if byte_scores is None else byte_scores + part_bytes
-                scored += int(lengths[0])
+                part = score_array(data, starts, self.profiles, byte_scores=self.settings.novelty,
+                                   max_bytes=None if limit is None else limit - scored)
+                scores += part[0]
+                scored += int(part[1][0])
+                if self.settings.novelty:
+                    byte_scores = part[2] if byte_scores is None else byte_scores + part[2]
             if self.count_tokens is not None:
                 tokens += self.count_tokens([doc.text])[0]
             self._pairs(data, starts)  # a pair across two blocks of one file is not counted
@@ -365,13 +367,19 @@ class ScanResult:
                    dict(zip(profiles.names, map(float, weights))), method, plan, work_dir, missing_units, info,
                    None if sd is None else dict(zip(profiles.names, map(float, sd))))
 
-    def estimate_interval(self, z: float = ESTIMATE_Z) -> dict[str, list[float]] | None:
-        """The estimate's 90% intervals (``estimate +- 1.645 sd``, clipped to [0, 1]); None without
-        standard errors (EM, or profiles with no held-back text)."""
+    def estimate_half_widths(self) -> dict[str, float] | None:
+        """Half the width of each category's 90% interval on the estimate (``1.645 sd``); None
+        without standard errors (EM, or profiles with no held-back text)."""
         if self.estimate_sd is None:
             return None
-        return {n: [max(0.0, w - z * self.estimate_sd[n]), min(1.0, w + z * self.estimate_sd[n])]
-                for n, w in self.estimate.items()}
+        return {n: ESTIMATE_Z * sd for n, sd in self.estimate_sd.items()}
+
+    def estimate_interval(self) -> dict[str, list[float]] | None:
+        """The estimate's 90% intervals (``estimate +- 1.645 sd``, clipped to [0, 1]), or None."""
+        half = self.estimate_half_widths()
+        if half is None:
+            return None
+        return {n: [max(0.0, w - half[n]), min(1.0, w + half[n])] for n, w in self.estimate.items()}
 
     def unknown_best_guess(self) -> dict[str, float]:
         """The ``unknown`` documents' bytes by the category they looked most like, as shares of all
