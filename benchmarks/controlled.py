@@ -1,23 +1,35 @@
 #!/usr/bin/env python3
-"""Controlled-accuracy harness for mixture inference (Hayase et al. 2024, Table 1 protocol).
+"""Controlled-accuracy harness for mixture inference: settings that look like real audits.
 
-Each trial: draw a mixture uniformly from the simplex over n categories; train a byte-level BPE tokenizer
-with HF `tokenizers` on that mixture of the categories' *train* text; infer the mixture back with
-forensics from disjoint *count* text (documents never used for training); record log10 MSE of the byte
-shares, the token-classification baseline's log10 MSE, and the time of every stage. Reports mean and
-standard deviation over trials for every number of merges T and count-sample size.
+Each trial draws a mixture, trains a byte-level BPE tokenizer with HF `tokenizers` on that mixture of
+the categories' *train* text, counts disjoint *count* text of every candidate category once, and then
+solves with every estimator in ``--methods`` on the same counts, so the estimators are compared on the
+same trials. Numbers: log10 MSE of the byte shares over the candidates (the paper's Table 1 metric),
+mass put on candidates absent from the truth, the token-classification baseline, times.
 
-    python benchmarks/controlled.py --categories languages --n 10 --trials 5 --merges 3000 30000
-    python benchmarks/controlled.py --categories benchmarks/data/languages --count-mb 0.5 2 10 --train-mb 100
+Settings (``--setting``):
+  size      n categories, mixture uniform on the simplex (the paper's protocol); ``--count-mb`` sizes.
+  many      every category of the sets is a candidate; the truth is on ``--present`` of them (drawn
+            uniformly among 3-8 by default). Reports the mass on absent categories.
+  shift     each category's source units (the package before ':' in a document id) are split at random in
+            two groups: the tokenizer is trained on one group's train text, counted on the other's count
+            text (the paper's section 6.1 setting). Categories with one source are not drawn.
+  unlisted  the truth is on n categories, ``--hidden`` of them are not candidates; the error is measured
+            against the truth renormalised over the listed ones.
 
-Category sets: a bundled name (`languages`, `code`, `domains`) or a directory built by
-`forensics categories build` (several MB per category). Results print as a markdown table and go to
---out as JSON (with the machine, versions and every parameter).
+    python benchmarks/controlled.py --setting size --categories languages --n 10 --trials 10
+    python benchmarks/controlled.py --setting many --categories languages --categories code --trials 10
+    python benchmarks/controlled.py --setting shift --categories benchmarks/data/scan-sets/languages --count-mb 2
+
+Methods: ``lp`` (LP1_T), ``trimmed:MIN_SHARE`` (LP1_T refitted without categories under MIN_SHARE),
+``weighted:SHIFT`` (noise-weighted slacks); see forensics/inference/estimators.py. Results print as a markdown table per setting and go to --out as JSON
+(machine, versions, every parameter and seed, per-trial truth and estimates).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -32,113 +44,237 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def shuffled(documents, rng) -> list[str]:
-    docs = list(documents)
-    return [docs[i] for i in rng.permutation(len(docs))]
+def parse_method(text: str) -> tuple[str, dict]:
+    """``lp`` -> ("lp", {}); ``weighted:0.1`` -> ("weighted", {"shift": 0.1})."""
+    name, _, arg = text.partition(":")
+    if name == "lp":
+        return name, {}
+    if name == "weighted":
+        return name, {"shift": float(arg) if arg else 0.1}
+    if name == "trimmed":
+        return name, {"min_share": float(arg)} if arg else {}
+    raise SystemExit(f"unknown method {text!r}")
 
 
-def run_trial(rng, names, train, count, *, merges_list, count_mb_list, train_mb, workdir: Path) -> list[dict]:
-    import json as _json
+class Pool:
+    """Train and count documents of every category (several sets merged), with their source units."""
 
-    from forensics import infer_mixture, load_tokenizer
+    def __init__(self, specs: list[str]):
+        from forensics import load_categories
+
+        self.train: dict[str, list[tuple[str, str]]] = {}
+        self.count: dict[str, list[tuple[str, str]]] = {}
+        for spec in specs:
+            for split, target in (("train", self.train), ("count", self.count)):
+                for cat in load_categories(spec, split=split):
+                    if cat.name in target and split == "train":
+                        raise SystemExit(f"category {cat.name!r} is in two of the sets")
+                    target[cat.name] = [((doc.id or "").split(":")[0], doc.text) for doc in cat.documents()]
+        self.names = sorted(self.train)
+
+    def sources(self, name: str) -> list[str]:
+        return sorted({s for s, _ in self.train[name]} & {s for s, _ in self.count[name]})
+
+
+def shuffled(items, rng) -> list:
+    items = list(items)
+    return [items[i] for i in rng.permutation(len(items))]
+
+
+def draw_setting(rng, pool: Pool, args) -> dict:
+    """Which categories are candidates, which carry the truth, and which documents train and count."""
+    names = pool.names
+    if args.setting == "size":
+        present = sorted(rng.choice(names, size=args.n, replace=False).tolist())
+        candidates = present
+    elif args.setting == "many":
+        k = int(rng.integers(args.present[0], args.present[-1] + 1))
+        present = sorted(rng.choice(names, size=k, replace=False).tolist())
+        candidates = names
+    elif args.setting == "unlisted":
+        present = sorted(rng.choice(names, size=args.n, replace=False).tolist())
+        hidden = set(rng.choice(present, size=args.hidden, replace=False).tolist())
+        candidates = [n for n in present if n not in hidden]
+    elif args.setting == "shift":
+        eligible = [n for n in names if len(pool.sources(n)) >= 2]
+        if len(eligible) < args.n:
+            raise SystemExit(f"only {len(eligible)} categories have two or more sources")
+        present = sorted(rng.choice(eligible, size=args.n, replace=False).tolist())
+        candidates = present
+    else:
+        raise SystemExit(f"unknown setting {args.setting}")
+    train_docs, count_docs, count_sources = {}, {}, {}
+    for name in sorted(set(present) | set(candidates)):
+        if args.setting == "shift":
+            sources = shuffled(pool.sources(name), rng)
+            size = {s: 0 for s in sources}
+            for s, t in pool.train[name] + pool.count[name]:
+                if s in size:
+                    size[s] += len(t)
+            group_a, running, total = set(), 0, sum(size.values())
+            for s in sources:                      # about half the text on each side, at least one source each
+                if running < total / 2 or not group_a:
+                    group_a.add(s)
+                    running += size[s]
+            if len(group_a) == len(sources):
+                group_a.discard(sources[-1])
+            train = [(s, t) for s, t in pool.train[name] if s in group_a]
+            count = [(s, t) for s, t in pool.count[name] if s in size and s not in group_a]
+        else:
+            train, count = pool.train[name], pool.count[name]
+        train_docs[name] = [t for _, t in shuffled(train, rng)]
+        count_sources[name] = shuffled(count, rng)
+        count_docs[name] = [t for _, t in count_sources[name]]
+    weights = rng.dirichlet(np.ones(len(present)))
+    return {"present": present, "candidates": candidates, "weights": weights, "train": train_docs,
+            "count": count_docs, "count_sources": count_sources}
+
+
+def run_trial(rng, pool: Pool, args, methods, workdir: Path) -> list[dict]:
+    from forensics import load_tokenizer
+    from forensics.counting.categories import count_categories
+    from forensics.inference.baselines import token_classification
+    from forensics.inference.estimators import estimate
     from forensics.inference.experiments import mixture_text, take_documents, train_reference_bpe
+    from forensics.inference.infer import _bootstrap, pair_to_byte_shares
+    from forensics.inference.solve import SolveOptions
+    from forensics.inference.program import build_program
 
-    weights = rng.dirichlet(np.ones(len(names)))
-    # documents in a random order, so that training and count text come from the same distribution
-    # (category files are ordered by source package; taking the first documents would shift it)
-    parts, truth = mixture_text({n: shuffled(train[n].texts(), rng) for n in names}, weights,
-                                budget=train_mb * 1e6)
+    drawn = draw_setting(rng, pool, args)
+    present, candidates = drawn["present"], drawn["candidates"]
+    parts, truth_present = mixture_text({n: drawn["train"][n] for n in present}, drawn["weights"],
+                                        budget=args.train_mb * 1e6)
     texts = [doc for docs in parts.values() for doc in docs]
     t0 = time.perf_counter()
     tok_path = workdir / "tokenizer.json"
-    train_reference_bpe(texts, max(merges_list), tok_path)
+    train_reference_bpe(texts, max(args.merges), tok_path)
     train_seconds = time.perf_counter() - t0
     train_bytes = sum(len(t.encode("utf-8")) for t in texts)
     tok = load_tokenizer(tok_path)
+    truth_all = dict(zip(present, truth_present))
+    truth = np.array([truth_all.get(n, 0.0) for n in candidates])
+    listed_mass = float(truth.sum())
+    truth = truth / truth.sum()
+    absent = np.array([n not in truth_all for n in candidates])
     rows = []
-    for count_mb in count_mb_list:
+    for count_mb in args.count_mb:
         sample_dir = workdir / f"count-{count_mb}"
         sample_dir.mkdir(exist_ok=True)
-        sample_sizes = {}
-        for name in names:
-            docs, size = take_documents(shuffled(count[name].texts(), rng), count_mb * 1e6)
-            (sample_dir / f"{name}.jsonl").write_text("".join(_json.dumps({"text": d}) + "\n" for d in docs))
-            sample_sizes[name] = size
-        for merges in merges_list:
-            t0 = time.perf_counter()
-            estimate = infer_mixture(tok, sample_dir, merges=merges, cache=False)
-            total = time.perf_counter() - t0
-            got = np.array([estimate.shares[n] for n in names])
-            tc = np.array([estimate.baselines["token_classification"][n] for n in names])
-            d = estimate.diagnostics
-            rows.append({
-                "merges": merges, "count_mb": count_mb, "train_mb": train_bytes / 1e6,
-                "count_mb_actual": float(np.mean(list(sample_sizes.values())) / 1e6),
-                "log10_mse": float(np.log10(np.mean((got - truth) ** 2))),
-                "log10_mse_token_classification": float(np.log10(np.mean((tc - truth) ** 2))),
-                "train_seconds": train_seconds, "count_seconds": d["counting_seconds"],
-                "solve_seconds": d["solver_seconds"], "total_seconds": total, "rounds": d["rounds"],
-                "rows": d["rows_final"], "status": d["status"], "truth": truth.tolist(), "estimate": got.tolist(),
-            })
-            print(f"  T={merges:>6} count={count_mb} MB: log10 MSE {rows[-1]['log10_mse']:.2f} "
-                  f"(TC {rows[-1]['log10_mse_token_classification']:.2f}); count {d['counting_seconds']:.1f} s, "
-                  f"solve {d['solver_seconds']:.1f} s, {d['rounds']} rounds, {d['status']}", flush=True)
+        files, sizes = {}, {}
+        for name in candidates:
+            docs, size = take_documents(drawn["count"][name], count_mb * 1e6)
+            path = sample_dir / f"{name}.jsonl"
+            path.write_text("".join(json.dumps({"text": d}) + "\n" for d in docs))
+            files[name], sizes[name] = [str(path)], size
+        t0 = time.perf_counter()
+        counts = count_categories(tok, files, merges=max(args.merges), cache=False)
+        count_seconds = time.perf_counter() - t0
+        traces = [counts.traces[n] for n in candidates]
+        for merges in args.merges:
+            program = build_program(traces, steps=merges, names=candidates)
+            tc = token_classification(program)
+            base = {"merges": merges, "count_mb": count_mb, "train_mb": train_bytes / 1e6,
+                    "count_mb_actual": float(np.mean(list(sizes.values())) / 1e6), "present": present,
+                    "candidates": len(candidates), "listed_truth_mass": listed_mass,
+                    "train_seconds": train_seconds, "count_seconds": count_seconds,
+                    "unseen_merges": int((~program.active).sum()), "truth": truth.tolist()}
+            rows.append({**base, "method": "token-classification", "log10_mse": _log_mse(tc, truth),
+                         "absent_mass": float(tc[absent].sum()), "solve_seconds": 0.0, "estimate": tc.tolist()})
+            for label, (method, kwargs) in methods.items():
+                t0 = time.perf_counter()
+                result = estimate(program, method=method, **kwargs)
+                seconds = time.perf_counter() - t0
+                got = pair_to_byte_shares(result.alpha, program.bytes_per_pair)
+                row = {**base, "method": label, "log10_mse": _log_mse(got, truth),
+                       "absent_mass": float(got[absent].sum()), "solve_seconds": seconds,
+                       "status": result.solution.status, "estimate": got.tolist()}
+                if args.bootstrap and label == args.methods[0]:
+                    t0 = time.perf_counter()
+                    intervals = _bootstrap(tok, files, candidates, split="all", start=0, steps=max(args.merges),
+                                           merges=merges,
+                                           replicates=args.bootstrap, confidence=0.9, seed=int(rng.integers(2**31)),
+                                           options=SolveOptions(), method=method)
+                    low = np.array([intervals[n][0] for n in candidates])
+                    high = np.array([intervals[n][1] for n in candidates])
+                    inside = (truth >= low - 1e-9) & (truth <= high + 1e-9)
+                    row.update({"interval_low": low.tolist(), "interval_high": high.tolist(),
+                                "coverage": float(inside.mean()), "interval_width": float(np.mean(high - low)),
+                                "bootstrap_seconds": time.perf_counter() - t0})
+                rows.append(row)
+            line = ", ".join(f"{r['method']} {r['log10_mse']:.2f}" + (f" (absent {r['absent_mass']:.1%})"
+                                                                     if absent.any() else "")
+                             for r in rows if r["merges"] == merges and r["count_mb"] == count_mb)
+            print(f"  T={merges:>6} count={count_mb} MB: {line}", flush=True)
     return rows
+
+
+def _log_mse(got: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.log10(max(np.mean((got - truth) ** 2), 1e-30)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--categories", default="languages")
-    parser.add_argument("--n", type=int, default=10)
+    parser.add_argument("--setting", choices=["size", "many", "shift", "unlisted"], default="size")
+    parser.add_argument("--categories", action="append", help="set name or directory (repeatable)")
+    parser.add_argument("--n", type=int, default=10, help="categories in the truth (size, shift, unlisted)")
+    parser.add_argument("--present", type=int, nargs="+", default=[3, 8], help="many: truth size range")
+    parser.add_argument("--hidden", type=int, default=2, help="unlisted: categories of the truth not listed")
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--merges", type=int, nargs="+", default=[3000])
     parser.add_argument("--count-mb", type=float, nargs="+", default=[1.0])
     parser.add_argument("--train-mb", type=float, default=50.0, help="cap on the training text")
+    parser.add_argument("--methods", nargs="+", default=["lp", "trimmed:0.005", "trimmed:0.01", "weighted:0"])
+    parser.add_argument("--bootstrap", type=int, default=0,
+                        help="resamples for 90%% intervals of the first method; reports their coverage")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    args.categories = args.categories or ["languages"]
 
     import numba
     import tokenizers
 
-    from forensics import __version__, load_categories
+    from forensics import __version__
 
-    train = load_categories(args.categories, split="train")
-    count = load_categories(args.categories, split="count")
-    all_names = [c.name for c in train]
-    if args.n > len(all_names):
-        raise SystemExit(f"{args.categories} has only {len(all_names)} categories")
+    pool = Pool(args.categories)
+    methods = {m: parse_method(m) for m in args.methods}
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, forensics "
                f"{__version__}, tokenizers {tokenizers.__version__}, numba {numba.__version__}")
     print(f"machine: {machine}")
     rng = np.random.default_rng(args.seed)
     rows = []
     for trial in range(args.trials):
-        names = sorted(rng.choice(all_names, size=args.n, replace=False).tolist())
-        print(f"trial {trial + 1}/{args.trials}: {', '.join(names)}", flush=True)
+        print(f"trial {trial + 1}/{args.trials}", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
-            for row in run_trial(rng, names, train, count, merges_list=args.merges, count_mb_list=args.count_mb,
-                                 train_mb=args.train_mb, workdir=Path(tmp)):
-                rows.append({"trial": trial, "categories": names, **row})
-    print("\n| set | n | T | count MB/category | log10 MSE (mean ± sd) | token classification | train s | "
-          "count s | solve s | trials |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+            for row in run_trial(rng, pool, args, methods, Path(tmp)):
+                rows.append({"trial": trial, **row})
+    label = "+".join(Path(c).name for c in args.categories)
+    print(f"\n| setting | set | T | count MB/category | method | log10 MSE (mean ± sd) | absent mass (mean, max) | "
+          "solve s | trials |")
+    print("|---|---|---|---|---|---|---|---|---|")
     summary = []
     for merges in args.merges:
         for count_mb in args.count_mb:
-            group = [r for r in rows if r["merges"] == merges and r["count_mb"] == count_mb]
-            mse = [r["log10_mse"] for r in group]
-            tc = [r["log10_mse_token_classification"] for r in group]
-            sd = statistics.stdev(mse) if len(mse) > 1 else 0.0
-            item = {"merges": merges, "count_mb": count_mb, "mean": statistics.mean(mse), "sd": sd,
-                    "tc_mean": statistics.mean(tc), "train_s": statistics.median(r["train_seconds"] for r in group),
-                    "count_s": statistics.median(r["count_seconds"] for r in group),
-                    "solve_s": statistics.median(r["solve_seconds"] for r in group), "trials": len(group),
-                    "actual_count_mb": statistics.mean(r["count_mb_actual"] for r in group)}
-            summary.append(item)
-            print(f"| {args.categories} | {args.n} | {merges:,} | {item['actual_count_mb']:.2f} | "
-                  f"{item['mean']:.2f} ± {item['sd']:.2f} | {item['tc_mean']:.2f} | {item['train_s']:.1f} | "
-                  f"{item['count_s']:.1f} | {item['solve_s']:.1f} | {len(group)} |")
+            for method in ["token-classification", *methods]:
+                group = [r for r in rows if r["merges"] == merges and r["count_mb"] == count_mb
+                         and r["method"] == method]
+                mse = [r["log10_mse"] for r in group]
+                absent = [r["absent_mass"] for r in group]
+                covered = [r["coverage"] for r in group if "coverage" in r]
+                item = {"setting": args.setting, "merges": merges, "count_mb": count_mb, "method": method,
+                        "mean": statistics.mean(mse), "sd": statistics.stdev(mse) if len(mse) > 1 else 0.0,
+                        "absent_mean": statistics.mean(absent), "absent_max": max(absent),
+                        "solve_s": statistics.median(r["solve_seconds"] for r in group), "trials": len(group),
+                        "actual_count_mb": statistics.mean(r["count_mb_actual"] for r in group),
+                        "coverage_90": statistics.mean(covered) if covered else None,
+                        "interval_width": statistics.mean(r["interval_width"] for r in group if "coverage" in r)
+                        if covered else None}
+                summary.append(item)
+                print(f"| {args.setting} | {label} | {merges:,} | {item['actual_count_mb']:.2f} | {method} | "
+                      f"{item['mean']:.2f} ± {item['sd']:.2f} | {item['absent_mean']:.1%}, {item['absent_max']:.1%} | "
+                      f"{item['solve_s']:.1f} | {len(group)} |"
+                      + (f" 90% intervals hold the truth {item['coverage_90']:.0%} (mean width "
+                         f"{item['interval_width']:.1%})" if covered else ""))
     if args.out:
         from forensics._results import provenance, write_json
 

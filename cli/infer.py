@@ -9,13 +9,20 @@ from cli.common import console, emit_json
 
 @click.command("infer")
 @click.argument("tokenizer", type=click.Path(dir_okay=True))
-@click.option("--categories", default="languages", show_default=True,
-              help="Bundled category set name (see `forensics categories list`) or a directory of samples.")
+@click.option("--categories", multiple=True,
+              help="Bundled category set name (see `forensics categories list`) or a directory of samples; "
+                   "repeat it or separate names by commas to combine sets (default: languages).")
 @click.option("--merges", type=int, default=3000, show_default=True, help="Number of merges in the window (0: all).")
 @click.option("--start", type=int, default=0, show_default=True,
               help="First merge of the window, e.g. where a tokenizer appended merges to an earlier one.")
 @click.option("--split", type=click.Choice(["count", "train", "all"]), default="all", show_default=True,
               help="Which split of each bundled category to use (all: the most text; train/count: disjoint halves).")
+@click.option("--method", type=click.Choice(["trimmed", "lp", "weighted"]), default="trimmed", show_default=True,
+              help="trimmed: LP1_T, refitted without categories under --min-share (less mass on absent "
+                   "categories); lp: LP1_T of Hayase et al. exactly; weighted: slacks priced by the counts' "
+                   "noise. Measured in benchmarks/results/inference.md.")
+@click.option("--min-share", type=float, default=0.005, show_default=True,
+              help="trimmed: categories whose byte share falls under this are set to zero.")
 @click.option("--solver", default="highs", show_default=True,
               help="highs (HiGHS, incremental), highs-ipm, cbc, or any solver PuLP finds installed.")
 @click.option("--bootstrap", type=int, default=0, show_default=True,
@@ -28,7 +35,7 @@ from cli.common import console, emit_json
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the JSON result to this file (atomically).")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write a bar chart (PNG) of the shares.")
-def command(tokenizer, categories, merges, start, split, solver, bootstrap, confidence, seed, workers, no_cache,
+def command(tokenizer, categories, merges, start, split, method, min_share, solver, bootstrap, confidence, seed, workers, no_cache,
             pretokenizer, as_json, output, plot):
     """Estimate what share of TOKENIZER's training data came from each category.
 
@@ -38,20 +45,25 @@ def command(tokenizer, categories, merges, start, split, solver, bootstrap, conf
     \b
     EXAMPLES
       forensics infer fixtures/tokenizers/gpt2/vocab.bpe.gz --categories languages --merges 3000
+      forensics infer fixtures/tokenizers/gpt2/vocab.bpe.gz --categories languages,code
       forensics infer llama3/tokenizer.json --start 100000 --merges 20000 --json
     """
     from forensics._results import file_sha256, provenance
     from forensics.bpe.formats import load_tokenizer
     from forensics.inference.infer import infer_mixture
 
+    from cli.scan import split_names
+
+    sets = split_names(categories) or ["languages"]
     tok = load_tokenizer(tokenizer, pretokenizer=pretokenizer)
-    estimate = infer_mixture(tok, categories, merges=merges or None, start=start, split=split, solver=solver,
+    estimate = infer_mixture(tok, sets if len(sets) > 1 else sets[0], merges=merges or None, start=start,
+                             split=split, method=method, min_share=min_share, solver=solver,
                              bootstrap=bootstrap, confidence=confidence, seed=seed, workers=workers,
                              cache=not no_cache, progress=not as_json)
     result = estimate.to_dict()
     result["provenance"] = provenance(
         command="infer", seed=seed,
-        parameters={"tokenizer": str(tokenizer), "categories": str(categories), **estimate.parameters},
+        parameters={"tokenizer": str(tokenizer), "categories": sets, **estimate.parameters},
         inputs={str(tokenizer): file_sha256(tok.source), **{f"category:{k}": v for k, v in estimate.inputs.items()
                                                            if k != "tokenizer"}})
     if plot:
@@ -89,6 +101,13 @@ def _show(estimate) -> None:
               f"{d['tree_rows']:,} tree rows standing for {d['step_pair_rows_represented']:,} (step, pair) rows; "
               f"{d['merges_unseen_in_any_sample']:,} merges unseen in every sample; counting {d['counting_seconds']}s, "
               f"solver {d['solver_seconds']}s")
+    out.print(f"evidence: {d['merges_with_evidence']:.0%} of the merges occur in some sample; fit of the first merges "
+              f"{d['fit_early']:.2f}, of all {d['fit']:.2f} (merged pair's count over its strongest competitor's, "
+              f"median)" + (f"; set to zero under --min-share: {len(d['dropped_categories'])} categories, "
+                            f"{d['thin_spread_removed']:.1%} of the untrimmed estimate"
+                            if d.get("dropped_categories") else ""), markup=False)
+    for line in estimate.warnings:
+        out.print(f"warning: {line}", markup=False)
 
 
 def _plot(estimate, path: str) -> None:

@@ -119,7 +119,8 @@ def count_categories(tokenizer: Tokenizer | str | os.PathLike, categories, *, sp
                      text_key: str = "text", progress: bool = False) -> CategoryCounts:
     """Word counts and merge traces of every category.
 
-    ``categories`` is a category set name, a directory, or a mapping ``{name: [files]}``.
+    ``categories`` is a category set name, a directory, a mapping ``{name: [files]}``, or a list of
+    those, combined (a category name may appear in only one of them).
 
     >>> counts = count_categories(tok, "languages", merges=1000)  # doctest: +SKIP
     """
@@ -170,6 +171,20 @@ def count_categories(tokenizer: Tokenizer | str | os.PathLike, categories, *, sp
 
 
 def _category_files(categories, *, split: str) -> dict[str, list[str]]:
+    """``{name: [files]}`` of a set name, a directory, a mapping, or a list of those (combined; names must
+    not repeat across them)."""
+    if isinstance(categories, (list, tuple)):
+        if not categories:
+            raise ForensicsError("no category sets given")
+        combined: dict[str, list[str]] = {}
+        origin: dict[str, object] = {}
+        for spec in categories:
+            for name, files in _category_files(spec, split=split).items():
+                if name in combined:
+                    raise ForensicsError(f"category '{name}' is in both {origin[name]} and {spec}; rename one of "
+                                         f"them or leave one set out")
+                combined[name], origin[name] = files, spec
+        return combined
     if isinstance(categories, dict):
         groups = {str(k): [str(p) for p in (v if isinstance(v, (list, tuple)) else [v])] for k, v in categories.items()}
     else:

@@ -22,8 +22,10 @@ import numpy as np
 from forensics.bpe.model import Tokenizer
 from forensics.errors import ForensicsError
 from forensics.inference.baselines import token_classification
+from forensics.inference.estimators import DEFAULT_METHOD, DEFAULT_MIN_SHARE, METHODS, estimate
+from forensics.inference.evidence import evidence, warnings
 from forensics.inference.program import build_program
-from forensics.inference.solve import LPSolution, SolveOptions, solve_program
+from forensics.inference.solve import SolveOptions
 
 
 @dataclass
@@ -38,6 +40,7 @@ class MixtureEstimate:
     categories: list[dict]
     parameters: dict
     inputs: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)   # when the estimate rests on too little evidence
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -55,13 +58,16 @@ def pair_to_byte_shares(alpha: np.ndarray, bytes_per_pair: np.ndarray) -> np.nda
 
 
 def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="languages", *, merges: int | None = 3000,
-                  start: int = 0, split: str = "all", solver: str = "highs", bootstrap: int = 0,
+                  start: int = 0, split: str = "all", method: str = DEFAULT_METHOD,
+                  min_share: float = DEFAULT_MIN_SHARE, solver: str = "highs", bootstrap: int = 0,
                   confidence: float = 0.95, seed: int = 0, workers: int | None = None, cache: bool = True,
                   options: SolveOptions | None = None, progress: bool = False) -> MixtureEstimate:
     """Estimate the byte shares of ``categories`` in ``tokenizer``'s training data.
 
-    ``merges`` limits the window to that many merges after ``start`` (None: all). ``bootstrap`` > 0
-    resamples each category's documents that many times for ``confidence`` intervals.
+    ``categories`` is a set name, a directory, a mapping ``{name: [files]}`` or a list of those (combined).
+    ``merges`` limits the window to that many merges after ``start`` (None: all). ``method`` picks the
+    estimator (:data:`forensics.inference.estimators.METHODS`). ``bootstrap`` > 0 resamples each
+    category's documents that many times for ``confidence`` intervals.
 
     >>> infer_mixture("gpt2/vocab.bpe", "languages", merges=1000).shares["en"]  # doctest: +SKIP
     0.97
@@ -75,6 +81,12 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
         raise ForensicsError(f"{tok.source}: --start {start} is outside its {tok.num_merges} merges")
     if merges is not None and merges <= 0:
         raise ForensicsError("--merges must be positive (0 on the command line means all merges)")
+    if method not in METHODS:
+        raise ForensicsError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    if not 0 < confidence < 1:
+        raise ForensicsError(f"--confidence must lie strictly between 0 and 1, not {confidence}")
+    if bootstrap < 0:
+        raise ForensicsError(f"--bootstrap must be 0 (no intervals) or a positive number of resamples, not {bootstrap}")
     total_steps = None if merges is None else start + merges
     counts = count_categories(tok, categories, split=split, merges=total_steps, workers=workers, cache=cache,
                               progress=progress)
@@ -92,16 +104,27 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
         def report(round_number, objective, violated, rows):
             bar.update(1)
             bar.set_postfix_str(f"objective {objective:.6g}, {violated} segments violated, {rows:,} rows")
+    solve_started = time.perf_counter()
     try:
-        solution = solve_program(program, options, progress=report if bar is not None else None)
+        result = estimate(program, method=method, min_share=min_share, options=options,
+                          progress=report if bar is not None else None)
     finally:
         if bar is not None:
             bar.close()
-    byte_shares = pair_to_byte_shares(solution.alpha, program.bytes_per_pair)
+    estimating_seconds = time.perf_counter() - solve_started
+    solution = result.solution
+    byte_shares = pair_to_byte_shares(result.alpha, program.bytes_per_pair)
+    report_ = evidence(program, result.alpha)
+    thin = 0.0
+    if result.untrimmed is not None and result.dropped:
+        untrimmed = pair_to_byte_shares(result.untrimmed, program.bytes_per_pair)
+        thin = float(sum(untrimmed[names.index(n)] for n in result.dropped))
+    warned = warnings(report_, thin_spread=thin, dropped=result.dropped)
     intervals = None
     if bootstrap > 0:
         intervals = _bootstrap(tok, categories, names, split=split, steps=total_steps, start=start, merges=merges,
-                               replicates=bootstrap, confidence=confidence, seed=seed, options=options)
+                               replicates=bootstrap, confidence=confidence, seed=seed, options=options,
+                               method=method, min_share=min_share)
     tc = token_classification(program)
     diagnostics = {
         "status": solution.status, "objective": solution.objective, "merges_in_window": program.num_steps,
@@ -109,18 +132,21 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
         "segments": solution.segments, "step_pair_rows_represented": solution.represented_rows,
         "rounds": solution.rounds, "rows_generated": solution.rows_added, "rows_pruned": solution.rows_pruned,
         "rows_final": solution.final_rows, "tree_rows": solution.tree_rows, "pair_columns": solution.pair_columns,
-        "max_violation": solution.max_violation, "solver": options.solver,
+        "max_violation": solution.max_violation, "solver": options.solver, **report_,
+        "dropped_categories": result.dropped, "thin_spread_removed": thin, "lp_solves": len(result.rounds),
         "solver_seconds": round(solution.solve_seconds, 3), "scan_seconds": round(solution.scan_seconds, 3),
+        "estimating_seconds": round(estimating_seconds, 3),
         "counting_seconds": round(counted - started, 3), "total_seconds": round(time.perf_counter() - started, 3),
     }
     rows = [asdict(row) for row in counts.rows]
     for row in rows:
         row.pop("trace_path", None)
     return MixtureEstimate(
-        shares=dict(zip(names, map(float, byte_shares))), pair_shares=dict(zip(names, map(float, solution.alpha))),
+        shares=dict(zip(names, map(float, byte_shares))), pair_shares=dict(zip(names, map(float, result.alpha))),
         intervals=intervals, baselines={"token_classification": dict(zip(names, map(float, tc)))},
-        diagnostics=diagnostics, categories=rows,
-        parameters={"merges": merges, "start": start, "split": split, "solver": options.solver,
+        diagnostics=diagnostics, categories=rows, warnings=warned,
+        parameters={"merges": merges, "start": start, "split": split, "method": method,
+                    "min_share": min_share if method == "trimmed" else None, "solver": options.solver,
                     "bootstrap": bootstrap, "confidence": confidence, "seed": seed,
                     "tolerance": options.tolerance, "max_rows_per_round": options.max_rows_per_round,
                     "block": options.block, "tokenizer_sha256": tok.sha256},
@@ -130,7 +156,8 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
 
 def _bootstrap(tok: Tokenizer, categories, names: list[str], *, split: str, steps: int | None, start: int,
                merges: int | None, replicates: int, confidence: float, seed: int,
-               options: SolveOptions) -> dict[str, list[float]]:
+               options: SolveOptions, method: str = "lp", min_share: float = DEFAULT_MIN_SHARE
+               ) -> dict[str, list[float]]:
     """Percentile intervals of byte shares over document-chunk resamples of every category."""
     from forensics.counting.categories import _category_files
     from forensics.counting.replay import replay_merges
@@ -148,8 +175,8 @@ def _bootstrap(tok: Tokenizer, categories, names: list[str], *, split: str, step
             weights = rng.multinomial(chunks, np.full(chunks, 1.0 / chunks))
             traces.append(replay_merges(chunked[name].resample(weights), tok, merges=steps, name=name))
         program = build_program(traces, start=start, steps=merges, names=names)
-        solution: LPSolution = solve_program(program, options)
-        samples.append(pair_to_byte_shares(solution.alpha, program.bytes_per_pair))
+        alpha = estimate(program, method=method, min_share=min_share, options=options).alpha
+        samples.append(pair_to_byte_shares(alpha, program.bytes_per_pair))
     stacked = np.array(samples)
     low, high = (1 - confidence) / 2, 1 - (1 - confidence) / 2
     return {name: [float(np.quantile(stacked[:, i], low)), float(np.quantile(stacked[:, i], high))]

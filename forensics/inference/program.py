@@ -168,3 +168,23 @@ def build_program(traces: list[PairTrace], *, start: int = 0, steps: int | None 
         pair_index=pair_index.astype(np.int64), pairs=pairs, total_pairs=total_pairs,
         total_bytes=np.array([t.total_bytes for t in traces], dtype=np.int64),
     )
+
+
+def restrict_program(program: MixtureProgram, keep: np.ndarray) -> MixtureProgram:
+    """The same program over the categories where ``keep`` (bool, one per category) is true.
+
+    Steps whose merged pair no kept category has become inactive; segments no kept category has vanish.
+    """
+    keep = np.asarray(keep, dtype=bool)
+    if keep.sum() < 1:
+        raise ForensicsError("no category left to restrict the program to")
+    merged = program.merged[:, keep]
+    counts = program.segment_counts[:, keep]
+    seen = counts.max(axis=1) > 0
+    pairs, pair_index = np.unique(program.segment_pair[seen], return_inverse=True)
+    return MixtureProgram(
+        names=[n for n, k in zip(program.names, keep) if k], start=program.start, merged=merged,
+        active=merged.max(axis=1) > 0, segment_pair=program.segment_pair[seen],
+        segment_first=program.segment_first[seen], segment_last=program.segment_last[seen],
+        segment_counts=counts[seen], pair_index=pair_index.astype(np.int64), pairs=pairs,
+        total_pairs=program.total_pairs[keep], total_bytes=program.total_bytes[keep])

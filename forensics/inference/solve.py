@@ -136,8 +136,13 @@ class _Tree:
         return nodes
 
 
-def solve_program(program: MixtureProgram, options: SolveOptions | None = None, *, progress=None) -> LPSolution:
+def solve_program(program: MixtureProgram, options: SolveOptions | None = None, *, progress=None,
+                  step_costs: np.ndarray | None = None, pair_costs: np.ndarray | None = None) -> LPSolution:
     """Solve LP1_T for ``program`` to optimality (see the module docstring).
+
+    ``step_costs`` (one per window step) and ``pair_costs`` (one per entry of ``program.pairs``) price
+    the slacks v_t and v_p; None prices every slack at 1, which is LP1_T exactly. The weighted
+    estimators (:mod:`.estimators`) price a unit of violation by how noisy the counts behind it are.
 
     >>> solve_program(program, SolveOptions(solver="cbc")).objective  # doctest: +SKIP
     """
@@ -150,12 +155,19 @@ def solve_program(program: MixtureProgram, options: SolveOptions | None = None, 
     if not active.any():
         raise ForensicsError("no merge in the window occurs in any category sample; "
                              "check the categories match the tokenizer or widen --merges")
+    step_costs = np.ones(num_steps) if step_costs is None else np.asarray(step_costs, dtype=np.float64)
+    pair_costs = np.ones(len(program.pairs)) if pair_costs is None else np.asarray(pair_costs, dtype=np.float64)
+    if step_costs.shape != (num_steps,) or pair_costs.shape != (len(program.pairs),):
+        raise ValueError("step_costs needs one cost per window step and pair_costs one per program pair")
+    if not (np.isfinite(step_costs).all() and np.isfinite(pair_costs).all()
+            and (step_costs > 0).all() and (pair_costs > 0).all()):
+        raise ValueError("slack costs must be positive and finite")
     backend = make_backend(options.solver, time_limit=options.time_limit)
     # columns: alpha, v_t (active steps), u_k (tree nodes), v_p (lazily)
     col_alpha = backend.add_columns(np.zeros(n), np.zeros(n), np.ones(n))
     active_steps = np.flatnonzero(active)
     col_vt = np.full(num_steps, -1, dtype=np.int64)
-    col_vt[active_steps] = backend.add_columns(np.ones(len(active_steps)), np.zeros(len(active_steps)),
+    col_vt[active_steps] = backend.add_columns(step_costs[active_steps], np.zeros(len(active_steps)),
                                                np.full(len(active_steps), INF))
     tree = _Tree(num_steps, options.block)
     nodes = np.flatnonzero(tree.exists)
@@ -207,7 +219,7 @@ def solve_program(program: MixtureProgram, options: SolveOptions | None = None, 
         violated = np.flatnonzero(violation > options.tolerance * np.maximum(1.0, mixed))
         max_violation = float((violation / np.maximum(1.0, mixed)).max()) if len(violation) else 0.0
         scan_seconds += time.perf_counter() - t0
-        objective = float(v_t.sum() + v_p.sum())
+        objective = float(step_costs @ v_t + pair_costs @ v_p)
         history.append({"round": round_number, "objective": objective, "violated_segments": int(len(violated)),
                         "rows": backend.num_rows, "iterations": state.iterations})
         if progress:
@@ -224,7 +236,7 @@ def solve_program(program: MixtureProgram, options: SolveOptions | None = None, 
                 continue
             pair = seg_pair[s]
             if col_vp[pair] < 0:
-                col_vp[pair] = backend.add_columns(np.ones(1), np.zeros(1), np.full(1, INF))[0]
+                col_vp[pair] = backend.add_columns(pair_costs[pair:pair + 1], np.zeros(1), np.full(1, INF))[0]
             if piece >= 0:      # tree node
                 new_rows.add([col_vp[pair], col_u[piece], *col_alpha], [1.0, 1.0, *(-counts[s])], 0.0, INF)
             else:               # single step t = -piece - 1
@@ -255,7 +267,7 @@ def solve_program(program: MixtureProgram, options: SolveOptions | None = None, 
     status = "optimal" if max_violation <= options.tolerance else (
         "time limit" if state.status == "Time limit reached" else "round limit")
     return LPSolution(
-        alpha=alpha, objective=float(v_t.sum() + v_p.sum()), status=status, rounds=len(history),
+        alpha=alpha, objective=float(step_costs @ v_t + pair_costs @ v_p), status=status, rounds=len(history),
         rows_added=rows_added, rows_pruned=rows_pruned, final_rows=backend.num_rows - fixed_rows,
         tree_rows=tree_rows, pair_columns=int((col_vp >= 0).sum()), steps_used=int(active.sum()),
         steps_unseen=int((~active).sum()), segments=len(seg_first), represented_rows=represented,

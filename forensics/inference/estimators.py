@@ -1,0 +1,138 @@
+"""Estimators of the mixture weights from one :class:`~.program.MixtureProgram`.
+
+``lp``: LP1_T of Hayase et al. (2024) exactly; every unit of violation costs the same, so the first
+merges, whose counts are 100-10,000x larger than later ones, decide the answer almost alone.
+
+``weighted``: the same constraints, with each slack priced by how noisy the counts behind it are, so
+the objective adds violations in standard deviations instead of counts. A category's scaled count ``x``
+of a pair (per million pairs of its sample of ``N`` pairs) has variance ``s x + (shift x)^2`` with
+``s = 1e6 / N``: a Poisson term for the sample's size, plus a relative term for the difference between
+the sample's text and the training text (other documents, other sources). The mixed count's variance
+is the ``alpha``-squared-weighted sum, floored at one raw count. Slack ``v_t`` costs ``1 / sd`` of step
+t's mixed merged count, ``v_p`` costs ``1 / sd`` of pair p's largest mixed count in the window. Since
+the costs depend on alpha, the program is solved ``rounds`` times, starting from uniform weights.
+
+``shift = 0`` is pure sampling noise; a large ``shift`` prices violations relative to the counts.
+Which one estimates best is measured in ``benchmarks/controlled.py`` (``benchmarks/results/inference.md``).
+
+>>> import numpy as np
+>>> from forensics.inference.program import MixtureProgram
+>>> program = MixtureProgram(names=["a", "b"], start=0, merged=np.array([[400.0, 100.0]]), active=np.array([True]),
+...     segment_pair=np.array([1]), segment_first=np.array([0]), segment_last=np.array([0]),
+...     segment_counts=np.array([[100.0, 400.0]]), pair_index=np.array([0]), pairs=np.array([1]),
+...     total_pairs=np.array([10_000, 10_000]), total_bytes=np.array([30_000, 30_000]))
+>>> step_costs, pair_costs = noise_costs(program, np.array([0.5, 0.5]), shift=0.0)
+>>> round(float(step_costs[0]), 4), round(float(pair_costs[0]), 4)
+(0.0141, 0.0141)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from forensics.errors import ForensicsError
+from forensics.inference.program import SCALE, MixtureProgram, restrict_program
+from forensics.inference.solve import LPSolution, SolveOptions, solve_program
+
+METHODS = ("lp", "trimmed", "weighted")
+DEFAULT_METHOD = "trimmed"
+DEFAULT_SHIFT = 0.1
+DEFAULT_MIN_SHARE = 0.005
+MAX_TRIM_ROUNDS = 5
+
+
+@dataclass
+class Estimate:
+    """Weights on normalised pair counts (alpha), the last solve, and what each round gave."""
+
+    alpha: np.ndarray                 # one weight per category of the program (0 for dropped ones)
+    solution: LPSolution              # the last solve (over the kept categories for ``trimmed``)
+    method: str
+    shift: float | None
+    rounds: list[np.ndarray]
+    dropped: list[str] = field(default_factory=list)   # ``trimmed``: categories set to zero, in order
+    untrimmed: np.ndarray | None = None                 # ``trimmed``: LP1_T's weights before any drop
+
+
+def noise_costs(program: MixtureProgram, alpha: np.ndarray, *, shift: float) -> tuple[np.ndarray, np.ndarray]:
+    """Slack prices ``1 / sd`` for every window step and every program pair (see module docstring)."""
+    unit = SCALE / program.total_pairs.astype(np.float64)           # one raw count, scaled, per category
+    a2 = np.asarray(alpha, dtype=np.float64) ** 2
+    floor = float(a2 @ unit ** 2)
+
+    def sd(counts: np.ndarray) -> np.ndarray:
+        variance = counts @ (a2 * unit) + shift ** 2 * (counts ** 2 @ a2)
+        return np.sqrt(np.maximum(variance, floor))
+
+    step_costs = 1.0 / sd(program.merged)
+    segment_sd = sd(program.segment_counts)
+    pair_sd = np.zeros(len(program.pairs))
+    np.maximum.at(pair_sd, program.pair_index, segment_sd)
+    pair_costs = 1.0 / np.maximum(pair_sd, np.sqrt(floor))
+    return step_costs, pair_costs
+
+
+def estimate(program: MixtureProgram, *, method: str = "lp", shift: float = DEFAULT_SHIFT, rounds: int = 2,
+             min_share: float = DEFAULT_MIN_SHARE, options: SolveOptions | None = None, progress=None) -> Estimate:
+    """Solve ``program`` with ``method`` (see the module docstring).
+
+    ``trimmed``: LP1_T, then every category whose byte share is under ``min_share`` is set to zero and
+    LP1_T is solved again over the rest, until no kept share is under it (at most 5 rounds). The program
+    stays exact LP1_T over the kept categories; what it removes is the thin spread the LP puts on absent
+    categories to fit sampling noise (measured in ``benchmarks/results/inference.md``).
+    """
+    if method not in METHODS:
+        raise ForensicsError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    if method == "lp":
+        solution = solve_program(program, options, progress=progress)
+        return Estimate(alpha=solution.alpha, solution=solution, method=method, shift=None, rounds=[solution.alpha])
+    if method == "trimmed":
+        return _trimmed(program, min_share=min_share, options=options, progress=progress)
+    if shift < 0 or not np.isfinite(shift):
+        raise ForensicsError(f"--shift must be a finite number >= 0, not {shift}")
+    if rounds < 1:
+        raise ForensicsError("the weighted estimator needs at least one round")
+    alpha = np.full(program.num_categories, 1.0 / program.num_categories)
+    history = []
+    solution = None
+    for _ in range(rounds):
+        step_costs, pair_costs = noise_costs(program, alpha, shift=shift)
+        scale = float(np.median(step_costs[program.active]))     # keep the objective near LP1_T's magnitude
+        solution = solve_program(program, options, progress=progress, step_costs=step_costs / scale,
+                                 pair_costs=pair_costs / scale)
+        alpha = solution.alpha
+        history.append(alpha)
+    assert solution is not None
+    return Estimate(alpha=alpha, solution=solution, method=method, shift=shift, rounds=history)
+
+
+def _trimmed(program: MixtureProgram, *, min_share: float, options, progress) -> Estimate:
+    if not 0 <= min_share < 1:
+        raise ForensicsError(f"--min-share must lie in [0, 1), not {min_share}")
+    from forensics.inference.infer import pair_to_byte_shares
+
+    keep = np.ones(program.num_categories, dtype=bool)
+    dropped: list[str] = []
+    history = []
+    untrimmed = None
+    for _ in range(MAX_TRIM_ROUNDS + 1):
+        sub = program if keep.all() else restrict_program(program, keep)
+        solution = solve_program(sub, options, progress=progress)
+        alpha = np.zeros(program.num_categories)
+        alpha[keep] = solution.alpha
+        history.append(alpha)
+        if untrimmed is None:
+            untrimmed = alpha
+        shares = pair_to_byte_shares(solution.alpha, sub.bytes_per_pair)
+        small = np.flatnonzero(keep)[shares < min_share]
+        if not len(small) or len(small) == keep.sum() or len(history) > MAX_TRIM_ROUNDS:
+            break
+        small = small[np.argsort(shares[shares < min_share])]
+        keep[small] = False
+        dropped += [program.names[i] for i in small]
+    return Estimate(alpha=alpha, solution=solution, method="trimmed", shift=None, rounds=history,
+                    dropped=dropped, untrimmed=untrimmed)
+
+
