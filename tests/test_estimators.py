@@ -1,0 +1,149 @@
+"""Estimators beside LP1_T (trimmed, weighted), the evidence diagnostics and warnings, combined category sets."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from test_inference import LANGS, _mixture_setup
+
+from forensics import ForensicsError
+from forensics.corpus.categories import load_categories
+from forensics.counting.categories import count_categories
+from forensics.inference.estimators import estimate, noise_costs
+from forensics.inference.evidence import competitor_maximum, evidence, fit_ratios, warnings
+from forensics.inference.infer import infer_mixture, pair_to_byte_shares
+from forensics.inference.program import build_program, restrict_program
+from forensics.inference.solve import solve_program
+
+EXTRA = "it"  # a candidate with no text in the training mixture
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    weights = np.array([0.35, 0.25, 0.05, 0.15, 0.12, 0.08])
+    tmp = tmp_path_factory.mktemp("est")
+    tok, train_dir, truth = _mixture_setup(tmp, weights, merges=800)
+    exact = count_categories(tok, train_dir, merges=800, cache=False, workers=1)
+    cats = load_categories("languages", split="count")
+    names = LANGS + [EXTRA]
+    noisy = count_categories(tok, {n: [str(f) for f in cats[n].files] for n in names}, merges=800, cache=False,
+                             workers=1)
+    return {"tok": tok, "train_dir": train_dir, "truth": truth,
+            "exact": build_program([exact.traces[n] for n in LANGS], names=LANGS),
+            "noisy": build_program([noisy.traces[n] for n in names], names=names)}
+
+
+@pytest.mark.parametrize("method", ["lp", "trimmed", "weighted"])
+def test_every_estimator_recovers_the_mixture_from_the_training_text(setup, method):
+    result = estimate(setup["exact"], method=method)
+    got = pair_to_byte_shares(result.alpha, setup["exact"].bytes_per_pair)
+    assert np.log10(np.mean((got - setup["truth"]) ** 2)) < -10
+    assert result.solution.objective < 1e-6
+
+
+def test_slack_costs_of_one_are_lp1t_and_weighted_costs_follow_the_noise(setup):
+    program = setup["noisy"]
+    plain = solve_program(program)
+    ones = solve_program(program, step_costs=np.ones(program.num_steps), pair_costs=np.ones(len(program.pairs)))
+    assert np.isclose(plain.objective, ones.objective, rtol=1e-7)
+    step_costs, pair_costs = noise_costs(program, np.full(program.num_categories, 1 / program.num_categories),
+                                         shift=0.0)
+    big, small = np.argmax(program.merged.sum(axis=1)), np.argmin(np.where(program.active,
+                                                                           program.merged.sum(axis=1), np.inf))
+    assert step_costs[big] < step_costs[small]          # large counts are less noisy per count: cheaper
+    assert (pair_costs > 0).all() and np.isfinite(pair_costs).all()
+    with pytest.raises(ValueError, match="positive"):
+        solve_program(program, step_costs=np.zeros(program.num_steps))
+
+
+def test_trimmed_sets_an_absent_category_to_zero_and_refits_exactly(setup):
+    program = setup["noisy"]
+    lp = estimate(program, method="lp")
+    trimmed = estimate(program, method="trimmed", min_share=0.01)
+    lp_shares = pair_to_byte_shares(lp.alpha, program.bytes_per_pair)
+    shares = pair_to_byte_shares(trimmed.alpha, program.bytes_per_pair)
+    assert np.isclose(shares.sum(), 1.0)
+    assert ((shares == 0) | (shares >= 0.01)).all()
+    assert set(trimmed.dropped) == {n for n, s in zip(program.names, shares) if s == 0}
+    assert np.allclose(trimmed.untrimmed, lp.alpha)
+    if lp_shares[program.names.index(EXTRA)] < 0.01:
+        assert EXTRA in trimmed.dropped
+    # the refit is LP1_T over the kept categories exactly
+    keep = shares > 0
+    direct = solve_program(restrict_program(program, keep))
+    assert np.allclose(trimmed.alpha[keep], direct.alpha, atol=1e-7)
+    # min_share 0 is LP1_T
+    assert np.allclose(estimate(program, method="trimmed", min_share=0.0).alpha, lp.alpha)
+    with pytest.raises(ForensicsError, match="min-share"):
+        estimate(program, method="trimmed", min_share=1.5)
+    with pytest.raises(ForensicsError, match="unknown method"):
+        estimate(program, method="magic")
+
+
+def test_competitor_maximum_matches_a_loop_and_training_text_fits(setup):
+    for program in (setup["noisy"], setup["exact"]):
+        alpha = np.full(program.num_categories, 1 / program.num_categories)
+        values = program.segment_counts @ alpha
+        reference = np.zeros(program.num_steps)
+        for first, last, value in zip(program.segment_first, program.segment_last, values):
+            reference[first:last + 1] = np.maximum(reference[first:last + 1], value)
+        assert np.allclose(competitor_maximum(program, alpha), reference)
+    exact = setup["exact"]
+    result = estimate(exact, method="lp")
+    # on its own training text every merged pair is the most frequent (ties aside)
+    assert np.median(fit_ratios(exact, result.alpha)) >= 1.0 - 1e-9
+    report = evidence(exact, result.alpha)
+    assert report["merges_with_evidence"] == 1.0 and report["fit_early"] >= 1.0 - 1e-9
+    noisy = evidence(setup["noisy"], estimate(setup["noisy"], method="lp").alpha)
+    assert noisy["fit_early"] < report["fit_early"]
+
+
+def test_warnings_name_what_to_do():
+    fine = {"merges_with_evidence": 1.0, "fit_early": 0.9, "fit": 0.4, "smallest_sample_bytes": 5_000_000,
+            "smallest_sample": "de"}
+    assert warnings(fine) == []
+    assert "no category sample" in warnings({**fine, "merges_with_evidence": 0.5})[0]
+    assert "categories build" in warnings({**fine, "smallest_sample_bytes": 90_000})[0]
+    assert "unlike the tokenizer's training text" in warnings({**fine, "fit_early": 0.3})[0]
+    assert "thinly" in warnings(fine, thin_spread=0.2, dropped=["a", "b"])[0]
+
+
+def test_infer_reports_evidence_and_combines_category_sets(setup, tmp_path, monkeypatch):
+    monkeypatch.setenv("FORENSICS_CACHE", str(tmp_path / "cache"))
+    tok = setup["tok"]
+    estimate_ = infer_mixture(tok, ["languages", "code"], merges=200, workers=1)
+    names = set(load_categories("languages").names) | set(load_categories("code").names)
+    assert set(estimate_.shares) == names
+    assert estimate_.parameters["method"] == "trimmed" and estimate_.parameters["min_share"] == 0.005
+    d = estimate_.diagnostics
+    assert {"merges_with_evidence", "fit_early", "fit", "dropped_categories", "thin_spread_removed"} <= set(d)
+    assert any("categories build" in w for w in estimate_.warnings)  # bundled samples are ~90 KB
+    with pytest.raises(ForensicsError, match="is in both"):
+        infer_mixture(tok, ["languages", "languages"], merges=50, workers=1)
+
+
+def test_cli_takes_several_category_sets_and_prints_warnings(setup, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    tok = setup["tok"]
+    out = tmp_path / "r.json"
+    done = subprocess.run([sys.executable, "-m", "cli.main", "infer", tok.source, "--categories", "languages",
+                           "--categories", "code", "--merges", "150", "--method", "lp", "--output", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, env={**__import__("os").environ,
+                                                                         "FORENSICS_CACHE": str(tmp_path / "c")})
+    assert done.returncode == 0, done.stderr
+    data = json.loads(out.read_text())
+    assert "python" in data["shares"] and "de" in data["shares"]
+    assert data["parameters"]["method"] == "lp" and data["provenance"]["parameters"]["categories"] == [
+        "languages", "code"]
+    assert data["warnings"] and data["diagnostics"]["dropped_categories"] == []
+    table = subprocess.run([sys.executable, "-m", "cli.main", "infer", tok.source, "--categories", "languages,code",
+                            "--merges", "150"], capture_output=True, text=True, cwd=ROOT,
+                           env={**__import__("os").environ, "FORENSICS_CACHE": str(tmp_path / "c")})
+    assert table.returncode == 0, table.stderr
+    assert "warning: category samples are small" in " ".join(table.stdout.split())
