@@ -135,8 +135,9 @@ def run_trial(rng, pool: Pool, args, methods, workdir: Path) -> list[dict]:
     from forensics.counting.categories import count_categories
     from forensics.inference.baselines import token_classification
     from forensics.inference.estimators import estimate
+    from forensics.inference.evidence import evidence
     from forensics.inference.experiments import mixture_text, take_documents, train_reference_bpe
-    from forensics.inference.infer import _bootstrap, pair_to_byte_shares
+    from forensics.inference.infer import _bootstrap, calibrated_intervals, pair_to_byte_shares
     from forensics.inference.solve import SolveOptions
     from forensics.inference.program import build_program
 
@@ -185,9 +186,11 @@ def run_trial(rng, pool: Pool, args, methods, workdir: Path) -> list[dict]:
                 result = estimate(program, method=method, **kwargs)
                 seconds = time.perf_counter() - t0
                 got = pair_to_byte_shares(result.alpha, program.bytes_per_pair)
+                report = evidence(program, result.alpha)
                 row = {**base, "method": label, "log10_mse": _log_mse(got, truth),
                        "absent_mass": float(got[absent].sum()), "solve_seconds": seconds,
-                       "status": result.solution.status, "estimate": got.tolist()}
+                       "status": result.solution.status, "estimate": got.tolist(),
+                       "fit_early": report["fit_early"], "fit": report["fit"]}
                 if args.bootstrap and label == args.methods[0]:
                     t0 = time.perf_counter()
                     intervals = _bootstrap(tok, files, candidates, split="all", start=0, steps=max(args.merges),
@@ -197,8 +200,14 @@ def run_trial(rng, pool: Pool, args, methods, workdir: Path) -> list[dict]:
                     low = np.array([intervals[n][0] for n in candidates])
                     high = np.array([intervals[n][1] for n in candidates])
                     inside = (truth >= low - 1e-9) & (truth <= high + 1e-9)
+                    widened = calibrated_intervals(dict(zip(candidates, got)), intervals, 0.9)
+                    c_low = np.array([widened[n][0] for n in candidates])
+                    c_high = np.array([widened[n][1] for n in candidates])
+                    c_inside = (truth >= c_low - 1e-9) & (truth <= c_high + 1e-9)
                     row.update({"interval_low": low.tolist(), "interval_high": high.tolist(),
                                 "coverage": float(inside.mean()), "interval_width": float(np.mean(high - low)),
+                                "calibrated_coverage": float(c_inside.mean()),
+                                "calibrated_width": float(np.mean(c_high - c_low)),
                                 "bootstrap_seconds": time.perf_counter() - t0})
                 rows.append(row)
             line = ", ".join(f"{r['method']} {r['log10_mse']:.2f}" + (f" (absent {r['absent_mass']:.1%})"
@@ -268,13 +277,18 @@ def main() -> None:
                         "actual_count_mb": statistics.mean(r["count_mb_actual"] for r in group),
                         "coverage_90": statistics.mean(covered) if covered else None,
                         "interval_width": statistics.mean(r["interval_width"] for r in group if "coverage" in r)
-                        if covered else None}
+                        if covered else None,
+                        "calibrated_coverage": statistics.mean(r["calibrated_coverage"] for r in group
+                                                               if "coverage" in r) if covered else None,
+                        "calibrated_width": statistics.mean(r["calibrated_width"] for r in group
+                                                            if "coverage" in r) if covered else None}
                 summary.append(item)
                 print(f"| {args.setting} | {label} | {merges:,} | {item['actual_count_mb']:.2f} | {method} | "
                       f"{item['mean']:.2f} ± {item['sd']:.2f} | {item['absent_mean']:.1%}, {item['absent_max']:.1%} | "
                       f"{item['solve_s']:.1f} | {len(group)} |"
-                      + (f" 90% intervals hold the truth {item['coverage_90']:.0%} (mean width "
-                         f"{item['interval_width']:.1%})" if covered else ""))
+                      + (f" bootstrap 90% intervals hold the truth {item['coverage_90']:.0%} (mean width "
+                         f"{item['interval_width']:.1%}); calibrated: {item['calibrated_coverage']:.0%} (width "
+                         f"{item['calibrated_width']:.1%})" if covered else ""))
     if args.out:
         from forensics._results import provenance, write_json
 

@@ -11,7 +11,7 @@ import pytest
 from forensics import ForensicsError, load_tokenizer
 from forensics.corpus.categories import load_categories
 from forensics.counting.categories import count_categories
-from forensics.inference.infer import infer_mixture, pair_to_byte_shares
+from forensics.inference.infer import INTERVAL_FLOOR, INTERVAL_SCALE, infer_mixture, pair_to_byte_shares
 from forensics.inference.program import build_program
 from forensics.inference.solve import SolveOptions, solve_program
 
@@ -172,10 +172,15 @@ def test_bootstrap_intervals_bracket_the_estimate(mixture, tmp_path, monkeypatch
     tok, train_dir, truth = mixture
     estimate = infer_mixture(tok, train_dir, merges=300, bootstrap=6, seed=1, confidence=0.9, workers=1)
     assert set(estimate.intervals) == set(LANGS)
+    raw = estimate.diagnostics["bootstrap_percentile_intervals"]
     widths = []
     for name in LANGS:
         low, high = estimate.intervals[name]
-        assert 0 <= low <= high <= 1
-        widths.append(high - low)
+        assert 0 <= low <= estimate.shares[name] <= high <= 1
+        raw_low, raw_high = raw[name]
+        widths.append(raw_high - raw_low)
+        # reported = estimate +- (scale x bootstrap half-width + floor), clipped to [0, 1]
+        half = INTERVAL_SCALE * (raw_high - raw_low) / 2 + INTERVAL_FLOOR
+        assert np.isclose(high, min(1.0, estimate.shares[name] + half))
     assert max(widths) > 0  # resampling documents moves the estimate
     assert estimate.parameters["bootstrap"] == 6 and estimate.parameters["seed"] == 1

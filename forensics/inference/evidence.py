@@ -6,9 +6,11 @@
   the merged pair's mixed count divided by the strongest competitor's at that step. BPE training made
   every ratio >= 1 on the training text. Sampling noise lowers late ratios (their counts are small), but
   the first merges' counts are large, so a low ``fit_early`` means the category text is unlike the
-  training text (other sources, other domains) or the merges were not learned by BPE on one mixture. In
-  controlled trials (benchmarks/results/inference.md) ``fit_early`` was 0.84-0.94 with count text from
-  the training sources and 0.70-0.76 with count text from other sources of the same languages.
+  training text (other sources, other domains), that categories of the training data are missing, or
+  that the merges were not learned by BPE on one mixture. In controlled trials at 0.5-2 MB per category
+  (benchmarks/results/inference.md) ``fit_early`` was 0.67-0.94 (median 0.90) with count text from the
+  training sources, and 0.41-0.76 with count text from other sources or with two of ten training
+  categories left out of the candidates.
 * ``thin_spread``: what the ``trimmed`` estimator removed (categories under ``min_share``, their total).
 
 :func:`warnings` turns these and the sample sizes into plain sentences that name what to do; thresholds
@@ -101,10 +103,11 @@ def warnings(report: dict, *, thin_spread: float = 0.0, dropped: list[str] | Non
                    f"(forensics categories build --mb-per-category 5 or more)")
     if report["fit_early"] < LOW_FIT_EARLY:
         out.append(f"under the estimated mixture the first merges' pairs reach only {report['fit_early']:.2f} of "
-                   f"their strongest competitor's count (median; 0.84-0.94 when count and training text come from "
-                   f"the same sources): the category text looks unlike the tokenizer's training text, or these "
-                   f"merges were not learned by BPE on one mixture; treat the shares as a rough ordering and use "
-                   f"category text from the kind of sources the tokenizer was trained on")
+                   f"their strongest competitor's count (median; 0.67-0.94 in controlled trials with count text "
+                   f"from the training sources, 0.41-0.76 with text from other sources or training categories "
+                   f"missing): the category text looks unlike the tokenizer's training text, categories are "
+                   f"missing, or these merges were not learned by BPE on one mixture; treat the shares as a rough "
+                   f"ordering, and add candidates and text from the kind of sources the tokenizer was trained on")
     if thin_spread >= THIN_SPREAD and dropped:
         out.append(f"{thin_spread:.0%} of the untrimmed estimate was spread thinly over {len(dropped)} categories "
                    f"(under --min-share each) and was set to zero; such spread is how the LP fits text that "
