@@ -51,6 +51,22 @@ def groups_of(estimate, group: dict[str, str]) -> dict[str, float]:
     return {"English": english, "code": code, "non-English": 1.0 - english - code}
 
 
+def render(rows: list[dict], skipped: list[str]) -> str:
+    lines = ["| audit | window | sets | method | English | code | other languages | token classif. (En / code / "
+             "other) | paper (Table 4) | first-merge fit | warnings | top categories | total s | estimator s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        g, tc = r["groups"], r["token_classification"]
+        paper = ", ".join(f"{k} {v:.1%}" for k, v in r["paper"].items()) or "-"
+        top = ", ".join(f"{k} {v:.1%}" for k, v in r["top"][:4])
+        lines.append(f"| {r['audit']} | {r['window'][0]:,}-{r['window'][1]:,} | {r['sets']} | {r['method']} | "
+                     f"{g['English']:.1%} | {g['code']:.1%} | {g['non-English']:.1%} | {tc['English']:.0%} / "
+                     f"{tc['code']:.0%} / {tc['non-English']:.0%} | {paper} | {r['fit_early']:.2f} | "
+                     f"{len(r['warnings'])} | {top} | {r['seconds']:.0f} | {r['solver_seconds']:.0f} |")
+    lines += [f"\nskipped: {s}" for s in skipped]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", nargs="+", default=["bundled", "built"], choices=["bundled", "built"])
@@ -58,7 +74,17 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="audits whose name contains one of these")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/audits.json")
     parser.add_argument("--md", type=Path)
+    parser.add_argument("--from-json", type=Path, help="only render the markdown of an earlier run's JSON")
     args = parser.parse_args()
+    if args.from_json:
+        import json
+
+        data = json.loads(args.from_json.read_text())
+        table = render(data["rows"], data["skipped"])
+        print(table)
+        if args.md:
+            args.md.write_text(table + "\n")
+        return
 
     from forensics import __version__, infer_mixture, load_categories, load_tokenizer
 
@@ -99,20 +125,7 @@ def main() -> None:
                 print(f"{name} [{set_name}, {method}]: English {g['English']:.1%}, code {g['code']:.1%}, "
                       f"non-English {g['non-English']:.1%}; fit_early {d['fit_early']:.2f}; {seconds:.0f} s",
                       flush=True)
-    lines = ["| audit | window | sets | method | English | code | other languages | token classif. (En / code / "
-             "other) | paper (Table 4) | first-merge fit | merges with evidence | warnings | top categories | s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        g, tc = r["groups"], r["token_classification"]
-        paper = ", ".join(f"{k} {v:.1%}" for k, v in r["paper"].items()) or "-"
-        top = ", ".join(f"{k} {v:.1%}" for k, v in r["top"][:4])
-        lines.append(f"| {r['audit']} | {r['window'][0]:,}-{r['window'][1]:,} | {r['sets']} | {r['method']} | "
-                     f"{g['English']:.1%} | {g['code']:.1%} | {g['non-English']:.1%} | {tc['English']:.0%} / "
-                     f"{tc['code']:.0%} / {tc['non-English']:.0%} | {paper} | {r['fit_early']:.2f} | "
-                     f"{r['merges_with_evidence']:.0%} | {len(r['warnings'])} | {top} | {r['seconds']:.0f} |")
-    for s in skipped:
-        lines.append(f"\nskipped: {s}")
-    table = "\n".join(lines)
+    table = render(rows, skipped)
     print("\n" + table)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, forensics {__version__}"
     from forensics._results import provenance, write_json
