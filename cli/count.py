@@ -9,11 +9,13 @@ from cli.common import console
 
 @click.command("count")
 @click.argument("tokenizer", type=click.Path(dir_okay=True))
-@click.option("--categories", default="languages", show_default=True,
-              help="A bundled category set name (see `forensics categories list`) or a directory.")
+@click.option("--categories", multiple=True,
+              help="A bundled category set name (see `forensics categories list`) or a directory; repeat it or "
+                   "separate names by commas to combine sets (default: languages).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Directory for one trace per category (<name>.npz) and summary.json.")
-@click.option("--merges", type=int, default=None, help="Replay only the first T merges (default: all).")
+@click.option("--merges", type=int, default=0, show_default=True,
+              help="Replay only the first T merges (0: all, as in `forensics infer`).")
 @click.option("--split", type=click.Choice(["count", "train", "all"]), default="all", show_default=True,
               help="Which split of each category to count.")
 @click.option("--workers", type=int, default=None, help="Processes (default: all cores).")
@@ -35,8 +37,16 @@ def command(tokenizer, categories, out_dir, merges, split, workers, no_cache, pr
     from forensics.bpe.formats import load_tokenizer
     from forensics.counting.categories import count_categories, summary_table
 
+    from cli.scan import split_names
+    from forensics.errors import ForensicsError
+
+    if merges < 0:
+        raise ForensicsError(f"--merges must be 0 (all merges) or a positive number, not {merges}")
+    sets = split_names(categories) or ["languages"]
+    categories = sets if len(sets) > 1 else sets[0]
     tok = load_tokenizer(tokenizer, pretokenizer=pretokenizer)
-    counts = count_categories(tok, categories, split=split, merges=merges, workers=workers, cache=not no_cache,
+    counts = count_categories(tok, categories, split=split, merges=merges or None, workers=workers,
+                              cache=not no_cache,
                               progress=not as_json)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -45,7 +55,7 @@ def command(tokenizer, categories, out_dir, merges, split, workers, no_cache, pr
     rows = summary_table(counts)
     result = {
         "tokenizer": str(tokenizer), "merges": counts.merges, "categories": rows,
-        "provenance": provenance(command="count", parameters={"tokenizer": str(tokenizer), "categories": str(categories),
+        "provenance": provenance(command="count", parameters={"tokenizer": str(tokenizer), "categories": sets,
                                                                "merges": merges, "split": split, "cache": not no_cache},
                                  inputs={str(tokenizer): file_sha256(tok.source), **counts.inputs}),
     }

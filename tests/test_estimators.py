@@ -147,3 +147,26 @@ def test_cli_takes_several_category_sets_and_prints_warnings(setup, tmp_path):
                            env={**__import__("os").environ, "FORENSICS_CACHE": str(tmp_path / "c")})
     assert table.returncode == 0, table.stderr
     assert "warning: category samples are small" in " ".join(table.stdout.split())
+
+
+def test_count_shares_the_category_and_merges_conventions_of_infer(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {**os.environ, "FORENSICS_CACHE": str(tmp_path / "c")}
+    tok = str(ROOT / "fixtures" / "tokenizers" / "gpt2" / "vocab.bpe.gz")
+    bad = subprocess.run([sys.executable, "-m", "cli.main", "count", tok, "--categories", "domains", "--out",
+                          str(tmp_path / "o"), "--merges", "-1"], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert bad.returncode == 2 and bad.stderr.startswith("error:") and "--merges" in bad.stderr
+    assert not (tmp_path / "o").exists()
+    done = subprocess.run([sys.executable, "-m", "cli.main", "count", tok, "--categories", "domains", "--categories",
+                           "code", "--out", str(tmp_path / "o"), "--merges", "40", "--json"],
+                          capture_output=True, text=True, cwd=ROOT, env=env)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    names = {row["name"] for row in data["categories"]}
+    assert {"python", "fiction"} <= names and data["merges"] == 40
+    assert data["provenance"]["parameters"]["categories"] == ["domains", "code"]

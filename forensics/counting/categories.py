@@ -127,6 +127,8 @@ def count_categories(tokenizer: Tokenizer | str | os.PathLike, categories, *, sp
     from forensics.bpe.inspect import _as_tokenizer
 
     tok = _as_tokenizer(tokenizer)
+    if merges is not None and merges <= 0:
+        raise ForensicsError(f"merges must be a positive number of merges (None: all), not {merges}")
     if tok.num_merges == 0:
         raise ForensicsError(f"{tok.source}: the tokenizer has no merges to replay")
     groups = _category_files(categories, split=split)
