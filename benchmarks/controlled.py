@@ -16,6 +16,9 @@ Settings (``--setting``):
             text (the paper's section 6.1 setting). Categories with one source are not drawn.
   unlisted  the truth is on n categories, ``--hidden`` of them are not candidates; the error is measured
             against the truth renormalised over the listed ones.
+  appended  mixture A trains ``--base-merges`` merges, mixture B the next T: by continuing BPE from A's
+            merges on B's text (``continued``, benchmarks/continue_bpe.py), or as the merges of a separately
+            trained B tokenizer that A lacks (``separate``); B is inferred from the window of T merges.
 
     python benchmarks/controlled.py --setting size --categories languages --n 10 --trials 10
     python benchmarks/controlled.py --setting many --categories languages --categories code --trials 10
@@ -84,7 +87,7 @@ def shuffled(items, rng) -> list:
 def draw_setting(rng, pool: Pool, args) -> dict:
     """Which categories are candidates, which carry the truth, and which documents train and count."""
     names = pool.names
-    if args.setting == "size":
+    if args.setting in ("size", "appended"):
         present = sorted(rng.choice(names, size=args.n, replace=False).tolist())
         candidates = present
     elif args.setting == "many":
@@ -128,6 +131,65 @@ def draw_setting(rng, pool: Pool, args) -> dict:
     weights = rng.dirichlet(np.ones(len(present)))
     return {"present": present, "candidates": candidates, "weights": weights, "train": train_docs,
             "count": count_docs, "count_sources": count_sources}
+
+
+def run_appended_trial(rng, pool: Pool, args, methods, workdir: Path) -> list[dict]:
+    """Mixture A trains the first ``--base-merges`` merges; mixture B (other weights, the other half of
+    the train documents) the next ``T``, either by continuing BPE from A's merges (``continued``) or by a
+    separate tokenizer whose merges A lacks are appended (``separate``). Inferred: B, from the window."""
+    from continue_bpe import append_separate, extend_tokenizer
+
+    from forensics import load_tokenizer
+    from forensics.counting.categories import count_categories
+    from forensics.inference.estimators import estimate
+    from forensics.inference.evidence import evidence
+    from forensics.inference.experiments import mixture_text, take_documents, train_reference_bpe
+    from forensics.inference.infer import pair_to_byte_shares
+    from forensics.inference.program import build_program
+
+    drawn = draw_setting(rng, pool, args)
+    names = drawn["present"]
+    half_a = {n: drawn["train"][n][::2] for n in names}
+    half_b = {n: drawn["train"][n][1::2] for n in names}
+    weights_b = rng.dirichlet(np.ones(len(names)))
+    parts_a, _ = mixture_text(half_a, drawn["weights"], budget=args.train_mb * 1e6)
+    parts_b, truth = mixture_text(half_b, weights_b, budget=args.train_mb * 1e6)
+    text_a = [d for docs in parts_a.values() for d in docs]
+    text_b = [d for docs in parts_b.values() for d in docs]
+    window = max(args.merges)
+    base, separate_b = workdir / "a.json", workdir / "b.json"
+    train_reference_bpe(text_a, args.base_merges, base)
+    train_reference_bpe(text_b, args.base_merges + window, separate_b)
+    files = {}
+    for name in names:
+        docs, _ = take_documents(drawn["count"][name], args.count_mb[0] * 1e6)
+        path = workdir / f"{name}.jsonl"
+        path.write_text("".join(json.dumps({"text": d}) + "\n" for d in docs))
+        files[name] = [str(path)]
+    rows = []
+    for mode in ("continued", "separate"):
+        path = workdir / f"{mode}.json"
+        if mode == "continued":
+            added = extend_tokenizer(base, text_b, window, path)
+        else:
+            added = append_separate(base, separate_b, window, path)
+        tok = load_tokenizer(path)
+        counts = count_categories(tok, files, cache=False)
+        program = build_program([counts.traces[n] for n in names], start=args.base_merges, steps=len(added),
+                                names=names)
+        for label, (method, kwargs) in methods.items():
+            result = estimate(program, method=method, **kwargs)
+            got = pair_to_byte_shares(result.alpha, program.bytes_per_pair)
+            report = evidence(program, result.alpha)
+            rows.append({"merges": window, "count_mb": args.count_mb[0], "method": f"{label} [{mode}]",
+                         "log10_mse": _log_mse(got, truth), "absent_mass": 0.0, "solve_seconds": 0.0,
+                         "count_mb_actual": float(np.mean([t.total_bytes for t in counts.traces.values()]) / 1e6),
+                         "appended": len(added), "fit_early": report["fit_early"], "fit": report["fit"],
+                         "truth": truth.tolist(), "estimate": got.tolist(), "candidates": names})
+        print(f"  {mode}: {len(added)} merges appended; " + ", ".join(
+            f"{r['method']} {r['log10_mse']:.2f} (fit_early {r['fit_early']:.2f})" for r in rows
+            if r["method"].endswith(f"[{mode}]")), flush=True)
+    return rows
 
 
 def run_trial(rng, pool: Pool, args, methods, workdir: Path) -> list[dict]:
@@ -223,7 +285,8 @@ def _log_mse(got: np.ndarray, truth: np.ndarray) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--setting", choices=["size", "many", "shift", "unlisted"], default="size")
+    parser.add_argument("--setting", choices=["size", "many", "shift", "unlisted", "appended"], default="size")
+    parser.add_argument("--base-merges", type=int, default=2000, help="appended: merges of mixture A")
     parser.add_argument("--categories", action="append", help="set name or directory (repeatable)")
     parser.add_argument("--n", type=int, default=10, help="categories in the truth (size, shift, unlisted)")
     parser.add_argument("--present", type=int, nargs="+", default=[3, 8], help="many: truth size range")
@@ -255,7 +318,8 @@ def main() -> None:
     for trial in range(args.trials):
         print(f"trial {trial + 1}/{args.trials}", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
-            for row in run_trial(rng, pool, args, methods, Path(tmp)):
+            trial_fn = run_appended_trial if args.setting == "appended" else run_trial
+            for row in trial_fn(rng, pool, args, methods, Path(tmp)):
                 rows.append({"trial": trial, **row})
     label = "+".join(Path(c).name for c in args.categories)
     print(f"\n| setting | set | T | count MB/category | method | log10 MSE (mean ± sd) | absent mass (mean, max) | "
@@ -264,9 +328,12 @@ def main() -> None:
     summary = []
     for merges in args.merges:
         for count_mb in args.count_mb:
-            for method in ["token-classification", *methods]:
+            labels = list(dict.fromkeys(r["method"] for r in rows))   # in the order they were run
+            for method in labels:
                 group = [r for r in rows if r["merges"] == merges and r["count_mb"] == count_mb
                          and r["method"] == method]
+                if not group:
+                    continue
                 mse = [r["log10_mse"] for r in group]
                 absent = [r["absent_mass"] for r in group]
                 covered = [r["coverage"] for r in group if "coverage" in r]
@@ -281,7 +348,9 @@ def main() -> None:
                         "calibrated_coverage": statistics.mean(r["calibrated_coverage"] for r in group
                                                                if "coverage" in r) if covered else None,
                         "calibrated_width": statistics.mean(r["calibrated_width"] for r in group
-                                                            if "coverage" in r) if covered else None}
+                                                            if "coverage" in r) if covered else None,
+                        "fit_early": statistics.median(r["fit_early"] for r in group) if "fit_early" in group[0]
+                        else None}
                 summary.append(item)
                 print(f"| {args.setting} | {label} | {merges:,} | {item['actual_count_mb']:.2f} | {method} | "
                       f"{item['mean']:.2f} ± {item['sd']:.2f} | {item['absent_mean']:.1%}, {item['absent_max']:.1%} | "
