@@ -19,6 +19,7 @@ Settings (``--setting``):
   appended  mixture A trains ``--base-merges`` merges, mixture B the next T: by continuing BPE from A's
             merges on B's text (``continued``, benchmarks/continue_bpe.py), or as the merges of a separately
             trained B tokenizer that A lacks (``separate``); B is inferred from the window of T merges.
+            Control (``B alone``): the same window of the tokenizer trained on B alone.
 
     python benchmarks/controlled.py --setting size --categories languages --n 10 --trials 10
     python benchmarks/controlled.py --setting many --categories languages --categories code --trials 10
@@ -167,12 +168,14 @@ def run_appended_trial(rng, pool: Pool, args, methods, workdir: Path) -> list[di
         path.write_text("".join(json.dumps({"text": d}) + "\n" for d in docs))
         files[name] = [str(path)]
     rows = []
-    for mode in ("continued", "separate"):
+    for mode in ("continued", "separate", "B alone"):
         path = workdir / f"{mode}.json"
         if mode == "continued":
             added = extend_tokenizer(base, text_b, window, path)
-        else:
+        elif mode == "separate":
             added = append_separate(base, separate_b, window, path)
+        else:   # control: the same late window of a tokenizer trained on B alone
+            path, added = separate_b, [None] * window
         tok = load_tokenizer(path)
         counts = count_categories(tok, files, cache=False)
         program = build_program([counts.traces[n] for n in names], start=args.base_merges, steps=len(added),

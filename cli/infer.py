@@ -42,7 +42,9 @@ def command(tokenizer, categories, merges, start, split, method, min_share, solv
     """Estimate what share of TOKENIZER's training data came from each category.
 
     Replays the merge list on sample text of every category and solves the linear program of Hayase et
-    al. (2024) exactly; shares are by bytes.
+    al. (2024) exactly, then (default --method trimmed) refits it without the categories under --min-share;
+    shares are by bytes. Below the table: the evidence behind the estimate (how many merges the samples
+    see, how well the first merges fit) and warnings when it rests on too little.
 
     \b
     EXAMPLES

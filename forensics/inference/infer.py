@@ -1,10 +1,11 @@
 """End-to-end mixture inference: tokenizer + category samples -> estimated training-data shares.
 
 Steps: load the tokenizer; count words and replay merges on each category's sample (cached, parallel);
-build LP1_T over a window of merges; solve it exactly; convert the pair-mass weights alpha to byte shares
+build LP1_T over a window of merges; solve it with the chosen estimator (:mod:`.estimators`: ``trimmed``
+by default, ``lp`` for the paper's program alone); convert the pair-mass weights alpha to byte shares
 (alpha_i times category i's bytes per pair, renormalised); optionally bootstrap the category samples
-(resampling chunks of documents) for per-category intervals; report the token-classification baseline
-and solver diagnostics beside the estimate.
+(resampling chunks of documents) for calibrated per-category intervals; report the token-classification
+baseline, solver diagnostics, the evidence behind the estimate and warnings (:mod:`.evidence`).
 
 >>> estimate = infer_mixture("tokenizer.json", "languages", merges=3000)  # doctest: +SKIP
 >>> max(estimate.shares, key=estimate.shares.get)  # doctest: +SKIP
