@@ -170,3 +170,19 @@ def test_count_shares_the_category_and_merges_conventions_of_infer(tmp_path):
     names = {row["name"] for row in data["categories"]}
     assert {"python", "fiction"} <= names and data["merges"] == 40
     assert data["provenance"]["parameters"]["categories"] == ["domains", "code"]
+
+
+def test_damaged_cache_entries_are_dropped_and_recomputed(setup, tmp_path, monkeypatch):
+    monkeypatch.setenv("FORENSICS_CACHE", str(tmp_path / "cache"))
+    tok, train_dir = setup["tok"], setup["train_dir"]
+    first = infer_mixture(tok, train_dir, merges=200, workers=1, method="lp")
+    entries = sorted((tmp_path / "cache" / "counts").glob("*.npz"))
+    assert any(p.name.startswith("trace-") for p in entries) and any(p.name.startswith("words-") for p in entries)
+    for path in entries:                       # cut every cached file short
+        path.write_bytes(path.read_bytes()[:1000])
+    with pytest.warns(UserWarning, match="damaged cache entry"):
+        again = infer_mixture(tok, train_dir, merges=200, workers=1, method="lp")
+    assert again.shares == first.shares
+    assert not any(row["cached"] for row in again.categories)
+    third = infer_mixture(tok, train_dir, merges=200, workers=1, method="lp")   # the rewritten entries read back
+    assert all(row["cached"] for row in third.categories) and third.shares == first.shares

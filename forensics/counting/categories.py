@@ -86,13 +86,12 @@ def _count_one(name: str, files: list[str], tokenizer: Tokenizer, merges: int | 
     words_path = folder / f"words-{words_key}.npz"
     trace_path = folder / f"trace-{trace_key}.npz"
     cached = False
-    if use_cache and trace_path.exists():
-        trace = PairTrace.load(trace_path)
+    trace = _load_cached(PairTrace.load, trace_path) if use_cache and trace_path.exists() else None
+    if trace is not None:
         cached = True
     else:
-        if use_cache and words_path.exists():
-            word_counts = WordCounts.load(words_path)
-        else:
+        word_counts = _load_cached(WordCounts.load, words_path) if use_cache and words_path.exists() else None
+        if word_counts is None:
             word_counts = count_words(paths, pretokenizer=rules, text_key=text_key, workers=1)
             if use_cache:
                 word_counts.save(words_path)
@@ -112,6 +111,20 @@ def _count_one(name: str, files: list[str], tokenizer: Tokenizer, merges: int | 
                       merges_missing=trace.num_steps - seen, invalid_utf8_sequences=trace.invalid_utf8_sequences,
                       seconds=time.perf_counter() - started, cached=cached, trace_path=str(trace_path))
     return name, str(trace_path), row
+
+
+def _load_cached(loader, path: Path):
+    """A cache entry read back, or None (with a warning, the file removed) when it is damaged or foreign."""
+    import warnings
+    import zipfile
+
+    try:
+        return loader(path)
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+        warnings.warn(f"{path}: damaged cache entry ({type(exc).__name__}: {exc}); removed, recomputing it",
+                      stacklevel=2)
+        path.unlink(missing_ok=True)
+        return None
 
 
 def count_categories(tokenizer: Tokenizer | str | os.PathLike, categories, *, split: str = "all",
