@@ -24,6 +24,8 @@ def extend_tokenizer(base_path, texts, merges: int, out_path) -> list[tuple[str,
     """Append ``merges`` merges learned on ``texts`` after the base tokenizer's; returns the new ones."""
     from tokenizers import Tokenizer
 
+    from forensics.counting.reference import apply_merge
+
     tok = Tokenizer.from_file(str(base_path))
     words: Counter = Counter()
     for text in texts:
@@ -61,14 +63,7 @@ def extend_tokenizer(base_path, texts, merges: int, out_path) -> list[tuple[str,
             c = counts[w]
             for pair in zip(seq, seq[1:]):
                 pairs[pair] -= c
-            merged, i = [], 0
-            while i < len(seq):
-                if i + 1 < len(seq) and seq[i] == left and seq[i + 1] == right:
-                    merged.append(next_id)
-                    i += 2
-                else:
-                    merged.append(seq[i])
-                    i += 1
+            merged = apply_merge(seq, left, right, next_id)
             seqs[w] = merged
             for pair in zip(merged, merged[1:]):
                 pairs[pair] += c

@@ -107,7 +107,7 @@ def draw_setting(rng, pool: Pool, args) -> dict:
         candidates = present
     else:
         raise SystemExit(f"unknown setting {args.setting}")
-    train_docs, count_docs, count_sources = {}, {}, {}
+    train_docs, count_docs = {}, {}
     for name in sorted(set(present) | set(candidates)):
         if args.setting == "shift":
             sources = shuffled(pool.sources(name), rng)
@@ -127,11 +127,24 @@ def draw_setting(rng, pool: Pool, args) -> dict:
         else:
             train, count = pool.train[name], pool.count[name]
         train_docs[name] = [t for _, t in shuffled(train, rng)]
-        count_sources[name] = shuffled(count, rng)
-        count_docs[name] = [t for _, t in count_sources[name]]
+        count_docs[name] = [t for _, t in shuffled(count, rng)]
     weights = rng.dirichlet(np.ones(len(present)))
     return {"present": present, "candidates": candidates, "weights": weights, "train": train_docs,
-            "count": count_docs, "count_sources": count_sources}
+            "count": count_docs}
+
+
+def write_samples(documents: dict[str, list[str]], names: list[str], mb: float, folder: Path):
+    """Each category's first ``mb`` MB of count documents as JSONL in ``folder``: ({name: [file]}, {name: bytes})."""
+    from forensics.inference.experiments import take_documents
+
+    folder.mkdir(exist_ok=True)
+    files, sizes = {}, {}
+    for name in names:
+        docs, sizes[name] = take_documents(documents[name], mb * 1e6)
+        path = folder / f"{name}.jsonl"
+        path.write_text("".join(json.dumps({"text": d}) + "\n" for d in docs))
+        files[name] = [str(path)]
+    return files, sizes
 
 
 def run_appended_trial(rng, pool: Pool, args, methods, workdir: Path) -> list[dict]:
@@ -144,9 +157,8 @@ def run_appended_trial(rng, pool: Pool, args, methods, workdir: Path) -> list[di
     from forensics.counting.categories import count_categories
     from forensics.inference.estimators import estimate
     from forensics.inference.evidence import evidence
-    from forensics.inference.experiments import mixture_text, take_documents, train_reference_bpe
-    from forensics.inference.infer import pair_to_byte_shares
-    from forensics.inference.program import build_program
+    from forensics.inference.experiments import mixture_text, train_reference_bpe
+    from forensics.inference.program import build_program, pair_to_byte_shares
 
     drawn = draw_setting(rng, pool, args)
     names = drawn["present"]
@@ -161,12 +173,7 @@ def run_appended_trial(rng, pool: Pool, args, methods, workdir: Path) -> list[di
     base, separate_b = workdir / "a.json", workdir / "b.json"
     train_reference_bpe(text_a, args.base_merges, base)
     train_reference_bpe(text_b, args.base_merges + window, separate_b)
-    files = {}
-    for name in names:
-        docs, _ = take_documents(drawn["count"][name], args.count_mb[0] * 1e6)
-        path = workdir / f"{name}.jsonl"
-        path.write_text("".join(json.dumps({"text": d}) + "\n" for d in docs))
-        files[name] = [str(path)]
+    files, _ = write_samples(drawn["count"], names, args.count_mb[0], workdir / "count")
     rows = []
     for mode in ("continued", "separate", "B alone"):
         path = workdir / f"{mode}.json"
@@ -201,10 +208,10 @@ def run_trial(rng, pool: Pool, args, methods, workdir: Path) -> list[dict]:
     from forensics.inference.baselines import token_classification
     from forensics.inference.estimators import estimate
     from forensics.inference.evidence import evidence
-    from forensics.inference.experiments import mixture_text, take_documents, train_reference_bpe
-    from forensics.inference.infer import _bootstrap, calibrated_intervals, pair_to_byte_shares
+    from forensics.inference.experiments import mixture_text, train_reference_bpe
+    from forensics.inference.infer import _bootstrap, calibrated_intervals
+    from forensics.inference.program import build_program, pair_to_byte_shares
     from forensics.inference.solve import SolveOptions
-    from forensics.inference.program import build_program
 
     drawn = draw_setting(rng, pool, args)
     present, candidates = drawn["present"], drawn["candidates"]
@@ -224,14 +231,7 @@ def run_trial(rng, pool: Pool, args, methods, workdir: Path) -> list[dict]:
     absent = np.array([n not in truth_all for n in candidates])
     rows = []
     for count_mb in args.count_mb:
-        sample_dir = workdir / f"count-{count_mb}"
-        sample_dir.mkdir(exist_ok=True)
-        files, sizes = {}, {}
-        for name in candidates:
-            docs, size = take_documents(drawn["count"][name], count_mb * 1e6)
-            path = sample_dir / f"{name}.jsonl"
-            path.write_text("".join(json.dumps({"text": d}) + "\n" for d in docs))
-            files[name], sizes[name] = [str(path)], size
+        files, sizes = write_samples(drawn["count"], candidates, count_mb, workdir / f"count-{count_mb}")
         t0 = time.perf_counter()
         counts = count_categories(tok, files, merges=max(args.merges), cache=False)
         count_seconds = time.perf_counter() - t0
@@ -325,7 +325,7 @@ def main() -> None:
             for row in trial_fn(rng, pool, args, methods, Path(tmp)):
                 rows.append({"trial": trial, **row})
     label = "+".join(Path(c).name for c in args.categories)
-    print(f"\n| setting | set | T | count MB/category | method | log10 MSE (mean ± sd) | absent mass (mean, max) | "
+    print("\n| setting | set | T | count MB/category | method | log10 MSE (mean ± sd) | absent mass (mean, max) | "
           "solve s | trials |")
     print("|---|---|---|---|---|---|---|---|---|")
     summary = []

@@ -8,6 +8,16 @@ from typing import Any
 import click
 
 
+def split_names(values: tuple[str, ...]) -> list[str] | None:
+    """Names from repeated and comma-separated options: ("a,b", "c") -> ["a", "b", "c"]; none -> None.
+
+    >>> split_names(("languages,code", " domains"))
+    ['languages', 'code', 'domains']
+    """
+    names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    return names or None
+
+
 def emit_json(obj: Any, output: str | None = None) -> None:
     """Print JSON to stdout, or write it atomically to ``output``."""
     from forensics._results import to_json, write_json

@@ -37,15 +37,14 @@ def command(tokenizer, categories, out_dir, merges, split, workers, no_cache, pr
     from forensics.bpe.formats import load_tokenizer
     from forensics.counting.categories import count_categories, summary_table
 
-    from cli.scan import split_names
+    from cli.common import split_names
     from forensics.errors import ForensicsError
 
     if merges < 0:
         raise ForensicsError(f"--merges must be 0 (all merges) or a positive number, not {merges}")
     sets = split_names(categories) or ["languages"]
-    categories = sets if len(sets) > 1 else sets[0]
     tok = load_tokenizer(tokenizer, pretokenizer=pretokenizer)
-    counts = count_categories(tok, categories, split=split, merges=merges or None, workers=workers,
+    counts = count_categories(tok, sets, split=split, merges=merges or None, workers=workers,
                               cache=not no_cache,
                               progress=not as_json)
     out = Path(out_dir)

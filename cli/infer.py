@@ -56,11 +56,11 @@ def command(tokenizer, categories, merges, start, split, method, min_share, solv
     from forensics.bpe.formats import load_tokenizer
     from forensics.inference.infer import infer_mixture
 
-    from cli.scan import split_names
+    from cli.common import split_names
 
     sets = split_names(categories) or ["languages"]
     tok = load_tokenizer(tokenizer, pretokenizer=pretokenizer)
-    estimate = infer_mixture(tok, sets if len(sets) > 1 else sets[0], merges=merges or None, start=start,
+    estimate = infer_mixture(tok, sets, merges=merges or None, start=start,
                              split=split, method=method, min_share=min_share, solver=solver,
                              bootstrap=bootstrap, confidence=confidence, seed=seed, workers=workers,
                              cache=not no_cache, progress=not as_json)

@@ -34,7 +34,7 @@ def build(categories, split, bits, min_order, max_order, token_weight, output):
     """
     from forensics.composition.profiles import DEFAULT_SETS, build_profiles
 
-    from cli.scan import split_names
+    from cli.common import split_names
 
     profiles = build_profiles(split_names(categories) or DEFAULT_SETS, split=split, bits=bits, min_order=min_order,
                               max_order=max_order, token_weight=token_weight, progress=sys.stderr.isatty())

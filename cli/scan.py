@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import click
 
-
-def split_names(values: tuple[str, ...]) -> list[str] | None:
-    names = [n.strip() for v in values for n in v.split(",") if n.strip()]
-    return names or None
+from cli.common import split_names
 
 
 def show_result(result, *, top: int = 25) -> None:

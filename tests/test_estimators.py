@@ -12,7 +12,7 @@ from forensics import ForensicsError
 from forensics.corpus.categories import load_categories
 from forensics.counting.categories import count_categories
 from forensics.inference.estimators import estimate, noise_costs
-from forensics.inference.evidence import competitor_maximum, evidence, fit_ratios, warnings
+from forensics.inference.evidence import competitor_maximum, evidence, evidence_warnings, fit_ratios
 from forensics.inference.infer import infer_mixture, pair_to_byte_shares
 from forensics.inference.program import build_program, restrict_program
 from forensics.inference.solve import solve_program
@@ -103,11 +103,11 @@ def test_competitor_maximum_matches_a_loop_and_training_text_fits(setup):
 def test_warnings_name_what_to_do():
     fine = {"merges_with_evidence": 1.0, "fit_early": 0.9, "fit": 0.4, "smallest_sample_bytes": 5_000_000,
             "smallest_sample": "de"}
-    assert warnings(fine) == []
-    assert "no category sample" in warnings({**fine, "merges_with_evidence": 0.5})[0]
-    assert "categories build" in warnings({**fine, "smallest_sample_bytes": 90_000})[0]
-    assert "unlike the tokenizer's training text" in warnings({**fine, "fit_early": 0.3})[0]
-    assert "thinly" in warnings(fine, thin_spread=0.2, dropped=["a", "b"])[0]
+    assert evidence_warnings(fine) == []
+    assert "no category sample" in evidence_warnings({**fine, "merges_with_evidence": 0.5})[0]
+    assert "categories build" in evidence_warnings({**fine, "smallest_sample_bytes": 90_000})[0]
+    assert "unlike the tokenizer's training text" in evidence_warnings({**fine, "fit_early": 0.3})[0]
+    assert "thinly" in evidence_warnings(fine, thin_spread=0.2, dropped=["a", "b"])[0]
 
 
 def test_infer_reports_evidence_and_combines_category_sets(setup, tmp_path, monkeypatch):

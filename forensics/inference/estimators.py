@@ -23,7 +23,7 @@ Which one estimates best is measured in ``benchmarks/controlled.py`` (``benchmar
 ...     total_pairs=np.array([10_000, 10_000]), total_bytes=np.array([30_000, 30_000]))
 >>> step_costs, pair_costs = noise_costs(program, np.array([0.5, 0.5]), shift=0.0)
 >>> round(float(step_costs[0]), 4), round(float(pair_costs[0]), 4)
-(0.0141, 0.0141)
+(0.0089, 0.0089)
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from forensics.errors import ForensicsError
-from forensics.inference.program import SCALE, MixtureProgram, restrict_program
+from forensics.inference.program import SCALE, MixtureProgram, pair_to_byte_shares, restrict_program
 from forensics.inference.solve import LPSolution, SolveOptions, solve_program
 
 METHODS = ("lp", "trimmed", "weighted")
@@ -53,7 +53,19 @@ class Estimate:
     shift: float | None
     rounds: list[np.ndarray]
     dropped: list[str] = field(default_factory=list)   # ``trimmed``: categories set to zero, in order
-    untrimmed: np.ndarray | None = None                 # ``trimmed``: LP1_T's weights before any drop
+
+    @property
+    def untrimmed(self) -> np.ndarray | None:
+        """``trimmed``: LP1_T's weights before any category was dropped (the first round)."""
+        return self.rounds[0] if self.method == "trimmed" else None
+
+
+def check_options(*, method: str, min_share: float) -> None:
+    """Refuse an unknown method or a --min-share outside [0, 1) (callers check before counting)."""
+    if method not in METHODS:
+        raise ForensicsError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    if not 0 <= min_share < 1:
+        raise ForensicsError(f"--min-share must lie in [0, 1), not {min_share}")
 
 
 def noise_costs(program: MixtureProgram, alpha: np.ndarray, *, shift: float) -> tuple[np.ndarray, np.ndarray]:
@@ -83,8 +95,7 @@ def estimate(program: MixtureProgram, *, method: str = "lp", shift: float = DEFA
     stays exact LP1_T over the kept categories; what it removes is the thin spread the LP puts on absent
     categories to fit sampling noise (measured in ``benchmarks/results/inference.md``).
     """
-    if method not in METHODS:
-        raise ForensicsError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    check_options(method=method, min_share=min_share)
     if method == "lp":
         solution = solve_program(program, options, progress=progress)
         return Estimate(alpha=solution.alpha, solution=solution, method=method, shift=None, rounds=[solution.alpha])
@@ -109,22 +120,15 @@ def estimate(program: MixtureProgram, *, method: str = "lp", shift: float = DEFA
 
 
 def _trimmed(program: MixtureProgram, *, min_share: float, options, progress) -> Estimate:
-    if not 0 <= min_share < 1:
-        raise ForensicsError(f"--min-share must lie in [0, 1), not {min_share}")
-    from forensics.inference.infer import pair_to_byte_shares
-
     keep = np.ones(program.num_categories, dtype=bool)
     dropped: list[str] = []
     history = []
-    untrimmed = None
     for _ in range(MAX_TRIM_ROUNDS + 1):
         sub = program if keep.all() else restrict_program(program, keep)
         solution = solve_program(sub, options, progress=progress)
         alpha = np.zeros(program.num_categories)
         alpha[keep] = solution.alpha
         history.append(alpha)
-        if untrimmed is None:
-            untrimmed = alpha
         shares = pair_to_byte_shares(solution.alpha, sub.bytes_per_pair)
         small = np.flatnonzero(keep)[shares < min_share]
         if not len(small) or len(small) == keep.sum() or len(history) > MAX_TRIM_ROUNDS:
@@ -133,6 +137,6 @@ def _trimmed(program: MixtureProgram, *, min_share: float, options, progress) ->
         keep[small] = False
         dropped += [program.names[i] for i in small]
     return Estimate(alpha=alpha, solution=solution, method="trimmed", shift=None, rounds=history,
-                    dropped=dropped, untrimmed=untrimmed)
+                    dropped=dropped)
 
 

@@ -13,7 +13,7 @@
   categories left out of the candidates.
 * ``thin_spread``: what the ``trimmed`` estimator removed (categories under ``min_share``, their total).
 
-:func:`warnings` turns these and the sample sizes into plain sentences that name what to do; thresholds
+:func:`evidence_warnings` turns these and the sample sizes into plain sentences that name what to do; thresholds
 come from the controlled benchmarks (``benchmarks/results/inference.md``).
 
 >>> import numpy as np
@@ -84,10 +84,10 @@ def evidence(program: MixtureProgram, alpha: np.ndarray) -> dict:
             "smallest_sample": program.names[int(np.argmin(program.total_bytes))]}
 
 
-def warnings(report: dict, *, thin_spread: float = 0.0, dropped: list[str] | None = None) -> list[str]:
+def evidence_warnings(report: dict, *, thin_spread: float = 0.0, dropped: list[str] | None = None) -> list[str]:
     """Plain-language warnings for an estimate with ``report`` from :func:`evidence`.
 
-    >>> warnings({"merges_with_evidence": 0.6, "fit_early": 0.9, "smallest_sample_bytes": 10**7,
+    >>> evidence_warnings({"merges_with_evidence": 0.6, "fit_early": 0.9, "smallest_sample_bytes": 10**7,
     ...           "smallest_sample": "de"})[0][:44]
     '40% of the merges in the window occur in no '
     """

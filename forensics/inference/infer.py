@@ -23,9 +23,9 @@ import numpy as np
 from forensics.bpe.model import Tokenizer
 from forensics.errors import ForensicsError
 from forensics.inference.baselines import token_classification
-from forensics.inference.estimators import DEFAULT_METHOD, DEFAULT_MIN_SHARE, METHODS, estimate
-from forensics.inference.evidence import evidence, warnings
-from forensics.inference.program import build_program
+from forensics.inference.estimators import DEFAULT_METHOD, DEFAULT_MIN_SHARE, check_options, estimate
+from forensics.inference.evidence import evidence, evidence_warnings
+from forensics.inference.program import build_program, pair_to_byte_shares
 from forensics.inference.solve import SolveOptions
 
 
@@ -45,17 +45,6 @@ class MixtureEstimate:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def pair_to_byte_shares(alpha: np.ndarray, bytes_per_pair: np.ndarray) -> np.ndarray:
-    """Convert weights on normalised pair counts to shares of bytes.
-
-    >>> pair_to_byte_shares(np.array([0.5, 0.5]), np.array([1.0, 3.0]))
-    array([0.25, 0.75])
-    """
-    weighted = alpha * bytes_per_pair
-    total = weighted.sum()
-    return weighted / total if total > 0 else weighted
 
 
 def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="languages", *, merges: int | None = 3000,
@@ -82,12 +71,12 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
         raise ForensicsError(f"{tok.source}: --start {start} is outside its {tok.num_merges} merges")
     if merges is not None and merges <= 0:
         raise ForensicsError("--merges must be positive (0 on the command line means all merges)")
-    if method not in METHODS:
-        raise ForensicsError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    check_options(method=method, min_share=min_share)
     if not 0 < confidence < 1:
         raise ForensicsError(f"--confidence must lie strictly between 0 and 1, not {confidence}")
     if bootstrap < 0:
-        raise ForensicsError(f"--bootstrap must be 0 (no intervals) or a positive number of resamples, not {bootstrap}")
+        raise ForensicsError(f"--bootstrap must be 0 (no intervals) or a positive number of resamples, "
+                             f"not {bootstrap}")
     total_steps = None if merges is None else start + merges
     counts = count_categories(tok, categories, split=split, merges=total_steps, workers=workers, cache=cache,
                               progress=progress)
@@ -115,12 +104,12 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
     estimating_seconds = time.perf_counter() - solve_started
     solution = result.solution
     byte_shares = pair_to_byte_shares(result.alpha, program.bytes_per_pair)
-    report_ = evidence(program, result.alpha)
+    found = evidence(program, result.alpha)
     thin = 0.0
     if result.untrimmed is not None and result.dropped:
         untrimmed = pair_to_byte_shares(result.untrimmed, program.bytes_per_pair)
         thin = float(sum(untrimmed[names.index(n)] for n in result.dropped))
-    warned = warnings(report_, thin_spread=thin, dropped=result.dropped)
+    warned = evidence_warnings(found, thin_spread=thin, dropped=result.dropped)
     intervals = percentile = None
     if bootstrap > 0:
         percentile = _bootstrap(tok, categories, names, split=split, steps=total_steps, start=start, merges=merges,
@@ -134,8 +123,9 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
         "segments": solution.segments, "step_pair_rows_represented": solution.represented_rows,
         "rounds": solution.rounds, "rows_generated": solution.rows_added, "rows_pruned": solution.rows_pruned,
         "rows_final": solution.final_rows, "tree_rows": solution.tree_rows, "pair_columns": solution.pair_columns,
-        "max_violation": solution.max_violation, "solver": options.solver, **report_,
-        "bootstrap_percentile_intervals": percentile, "dropped_categories": result.dropped, "thin_spread_removed": thin, "lp_solves": len(result.rounds),
+        "max_violation": solution.max_violation, "solver": options.solver, **found,
+        "bootstrap_percentile_intervals": percentile, "dropped_categories": result.dropped,
+        "thin_spread_removed": thin, "lp_solves": len(result.rounds),
         "solver_seconds": round(solution.solve_seconds, 3), "scan_seconds": round(solution.scan_seconds, 3),
         "estimating_seconds": round(estimating_seconds, 3),
         "counting_seconds": round(counted - started, 3), "total_seconds": round(time.perf_counter() - started, 3),

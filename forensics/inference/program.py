@@ -60,6 +60,17 @@ class MixtureProgram:
         return self.total_bytes / np.maximum(self.total_pairs, 1)
 
 
+def pair_to_byte_shares(alpha: np.ndarray, bytes_per_pair: np.ndarray) -> np.ndarray:
+    """Convert weights on normalised pair counts to shares of bytes.
+
+    >>> pair_to_byte_shares(np.array([0.5, 0.5]), np.array([1.0, 3.0]))
+    array([0.25, 0.75])
+    """
+    weighted = alpha * bytes_per_pair
+    total = weighted.sum()
+    return weighted / total if total > 0 else weighted
+
+
 def build_program(traces: list[PairTrace], *, start: int = 0, steps: int | None = None,
                   names: list[str] | None = None) -> MixtureProgram:
     """Segments and merged-pair counts of every category over steps [start, start + steps).
