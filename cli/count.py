@@ -31,9 +31,8 @@ def command(tokenizer, categories, out_dir, merges, split, workers, no_cache, pr
     \b
     MEMORY: grows with the number of unique words per category, not with sample size.
     """
-    from pathlib import Path
 
-    from forensics._results import file_sha256, provenance, to_json, write_json
+    from forensics._results import file_sha256, output_directory, provenance, to_json, write_json
     from forensics.bpe.formats import load_tokenizer
     from forensics.counting.categories import count_categories, summary_table
 
@@ -43,12 +42,11 @@ def command(tokenizer, categories, out_dir, merges, split, workers, no_cache, pr
     if merges < 0:
         raise ForensicsError(f"--merges must be 0 (all merges) or a positive number, not {merges}")
     sets = split_names(categories) or ["languages"]
+    out = output_directory(out_dir)
     tok = load_tokenizer(tokenizer, pretokenizer=pretokenizer)
     counts = count_categories(tok, sets, split=split, merges=merges or None, workers=workers,
                               cache=not no_cache,
                               progress=not as_json)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     for name, trace in counts.traces.items():
         trace.save(out / f"{name}.npz")
     rows = summary_table(counts)

@@ -52,8 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors print one line and exit with code 2."""
     from forensics.errors import ForensicsError
 
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        group.main(args=argv, prog_name="forensics", standalone_mode=False)
+        # click's own main() prints a blank line on Ctrl-C and hides the interrupt's message
+        with group.make_context("forensics", args) as ctx:
+            group.invoke(ctx)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
     except ForensicsError as exc:
         click.echo(f"error: {exc}", err=True)
         return exc.exit_code
@@ -63,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return 2
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+    except KeyboardInterrupt as exc:
+        click.echo(f"interrupted: {exc}" if str(exc) else "interrupted", err=True)
         return 130
     except BrokenPipeError:
         return 0

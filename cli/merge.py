@@ -22,9 +22,11 @@ def command(directory, as_json, labels, png, allow_missing):
       forensics merge /shared/scan
       forensics merge out/scan --json --labels jsonl
     """
+    from forensics._results import DirectoryLock
     from forensics.composition.merge import merge_scan
 
     from cli.scan import finish
 
-    result = merge_scan(directory, allow_missing=allow_missing)
-    finish(result, output=directory, as_json=as_json, labels=labels, png=png)
+    with DirectoryLock(directory, name=".scan.lock", what="scan"):
+        result = merge_scan(directory, allow_missing=allow_missing)
+        finish(result, output=directory, as_json=as_json, labels=labels, png=png)

@@ -66,6 +66,71 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def output_directory(path: str | os.PathLike, *, what: str = "output directory") -> Path:
+    """Create ``path`` (and its parents) for writing, or fail with one line that says why.
+
+    >>> output_directory("/tmp/forensics-doctest-out").is_dir()
+    True
+    """
+    from forensics.errors import input_error
+
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-")
+        probe.close()
+    except FileExistsError:
+        raise input_error(path, f"is a file, not a directory", f"choose another {what}") from None
+    except OSError as exc:
+        raise input_error(path, f"cannot be written ({exc.strerror or exc})",
+                          f"choose another {what} or fix its permissions") from None
+    return path
+
+
+class DirectoryLock:
+    """An exclusive lock on a directory that one run writes, so that a second run into it is refused
+    with a clear message instead of mixing results. ``shared=True`` takes a shared lock instead (ranks of
+    one array job write one directory together; they shut out a single-process run, not each other).
+    The operating system releases the lock when the process ends, however it ends.
+
+    >>> with DirectoryLock("/tmp/forensics-doctest-out", name=".scan.lock"): pass
+    """
+
+    def __init__(self, directory: str | os.PathLike, *, name: str = ".lock", shared: bool = False,
+                 what: str = "run") -> None:
+        self.path = Path(directory) / name
+        self.shared = shared
+        self.what = what
+        self.handle = None
+
+    def __enter__(self) -> "DirectoryLock":
+        import fcntl
+
+        from forensics.errors import input_error
+
+        self.handle = open(self.path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(self.handle, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.handle.seek(0)
+            holder = self.handle.read().strip() or "another process"
+            self.handle.close()
+            self.handle = None
+            raise input_error(self.path.parent, f"another {self.what} is writing here ({holder})",
+                              "wait for it to finish or choose another output directory") from None
+        if not self.shared:
+            self.handle.seek(0)
+            self.handle.truncate()
+            self.handle.write(f"pid {os.getpid()} on {platform.node()}\n")
+            self.handle.flush()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            self.handle.close()  # closing releases the lock
+            self.handle = None
+
+
 def _default(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return dataclasses.asdict(obj)

@@ -1,11 +1,13 @@
 """The local backend: a pool of worker processes on this machine (one worker runs in-process).
 
 Workers are started with ``spawn`` (no inherited threads or locks); results come back as they finish.
-On Ctrl-C, queued items are cancelled and the running ones are left to the operating system.
+Workers ignore Ctrl-C; on Ctrl-C (or any error) the main process cancels queued items and stops the
+workers within seconds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
@@ -39,12 +41,54 @@ class LocalBackend:
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
         context = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(items)), mp_context=context)
+        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(items)), mp_context=context,
+                                   initializer=_ignore_interrupts)
         try:
-            pending = {pool.submit(fn, item) for item in items}
+            with _interrupts_ignored():  # workers start with Ctrl-C ignored, even before they import anything
+                pending = {pool.submit(fn, item) for item in items}
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     yield future.result()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:
+            # Ctrl-C, an error, or the caller stopped early: stop the workers now. Waiting for running items
+            # could take minutes (and hung when a worker had died); each item writes its result atomically,
+            # so a killed one leaves nothing behind and finished ones stay.
+            _stop(pool)
+            raise
+        pool.shutdown(wait=True)
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the main process, which stops them (a worker interrupted mid-item
+    could leave the pool waiting on it)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _interrupts_ignored():
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _stop(pool) -> None:
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()

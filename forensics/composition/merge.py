@@ -31,6 +31,7 @@ from forensics.errors import ForensicsError, input_error
 PARTIALS_DIR = "partials"
 LABELS_DIR = "labels"
 PLAN_FILE = "scan-plan.json"
+PLAN_KEYS = ("names", "units", "shards", "profiles_path", "settings", "parameters")
 
 
 @dataclass
@@ -131,11 +132,16 @@ def write_plan(work_dir: str | os.PathLike, plan: dict[str, Any]) -> None:
 def read_plan(work_dir: str | os.PathLike) -> dict[str, Any]:
     path = Path(work_dir) / PLAN_FILE
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        plan = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise input_error(path, "no scan plan here", "pass the --output directory of `forensics scan`") from None
-    except ValueError as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise input_error(path, f"unreadable scan plan ({exc})", "rerun the scan") from None
+    lacking = [key for key in PLAN_KEYS if not isinstance(plan, dict) or key not in plan]
+    if lacking or not all(isinstance(u, dict) and {"index", "fingerprint"} <= u.keys() for u in plan["units"]):
+        raise input_error(path, f"not a scan plan (missing {', '.join(lacking) or 'unit indices'})",
+                          "rerun the scan that wrote it")
+    return plan
 
 
 def merge_scan(work_dir: str | os.PathLike, *, allow_missing: bool = False):
@@ -162,4 +168,16 @@ def merge_scan(work_dir: str | os.PathLike, *, allow_missing: bool = False):
         raise ForensicsError(f"{work_dir}: {len(missing)} of {len(units)} units are not finished (units {shown}); "
                              f"run the remaining ranks (or `forensics scan` again with the same arguments) "
                              f"and merge again")
+    if not total.documents.sum():
+        raise ForensicsError(_nothing_read(plan, total.read))
     return ScanResult.from_partial(total, plan=plan, work_dir=Path(work_dir), missing_units=missing)
+
+
+def _nothing_read(plan: dict[str, Any], read: ReadStats) -> str:
+    """The one-line error for a scan that read no document, with what reading saw."""
+    inputs = ", ".join(plan.get("parameters", {}).get("inputs", [])) or "the inputs"
+    settings = plan.get("settings", {})
+    seen = (f"{read.files} files, {read.skipped_files} skipped, {read.skipped_lines} lines skipped"
+            + (f"; first problem: {read.problems[0]}" if read.problems else ""))
+    return (f"{inputs}: no documents were read ({seen}); check --format (it was {settings.get('format', 'infer')}) "
+            f"and --text-key (it was {settings.get('text_key', 'text')!r})")

@@ -58,8 +58,8 @@ def estimate_mixture(counts: np.ndarray, pair_probs: np.ndarray, *, method: Meth
     counts = np.asarray(counts, np.float64)
     probs = np.asarray(pair_probs, np.float64)
     k = probs.shape[0]
-    if counts.sum() <= 0:
-        return np.zeros(k)
+    if counts.sum() <= 0:  # nothing counted: no weights, and nothing known about them
+        return (np.zeros(k), np.zeros((k, k))) if covariance else np.zeros(k)
     if method == "nnls":
         frequencies = counts / counts.sum()
         squared = np.ones(probs.shape[1]) if bin_weights is None else np.asarray(bin_weights, np.float64) ** 2

@@ -24,6 +24,8 @@ import hashlib
 import io
 import json
 import os
+import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -237,7 +239,7 @@ class Profiles:
                         [data[f"group_members_{g}"] for g in range(count)],
                         [np.ascontiguousarray(data[f"group_weights_{g}"], np.float32) for g in range(count)],
                         [data[f"group_bias_{g}"] for g in range(count)], int(data["group_model_bits"]))
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
             raise input_error(path, f"not a profiles file ({exc})",
                               "build one with `forensics profiles build`") from None
         return cls(names=meta["names"], groups=meta["groups"], table=np.ascontiguousarray(arrays["table"]),
@@ -1114,8 +1116,11 @@ def load_profiles(spec: Any = DEFAULT_SETS, *, split: str = "train", cache: bool
     if path.is_file():
         try:
             return Profiles.load(path)
-        except ForensicsError:
-            pass  # a stale or damaged cache entry is rebuilt
+        except ForensicsError as exc:  # a stale or damaged cache entry is rebuilt
+            import warnings
+
+            warnings.warn(f"{exc.args[0].split(';')[0]}: cached profiles unreadable; rebuilding them", stacklevel=2)
+            path.unlink(missing_ok=True)
     profiles = build_profiles(specs, split=split, progress=progress, **params)
     profiles.save(path)
     return profiles

@@ -20,6 +20,7 @@ What it leaves out: splitting one shard across units (a unit is whole shards); r
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -31,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from forensics._results import DirectoryLock, output_directory
 from forensics.composition.classify import DEFAULT_MAX_BYTES, DEFAULT_THRESHOLD, UNKNOWN, WINDOWS
 from forensics.composition.merge import (
     Partial,
@@ -532,7 +534,16 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
         raise ForensicsError(f"unknown estimate method {estimate_method!r}; use em or nnls")
     if profiles is not None and categories is not None:
         raise ForensicsError("give categories or profiles, not both")
+    if max_bytes is not None and max_bytes <= 0:
+        raise ForensicsError(f"--max-bytes must be positive (or 0 for whole documents), got {max_bytes}")
+    if not unit_mb > 0:
+        raise ForensicsError(f"--unit-mb must be positive, got {unit_mb}")
+    if world_size < 1 or not 0 <= rank < world_size:
+        raise ForensicsError(f"--rank must be in 0..world size - 1 and --world-size at least 1, "
+                             f"got rank {rank} of {world_size}")
     shards = expand_inputs(inputs, glob_pattern=glob_pattern)
+    if output is not None:  # a scan's own output (profiles, partials, summary) is never its input
+        shards = [s for s in shards if not _inside(s, Path(output))]
     if not shards:
         raise ForensicsError(f"no input files found in {inputs}; check the paths")
     tokenizer = os.fspath(tokenizer) if tokenizer is not None else None
@@ -544,9 +555,13 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
             raise ForensicsError("a scan split over ranks needs --output (a directory all ranks share)")
         temp = tempfile.TemporaryDirectory(prefix="forensics-scan-")
         output = temp.name
-    work_dir = Path(output)
-    work_dir.mkdir(parents=True, exist_ok=True)
+    work_dir = output_directory(output)
+    locks = contextlib.ExitStack()
     try:
+        if temp is None:  # one writer per directory; the ranks of one array job share it
+            locks.enter_context(DirectoryLock(work_dir, name=".scan.lock", shared=world_size > 1, what="scan"))
+            if world_size > 1:
+                locks.enter_context(DirectoryLock(work_dir, name=f".scan-rank-{rank}.lock", what="scan rank"))
         loaded = profiles if isinstance(profiles, Profiles) else load_profiles(
             profiles if profiles is not None else (categories or DEFAULT_SETS), progress=progress)
         profiles_path = work_dir / PROFILES_FILE
@@ -577,16 +592,21 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
                           for u in units]}
         write_plan(work_dir, plan)
         mine = rank_items(units, rank=rank, world_size=world_size)
-        todo = [u for u in mine if not (resume and read_partial(work_dir, u.index, u.fingerprint) is not None)]
+        todo = [u for u in mine if not (resume and _finished(work_dir, u, hash_inputs=hash_inputs))]
         started = time.perf_counter()
         if todo:
             runner = get_backend(backend, workers=workers, address=address)
             bar = _progress(mine, progress)
             bar.update(sum(u.size for u in mine if u not in todo))
             by_index = {u.index: u for u in todo}
+            finished = len(mine) - len(todo)
             try:
                 for done in runner.map_unordered(run_unit, [(settings, u) for u in todo]):
                     bar.update(by_index[done["unit"]].size)
+                    finished += 1
+            except KeyboardInterrupt:
+                raise KeyboardInterrupt(f"{finished} of {len(mine)} units finished in {work_dir}; run the same "
+                                        f"command again to resume") from None
             finally:
                 bar.close()
         plan["wall_seconds"] = time.perf_counter() - started
@@ -596,5 +616,26 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
         result.plan["wall_seconds"] = plan["wall_seconds"]
         return result
     finally:
+        locks.close()
         if temp is not None:
             temp.cleanup()
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    try:
+        path.resolve().relative_to(directory.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _finished(work_dir: Path, unit: Unit, *, hash_inputs: bool) -> bool:
+    """Whether a unit's partial can be reused: same settings and shard names, sizes and times (its
+    fingerprint) and, when inputs are hashed, the same bytes (an edit that keeps the size and restores the
+    time is caught; with ``hash_inputs=False`` size and time are all that is checked)."""
+    from forensics._results import file_sha256
+
+    part = read_partial(work_dir, unit.index, unit.fingerprint)
+    if part is None:
+        return False
+    return not hash_inputs or all(part.input_hashes.get(shard) == file_sha256(shard) for shard in unit.shards)
