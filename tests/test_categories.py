@@ -181,3 +181,25 @@ def test_cli_list_show_quality(set_dir: Path, monkeypatch: pytest.MonkeyPatch, c
     report = json.loads(out.read_text())
     assert "provenance" in report and len(report["categories"]) == 5
     assert main(["categories", "build", "--source", "nope", "--out", str(set_dir.parent / "o")]) == 2
+
+
+def test_a_whitespace_only_category_is_refused_everywhere(tmp_path: Path) -> None:
+    """A category with nothing but whitespace would take shares it cannot have earned (issue 19, item 10)."""
+    from forensics.composition.profiles import build_profiles
+    from forensics.counting.categories import count_categories
+    from forensics.corpus.categories import load_categories
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    bundled = Path(__file__).resolve().parents[1] / "fixtures/categories/languages"
+    for name in ("en", "de"):
+        (root / f"{name}.txt").write_text(gzip.open(bundled / name / "count.jsonl.gz", "rt").read()[:20000])
+    (root / "blank.txt").write_text("   \n\n  \t \n" * 100)
+    with pytest.raises(ForensicsError, match="category 'blank' has no text"):
+        count_categories(Path(__file__).resolve().parents[1] / "fixtures/tokenizers/gpt2/vocab.bpe.gz", root,
+                         merges=50, cache=False, workers=1)
+    with pytest.raises(ForensicsError, match="category 'blank' has no text"):
+        build_profiles([load_categories(root)], bits=12)
+    (root / "blank.txt").write_text("")
+    with pytest.raises(ForensicsError, match="category 'blank' has no text"):
+        build_profiles([load_categories(root)], bits=12)

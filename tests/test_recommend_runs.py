@@ -317,3 +317,11 @@ def test_prior_and_caps_validation():
     rec = recommend_from_runs(runs, models=["ridge"], prior={"a": 0.7, "b": 0.1, "c": 0.1, "d": 0.1},
                               candidates_count=500, bootstrap=0)
     assert sum(rec.weights.values()) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("option", [{"candidates_count": 0}, {"top_k": 0}, {"bootstrap": -3}])
+def test_search_sizes_must_be_positive(tmp_path, option):
+    rows = [[w, 1 - w, 3 - w] for w in np.linspace(0.1, 0.9, 8)]
+    path = _write(tmp_path / "r.csv", ["a", "b", "loss"], rows)
+    with pytest.raises(ForensicsError, match="--candidates and --top-k must be at least 1"):
+        recommend_from_runs(path, target="loss", **option)

@@ -86,7 +86,19 @@ class Category:
 
         >>> next(cat.documents()).text[:20]  # doctest: +SKIP
         """
-        return iter_documents(list(self.files), stats=stats, on_error="raise")
+        return self._checked(iter_documents(list(self.files), stats=stats, on_error="raise"))
+
+    def _checked(self, documents: Iterator[Document]) -> Iterator[Document]:
+        """The documents, and an error at the end when none had any text but whitespace (such a category
+        has nothing to measure, and would take shares it cannot have earned)."""
+        seen_text = False
+        for doc in documents:
+            seen_text = seen_text or not doc.text.isspace() and bool(doc.text)
+            yield doc
+        if not seen_text:
+            where = self.files[0] if len(self.files) == 1 else (self.files[0].parent if self.files else None)
+            raise input_error(where, f"category {self.name!r} has no text (its documents are empty or "
+                                     f"whitespace)", "add sample text or remove the category")
 
     def texts(self) -> Iterator[str]:
         for doc in self.documents():

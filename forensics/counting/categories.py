@@ -95,8 +95,9 @@ def _count_one(name: str, files: list[str], tokenizer: Tokenizer, merges: int | 
             word_counts = count_words(paths, pretokenizer=rules, text_key=text_key, workers=1)
             if use_cache:
                 word_counts.save(words_path)
-        if not word_counts.total_words:
-            raise ForensicsError(f"category '{name}' has no text ({', '.join(files)}); add sample text or drop it")
+        if all(word.isspace() for word in word_counts.words):  # nothing, or whitespace only: nothing to measure
+            raise ForensicsError(f"category '{name}' has no text, only whitespace or nothing ({', '.join(files)}); "
+                                 f"add sample text or drop it")
         trace = replay_merges(word_counts, tokenizer, merges=steps, name=name)
         trace.meta.update({"source_hash": source, "files": files, "problems": word_counts.problems[:20]})
         if use_cache:

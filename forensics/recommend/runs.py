@@ -393,6 +393,9 @@ def recommend_from_runs(runs: RunTable | str | os.PathLike, *, target: str | Map
         runs = load_runs(runs, target=target, weights=weights, metrics=metrics, on=on)
     if folds < 2:
         raise ForensicsError(f"folds must be at least 2 (got {folds})")
+    if candidates_count < 1 or top_k < 1 or bootstrap < 0:
+        raise ForensicsError(f"--candidates and --top-k must be at least 1 and --bootstrap at least 0 "
+                             f"(got {candidates_count}, {top_k}, {bootstrap})")
     sign = -1.0 if maximize else 1.0
     objective = sign * runs.target  # always minimised below
     mixture = runs.weights
