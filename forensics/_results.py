@@ -80,7 +80,7 @@ def output_directory(path: str | os.PathLike, *, what: str = "output directory")
         probe = tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-")
         probe.close()
     except FileExistsError:
-        raise input_error(path, f"is a file, not a directory", f"choose another {what}") from None
+        raise input_error(path, "is a file, not a directory", f"choose another {what}") from None
     except OSError as exc:
         raise input_error(path, f"cannot be written ({exc.strerror or exc})",
                           f"choose another {what} or fix its permissions") from None

