@@ -42,8 +42,8 @@ def command(tokenizer, categories, out_dir, merges, split, workers, no_cache, pr
     if merges < 0:
         raise ForensicsError(f"--merges must be 0 (all merges) or a positive number, not {merges}")
     sets = split_names(categories) or ["languages"]
-    out = output_directory(out_dir)
     tok = load_tokenizer(tokenizer, pretokenizer=pretokenizer)
+    out = output_directory(out_dir)
     counts = count_categories(tok, sets, split=split, merges=merges or None, workers=workers,
                               cache=not no_cache,
                               progress=not as_json)

@@ -186,3 +186,12 @@ def test_damaged_cache_entries_are_dropped_and_recomputed(setup, tmp_path, monke
     assert not any(row["cached"] for row in again.categories)
     third = infer_mixture(tok, train_dir, merges=200, workers=1, method="lp")   # the rewritten entries read back
     assert all(row["cached"] for row in third.categories) and third.shares == first.shares
+
+
+@pytest.mark.parametrize("option, message", [({"confidence": 1.5}, "--confidence"), ({"confidence": -0.5}, "--confidence"),
+                                             ({"bootstrap": -3}, "--bootstrap")])
+def test_interval_options_are_checked_before_any_work(option, message):
+    from conftest import TOKENIZERS
+
+    with pytest.raises(ForensicsError, match=message):
+        infer_mixture(TOKENIZERS / "gpt2" / "vocab.bpe.gz", "domains", merges=50, **option)
