@@ -32,7 +32,7 @@ def command(tokenizer, categories, out_dir, merges, split, workers, no_cache, pr
     MEMORY: grows with the number of unique words per category, not with sample size.
     """
 
-    from forensics._results import file_sha256, output_directory, provenance, to_json, write_json
+    from forensics._results import check_output_directory, file_sha256, output_directory, provenance, to_json, write_json
     from forensics.bpe.formats import load_tokenizer
     from forensics.counting.categories import count_categories, summary_table
 
@@ -43,10 +43,11 @@ def command(tokenizer, categories, out_dir, merges, split, workers, no_cache, pr
         raise ForensicsError(f"--merges must be 0 (all merges) or a positive number, not {merges}")
     sets = split_names(categories) or ["languages"]
     tok = load_tokenizer(tokenizer, pretokenizer=pretokenizer)
-    out = output_directory(out_dir)
+    check_output_directory(out_dir)
     counts = count_categories(tok, sets, split=split, merges=merges or None, workers=workers,
                               cache=not no_cache,
                               progress=not as_json)
+    out = output_directory(out_dir)
     for name, trace in counts.traces.items():
         trace.save(out / f"{name}.npz")
     rows = summary_table(counts)

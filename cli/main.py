@@ -65,6 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
+    except click.UsageError as exc:  # one line, like every other input error (a bare group shows its help)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()
+            return exc.exit_code
+        where = exc.ctx.command_path if exc.ctx is not None else "forensics"
+        message = " ".join(exc.format_message().split()).rstrip(".")
+        click.echo(f"error: {message}; see `{where} --help`", err=True)
+        return 2
     except click.ClickException as exc:
         exc.show()
         return 2

@@ -23,10 +23,11 @@ def command(directory, as_json, labels, png, allow_missing):
       forensics merge out/scan --json --labels jsonl
     """
     from forensics._results import DirectoryLock
-    from forensics.composition.merge import merge_scan
+    from forensics.composition.merge import merge_scan, read_plan
 
     from cli.scan import finish
 
+    read_plan(directory)  # a directory that holds no scan is refused before anything is written to it
     with DirectoryLock(directory, name=".scan.lock", what="scan"):
         result = merge_scan(directory, allow_missing=allow_missing)
         finish(result, output=directory, as_json=as_json, labels=labels, png=png)

@@ -66,6 +66,53 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def read_json(path: str | os.PathLike, *, what: str = "JSON file", hint: str = "check the file") -> Any:
+    """A JSON file's content, or one clear error: missing, unreadable, not UTF-8, not JSON, nested too deep.
+
+    >>> write_json("/tmp/forensics-doctest.json", {"a": 1}); read_json("/tmp/forensics-doctest.json")
+    {'a': 1}
+    """
+    from forensics.errors import input_error
+
+    try:
+        return json.loads(Path(path).read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise input_error(path, "no such file", "check the path") from None
+    except IsADirectoryError:
+        raise input_error(path, f"is a directory, not a {what}", hint) from None
+    except OSError as exc:
+        raise input_error(path, f"cannot be read ({exc.strerror or exc})", hint) from None
+    except UnicodeDecodeError:
+        raise input_error(path, f"not a {what} (not UTF-8 text)", hint) from None
+    except json.JSONDecodeError as exc:
+        raise input_error(path, f"not a {what} (invalid JSON: {exc.msg} at line {exc.lineno})", hint) from None
+    except RecursionError:
+        raise input_error(path, f"not a {what} (JSON nested too deeply)", hint) from None
+
+
+def check_output_directory(path: str | os.PathLike, *, what: str = "output directory") -> Path:
+    """Fail now, with one line, when ``path`` could not be created or written, without creating anything
+    (so that a long job does not find out at its end, and a job refused for another reason leaves nothing).
+
+    >>> check_output_directory("/tmp/forensics-doctest-not-yet/sub").name
+    'sub'
+    """
+    from forensics.errors import input_error
+
+    path = Path(path)
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        if existing.is_symlink():  # a dangling link
+            raise input_error(path, f"{existing} is a broken symbolic link", f"choose another {what}")
+        existing = existing.parent
+    if not existing.is_dir():
+        raise input_error(path, f"{existing} is a file, not a directory", f"choose another {what}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise input_error(path, f"cannot be written ({existing} is not writable)",
+                          f"choose another {what} or fix its permissions")
+    return path
+
+
 def output_directory(path: str | os.PathLike, *, what: str = "output directory") -> Path:
     """Create ``path`` (and its parents) for writing, or fail with one line that says why.
 

@@ -76,7 +76,7 @@ def test_bad_target_file_names_the_file(tmp_path):
     with pytest.raises(ForensicsError, match="target.json"):
         recommend_match(bad)
     bad.write_text("{not json")
-    with pytest.raises(ForensicsError, match="target.json: not valid JSON"):
+    with pytest.raises(ForensicsError, match=r"target.json: not a target mixture file \(invalid JSON"):
         recommend_match(bad)
 
 

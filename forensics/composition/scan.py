@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from forensics._results import DirectoryLock, output_directory
+from forensics._results import DirectoryLock, check_output_directory, output_directory
 from forensics.composition.classify import DEFAULT_MAX_BYTES, DEFAULT_THRESHOLD, UNKNOWN, WINDOWS
 from forensics.composition.merge import (
     Partial,
@@ -549,10 +549,14 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
     tokenizer = os.fspath(tokenizer) if tokenizer is not None else None
     if tokenizer is not None and not Path(tokenizer).is_file():
         raise ForensicsError(f"{tokenizer}: no such tokenizer file; check the path")
+    if output is None and world_size > 1:
+        raise ForensicsError("a scan split over ranks needs --output (a directory all ranks share)")
+    if output is not None:
+        check_output_directory(output)
+    loaded = profiles if isinstance(profiles, Profiles) else load_profiles(
+        profiles if profiles is not None else (categories or DEFAULT_SETS), progress=progress)
     temp = None
     if output is None:
-        if world_size > 1:
-            raise ForensicsError("a scan split over ranks needs --output (a directory all ranks share)")
         temp = tempfile.TemporaryDirectory(prefix="forensics-scan-")
         output = temp.name
     work_dir = output_directory(output)
@@ -562,8 +566,6 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
             locks.enter_context(DirectoryLock(work_dir, name=".scan.lock", shared=world_size > 1, what="scan"))
             if world_size > 1:
                 locks.enter_context(DirectoryLock(work_dir, name=f".scan-rank-{rank}.lock", what="scan rank"))
-        loaded = profiles if isinstance(profiles, Profiles) else load_profiles(
-            profiles if profiles is not None else (categories or DEFAULT_SETS), progress=progress)
         profiles_path = work_dir / PROFILES_FILE
         if _stale_profiles(profiles_path, loaded.fingerprint):
             loaded.save(profiles_path, compress=False)

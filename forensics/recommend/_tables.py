@@ -7,7 +7,6 @@ column, and what to do. Leaves out: large or streaming tables (run tables have h
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -168,8 +167,11 @@ def read_mapping(path: str | os.PathLike, *, what: str,
     if not Path(path).is_file():
         raise input_error(path, "file not found")
     if path.endswith(".csv"):
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
+        try:
+            with open(path, newline="", encoding="utf-8") as handle:
+                rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise input_error(path, f"not a readable UTF-8 CSV file ({exc})", "expected rows of 'name,value'") from None
         if rows and len(rows[0]) >= 2:
             try:
                 float(rows[0][1])
@@ -181,11 +183,9 @@ def read_mapping(path: str | os.PathLike, *, what: str,
                 raise input_error(path, f"row {r + 1}: expected 'name,value'")
             data[row[0].strip()] = row[1]
     else:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                data = json.load(handle)
-        except json.JSONDecodeError as exc:
-            raise input_error(path, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        from forensics._results import read_json
+
+        data = read_json(path, what=f"{what} file", hint="expected a JSON object {name: number} or a CSV")
         data = _find_mapping(data, keys)
         if data is None:
             raise input_error(path, f"no {what} found", f"expected a JSON object {{name: number}} or one under "

@@ -110,16 +110,10 @@ def _read_sources(sources, target: Mapping[str, float]) -> dict[str, dict[str, f
         return {name: {name: 1.0} for name in target}
     path = None
     if isinstance(sources, (str, os.PathLike)):
-        import json
+        from forensics._results import read_json
 
         path = os.fspath(sources)
-        try:
-            with open(path, encoding="utf-8") as handle:
-                sources = json.load(handle)
-        except FileNotFoundError:
-            raise ForensicsError(f"{path}: file not found") from None
-        except json.JSONDecodeError as exc:
-            raise ForensicsError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        sources = read_json(path, what="sources file", hint="expected {source: {category: share}}")
         if isinstance(sources, dict) and isinstance(sources.get("sources"), dict):
             sources = sources["sources"]
     if not isinstance(sources, Mapping) or not sources:
