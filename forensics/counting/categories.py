@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +70,10 @@ class CategoryCounts:
 
 def _key(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
+
+def _count_job(job: tuple) -> tuple[str, str, CategoryRow]:
+    return _count_one(*job)
 
 
 def _count_one(name: str, files: list[str], tokenizer: Tokenizer, merges: int | None, use_cache: bool,
@@ -138,6 +141,7 @@ def count_categories(tokenizer: Tokenizer | str | os.PathLike, categories, *, sp
 
     >>> counts = count_categories(tok, "languages", merges=1000)  # doctest: +SKIP
     """
+    from forensics.backends import get_backend
     from forensics.bpe.inspect import _as_tokenizer
 
     tok = _as_tokenizer(tokenizer)
@@ -154,25 +158,14 @@ def count_categories(tokenizer: Tokenizer | str | os.PathLike, categories, *, sp
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(groups), desc="categories", unit="cat", leave=False, disable=None)
-    if workers == 1:
-        results = (_count_one(name, files, tok, merges, cache, text_key) for name, files in groups.items())
-        for name, path, row in results:
-            rows[name] = row
-            traces[name] = PairTrace.load(path)
-            if bar:
-                bar.update(1)
-                bar.set_postfix_str(name)
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_count_one, name, files, tok, merges, cache, text_key)
-                       for name, files in groups.items()]
-            for future in as_completed(futures):
-                name, path, row = future.result()
-                rows[name] = row
-                traces[name] = PairTrace.load(path)
-                if bar:
-                    bar.update(1)
-                    bar.set_postfix_str(name)
+    runner = get_backend("local", workers=workers)  # Ctrl-C stops its workers; one worker runs in-process
+    jobs = [(name, files, tok, merges, cache, text_key) for name, files in groups.items()]
+    for name, path, row in runner.map_unordered(_count_job, jobs):
+        rows[name] = row
+        traces[name] = PairTrace.load(path)
+        if bar:
+            bar.update(1)
+            bar.set_postfix_str(name)
     if bar:
         bar.close()
     if not cache:
