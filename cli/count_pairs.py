@@ -16,12 +16,18 @@ import click
               show_default=True)
 @click.option("--text-key", default="text", show_default=True, help="JSONL/Parquet field holding the text.")
 @click.option("--threads", type=int, help="CPU threads (default: all cores).")
-@click.option("--batch-mb", type=int, default=64, show_default=True, help="Bytes per batch (MiB).")
+@click.option("--batch-mb", type=int, default=64, show_default=True, help="Bytes per batch (MiB, at least 1).")
+@click.option("--include-binary", is_flag=True,
+              help="Count text files that look binary (a NUL byte or mostly invalid UTF-8 in the first 8 KiB); "
+                   "by default they are skipped and reported.")
+@click.option("--follow-links", is_flag=True,
+              help="Follow symlinks inside directories and patterns that lead out of them (skipped by default).")
 @click.option("--hash-inputs/--no-hash-inputs", default=True, show_default=True,
               help="Record each input's sha256 in the provenance (reads every file once more).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the JSON result here.")
-def command(paths, tokenizer, device, top_k, fmt, text_key, threads, batch_mb, hash_inputs, as_json, output):
+def command(paths, tokenizer, device, top_k, fmt, text_key, threads, batch_mb, include_binary, follow_links,
+            hash_inputs, as_json, output):
     """Count adjacent pairs inside each document (a text file, a JSONL record).
 
     Byte pairs are over each document's UTF-8 bytes (65,536 possible pairs); with --tokenizer, pairs
@@ -35,16 +41,21 @@ def command(paths, tokenizer, device, top_k, fmt, text_key, threads, batch_mb, h
       forensics count-pairs big.txt --device gpu
     """
     from forensics._results import file_sha256, provenance
-    from forensics.corpus.readers import expand_inputs
+    from forensics.corpus.readers import ReadStats, expand_inputs
     from forensics.counting.pairs import count_pairs, load_pair_tokenizer, resolve_backend, token_text
+    from forensics.errors import ForensicsError
 
     from cli.common import console, emit_json
 
-    files = expand_inputs(list(paths))
+    if batch_mb < 1:
+        raise ForensicsError(f"--batch-mb must be at least 1 (MiB), got {batch_mb}")
+    listing = ReadStats()  # symlinks left out of directories and patterns
+    files = expand_inputs(list(paths), follow_links=follow_links, stats=listing)
     backend = resolve_backend(device, threads=threads)
     tok = load_pair_tokenizer(tokenizer) if tokenizer else None
     result = count_pairs(files, tokenizer=tok, backend=backend, format=fmt, text_key=text_key,
-                         threads=threads, batch_bytes=batch_mb << 20)
+                         threads=threads, batch_bytes=batch_mb << 20, include_binary=include_binary)
+    read = listing + result.read_stats
 
     def label(item: int) -> str:
         if result.kind == "bytes":
@@ -66,11 +77,14 @@ def command(paths, tokenizer, device, top_k, fmt, text_key, threads, batch_mb, h
         "seconds": round(result.seconds, 6),
         "gb_per_second": round(result.input_bytes / result.seconds / 1e9, 3) if result.seconds else None,
         "top": top,
-        "read_problems": result.read_stats.problems[:20],
+        "read": {"files": read.files, "skipped_files": read.skipped_files, "binary_files": read.binary_files,
+                 "skipped_links": read.skipped_links, "skipped_lines": read.skipped_lines},
+        "read_problems": read.problems[:20],
         "provenance": provenance(
             command="count-pairs",
             parameters={"paths": list(paths), "tokenizer": tokenizer, "device": device, "top": top_k,
-                        "format": fmt, "text_key": text_key, "threads": threads, "batch_mb": batch_mb},
+                        "format": fmt, "text_key": text_key, "threads": threads, "batch_mb": batch_mb,
+                        "include_binary": include_binary, "follow_links": follow_links},
             inputs=inputs | ({str(tokenizer): file_sha256(tokenizer)} if tokenizer else {}),
         ),
     }
@@ -91,5 +105,8 @@ def command(paths, tokenizer, device, top_k, fmt, text_key, threads, batch_mb, h
         share = row["count"] / result.total_pairs if result.total_pairs else 0.0
         table.add_row(str(rank), " ".join(row["text"]), f"{row['count']:,}", f"{share:.2%}")
     out.print(table)
-    for problem in result.read_stats.problems[:5]:
-        out.print(f"[yellow]warning:[/] {problem}")
+    if read.skipped_files or read.skipped_links:
+        out.print(f"[yellow]skipped:[/] {read.skipped_files:,} files ({read.binary_files:,} binary), "
+                  f"{read.skipped_links:,} symlinks leading out of the inputs", soft_wrap=True)
+    for problem in read.problems[:5]:
+        out.print(f"[yellow]warning:[/] {problem}", soft_wrap=True)

@@ -57,8 +57,10 @@ def show_result(result, *, top: int = 25) -> None:
                   f"forensics categories build --source code --out DIR --mb-per-category 5", markup=False)
     problems = result.partial.read.problems
     if problems:
-        out.print(f"[yellow]{result.partial.read.skipped_lines} lines and {result.partial.read.skipped_files} "
-                  f"shards skipped[/yellow]; first problems:")
+        read = result.partial.read
+        out.print(f"[yellow]{read.skipped_lines} lines and {read.skipped_files} shards skipped ({read.binary_files} "
+                  f"binary; --include-binary reads them), {read.skipped_links} symlinks out of the inputs left out "
+                  f"(--follow-links follows them)[/yellow]; first problems:")
         for problem in problems[:5]:
             out.print(f"  {problem}", markup=False)
 
@@ -116,10 +118,16 @@ def finish(result, *, output, as_json, labels, png) -> None:
 @click.option("--resume/--no-resume", default=True, show_default=True, help="Skip units finished before.")
 @click.option("--hash-inputs/--no-hash-inputs", default=True, show_default=True,
               help="Record every shard's sha256 in the provenance.")
+@click.option("--include-binary", is_flag=True,
+              help="Read text files that look binary (a NUL byte, or mostly invalid UTF-8, in the first 8 KiB); "
+                   "by default they are skipped and counted.")
+@click.option("--follow-links", is_flag=True,
+              help="Follow symlinks that lead out of a directory or pattern given (by default they are left out "
+                   "and counted; files named on the command line are always read).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar [default: on a terminal].")
 def command(paths, categories, profiles_file, output, as_json, workers, backend, ray_address, rank, world_size,
             threshold, novelty, max_bytes, tokenizer, fmt, text_key, id_key, labels, png, unit_mb, estimate_method,
-            resume, hash_inputs, progress):
+            resume, hash_inputs, include_binary, follow_links, progress):
     """Scan corpus shards and report their composition by documents, bytes and tokens.
 
     Every document (a JSONL record, a Parquet row, a text file) gets its most likely category from
@@ -149,7 +157,8 @@ def command(paths, categories, profiles_file, output, as_json, workers, backend,
                          threshold=threshold, novelty=novelty, max_bytes=max_bytes or None, tokenizer=tokenizer, format=fmt,
                          text_key=text_key, id_key=id_key, unit_mb=unit_mb, labels=labels is not None,
                          estimate_method=estimate_method, hash_inputs=hash_inputs,
-                         progress=sys.stderr.isatty() if progress is None else progress, resume=resume)
+                         progress=sys.stderr.isatty() if progress is None else progress, resume=resume,
+                         include_binary=include_binary, follow_links=follow_links)
     if result is None:
         click.echo(f"rank {rank} of {world_size} finished its units in {output}; after every rank has finished, "
                    f"run: forensics merge {output}", err=True)

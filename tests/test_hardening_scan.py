@@ -222,3 +222,25 @@ def test_ctrl_c_with_workers_stops_within_seconds_and_resumes(shards, profiles_f
     reference = _scan([shards], profiles_file, tmp_path / "ref", unit_mb=0.005)
     assert resumed.partial.pair_hist.tolist() == reference.partial.pair_hist.tolist()
     assert resumed.partial.bytes.tolist() == reference.partial.bytes.tolist()
+
+
+# --- items 14 and 16: binary files and symlinks out of the inputs, as the scan reports them ------------
+
+def test_a_scan_skips_binary_files_and_links_out_of_its_inputs_and_says_so(shards, profiles_file, tmp_path):
+    data = tmp_path / "in"
+    data.mkdir()
+    shard = sorted(shards.glob("*.jsonl"))[0]
+    (data / shard.name).write_bytes(shard.read_bytes())
+    (data / "__pycache__").mkdir()
+    (data / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"\xa7\r\r\n\x00\x00\x00\x00" + bytes(range(256)) * 40)
+    secret = tmp_path / "outside.txt"
+    secret.write_text("a file outside the scanned directory " * 50)
+    (data / "link.txt").symlink_to(secret)
+    result = _scan([data], profiles_file, tmp_path / "out")
+    read = result.to_dict()["read"]
+    assert read["binary_files"] == 1 and read["skipped_links"] == 1
+    assert os.fspath(secret) not in json.dumps(result.to_dict()["provenance"])
+    assert result.partial.documents.sum() == sum(1 for line in shard.read_text().splitlines() if line.strip())
+    with_all = _scan([data], profiles_file, tmp_path / "all", include_binary=True, follow_links=True)
+    assert with_all.to_dict()["read"]["binary_files"] == 0 and with_all.to_dict()["read"]["skipped_links"] == 0
+    assert with_all.partial.documents.sum() == result.partial.documents.sum() + 2

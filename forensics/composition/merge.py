@@ -168,6 +168,7 @@ def merge_scan(work_dir: str | os.PathLike, *, allow_missing: bool = False):
         raise ForensicsError(f"{work_dir}: {len(missing)} of {len(units)} units are not finished (units {shown}); "
                              f"run the remaining ranks (or `forensics scan` again with the same arguments) "
                              f"and merge again")
+    total.read = total.read + ReadStats(**plan.get("listing", {}))  # symlinks the listing left out
     if not total.documents.sum():
         raise ForensicsError(_nothing_read(plan, total.read))
     return ScanResult.from_partial(total, plan=plan, work_dir=Path(work_dir), missing_units=missing)
@@ -177,7 +178,8 @@ def _nothing_read(plan: dict[str, Any], read: ReadStats) -> str:
     """The one-line error for a scan that read no document, with what reading saw."""
     inputs = ", ".join(plan.get("parameters", {}).get("inputs", [])) or "the inputs"
     settings = plan.get("settings", {})
-    seen = (f"{read.files} files, {read.skipped_files} skipped, {read.skipped_lines} lines skipped"
+    seen = (f"{read.files} files, {read.skipped_files} skipped ({read.binary_files} binary), "
+            f"{read.skipped_lines} lines skipped, {read.skipped_links} symlinks out of the inputs left out"
             + (f"; first problem: {read.problems[0]}" if read.problems else ""))
     return (f"{inputs}: no documents were read ({seen}); check --format (it was {settings.get('format', 'infer')}) "
             f"and --text-key (it was {settings.get('text_key', 'text')!r})")

@@ -21,6 +21,7 @@ What it leaves out: splitting one shard across units (a unit is whole shards); r
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -75,6 +76,7 @@ class ScanSettings:
     labels: bool = False
     hash_inputs: bool = True
     novelty: bool = False
+    include_binary: bool = False
 
     def key(self, profiles_fingerprint: str) -> dict[str, Any]:
         """The settings that change a unit's counts."""
@@ -82,7 +84,7 @@ class ScanSettings:
                 "max_bytes": self.max_bytes,
                 "windows": WINDOWS, "format": self.format, "text_key": self.text_key, "id_key": self.id_key,
                 "tokenizer": _tokenizer_hash(self.tokenizer), "labels": self.labels,
-                "hash_inputs": self.hash_inputs}
+                "hash_inputs": self.hash_inputs, "include_binary": self.include_binary}
 
 
 def _tokenizer_hash(path: str | None) -> str | None:
@@ -298,7 +300,7 @@ def run_unit(job: tuple[ScanSettings, Unit]) -> dict[str, Any]:
         kind = detect_format(path) if settings.format == "infer" else settings.format
         documents = iter_file_documents(path, format=settings.format, text_key=settings.text_key,
                                         id_key=settings.id_key, stats=stats, on_error="skip",
-                                        whole_text_files=False)
+                                        whole_text_files=False, include_binary=settings.include_binary)
         if kind == "text":
             counter.add_text_file(documents)
         else:
@@ -463,6 +465,7 @@ class ScanResult:
             "read": {"files": part.read.files, "documents": part.read.documents, "bytes": part.read.bytes,
                      "skipped_lines": part.read.skipped_lines, "skipped_files": part.read.skipped_files,
                      "invalid_utf8_sequences": part.read.invalid_utf8_sequences,
+                     "binary_files": part.read.binary_files, "skipped_links": part.read.skipped_links,
                      "problems": part.read.problems[:100]},
             "units": {"total": len(self.plan["units"]), "merged": len(part.units),
                       "missing": self.missing_units},
@@ -512,7 +515,7 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
                 format: str = "infer", text_key: str = "text", id_key: str = "id",
                 unit_mb: float = DEFAULT_UNIT_MB, labels: bool = False, estimate_method: str = "nnls",
                 hash_inputs: bool = True, glob_pattern: str | None = None, progress: bool = False,
-                resume: bool = True) -> ScanResult | None:
+                resume: bool = True, include_binary: bool = False, follow_links: bool = False) -> ScanResult | None:
     """Scan shards (files, directories, globs) and return their composition.
 
     A document is ``unknown`` below ``threshold``, and with ``novelty`` also when it is unlike every
@@ -520,7 +523,9 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
     ``categories`` (set names or directories; default languages + code) or ``profiles`` (a ``.npz``
     from ``forensics profiles build``) say what to compare against. With ``output`` the partials, the
     profiles used and (with ``labels=True``) per-document labels stay there and a rerun resumes;
-    without it they go to a temporary directory. With ``world_size > 1`` only this rank's units run
+    without it they go to a temporary directory. Text files that look binary are skipped and counted
+    unless ``include_binary``; inside a directory, symlinks that lead out of it are left out (and counted)
+    unless ``follow_links``. With ``world_size > 1`` only this rank's units run
     and None is returned: merge the ranks with :func:`~forensics.composition.merge.merge_scan`.
 
     >>> scan_corpus(["corpus/"], output="out/scan", workers=2).shares["bytes"]  # doctest: +SKIP
@@ -541,7 +546,8 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
     if world_size < 1 or not 0 <= rank < world_size:
         raise ForensicsError(f"--rank must be in 0..world size - 1 and --world-size at least 1, "
                              f"got rank {rank} of {world_size}")
-    shards = expand_inputs(inputs, glob_pattern=glob_pattern)
+    listing = ReadStats()  # what listing the inputs left out (symlinks leading out of them)
+    shards = expand_inputs(inputs, glob_pattern=glob_pattern, follow_links=follow_links, stats=listing)
     if output is not None:  # a scan's own output (profiles, partials, summary) is never its input
         shards = [s for s in shards if not _inside(s, Path(output))]
     if not shards:
@@ -572,7 +578,7 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
         settings = ScanSettings(work_dir=os.fspath(work_dir), profiles_path=os.fspath(profiles_path),
                                 threshold=threshold, max_bytes=max_bytes, format=format, text_key=text_key,
                                 id_key=id_key, tokenizer=tokenizer, labels=labels, hash_inputs=hash_inputs,
-                                novelty=novelty)
+                                novelty=novelty, include_binary=include_binary)
         units = plan_units(shards, unit_bytes=max(1, int(unit_mb * (1 << 20))),
                            settings_key=settings.key(loaded.fingerprint))
         parameters = {"inputs": [os.fspath(i) for i in ([inputs] if isinstance(inputs, (str, os.PathLike))
@@ -584,11 +590,12 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
                       "threshold": threshold, "novelty": novelty, "max_bytes": max_bytes, "tokenizer": tokenizer,
                       "format": format,
                       "text_key": text_key, "id_key": id_key, "unit_mb": unit_mb, "labels": labels,
-                      "estimate_method": estimate_method, "backend": backend, "world_size": world_size}
+                      "estimate_method": estimate_method, "backend": backend, "world_size": world_size,
+                      "include_binary": include_binary, "follow_links": follow_links}
         plan = {"names": loaded.names, "profiles_path": os.fspath(profiles_path),
                 "shards": [os.fspath(s) for s in shards], "tokenizer": tokenizer,
                 "estimate_method": estimate_method, "settings": settings.key(loaded.fingerprint),
-                "parameters": parameters,
+                "parameters": parameters, "listing": dataclasses.asdict(listing),
                 "extra_inputs": {tokenizer: settings.key("")["tokenizer"]} if tokenizer else {},
                 "units": [{"index": u.index, "fingerprint": u.fingerprint, "shards": list(u.shards)}
                           for u in units]}

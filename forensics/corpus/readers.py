@@ -1,12 +1,19 @@
 """Reading documents from shards: plain text, JSONL and Parquet, optionally gzip- or zstd-compressed.
 
-What it does: expands files, directories and globs into a sorted, deterministic shard list; opens each
-shard with the right decompressor; decodes UTF-8 with replacement (counting every invalid byte sequence);
-yields documents (a JSONL record, a Parquet row, or a whole text file, streamed in blocks cut where no
-pre-tokenizer word can straddle the cut). Problems with one shard or line (a truncated ``.gz``, a corrupt
-JSON line) are recorded in :class:`ReadStats` and the rest goes on, or raise with ``on_error="raise"``.
+What it does: expands files, directories and globs into a sorted, deterministic shard list (symlink
+loops end; links that lead out of a directory, or out of a pattern's fixed leading folders, are
+skipped and counted unless ``follow_links``); opens each shard with the right decompressor and
+streams it (a 61 KB ``.zst`` of 2 GB of zeros is read block by block; a ``.zst`` must end exactly at
+the end of a frame, as ``zstd -t`` demands); skips binary files among text shards (a NUL byte or
+mostly invalid UTF-8 in the first 8 KiB, counted, unless ``include_binary``); decodes UTF-8 with
+replacement (counting every invalid byte sequence); yields documents (a JSONL record, a Parquet row, or
+a whole non-empty text file, streamed in blocks cut where no pre-tokenizer word can straddle the cut).
+Problems with one shard or line (a truncated ``.gz`` or ``.zst``, a corrupt JSON line, a binary file)
+are recorded in :class:`ReadStats` and the rest goes on, or raise with ``on_error="raise"``.
 
-What it leaves out: any tokenization or classification; remote file systems.
+What it leaves out: any tokenization or classification; remote file systems; a size cap on a whole
+text file read as one document (``whole_text_files=True``: use blocks for large files); JSONL lines
+over ``max_line_bytes`` are skipped, not parsed.
 
 >>> docs = list(iter_documents(["fixtures/text/botchan.txt"]))  # doctest: +SKIP
 """
@@ -14,11 +21,12 @@ What it leaves out: any tokenization or classification; remote file systems.
 from __future__ import annotations
 
 import codecs
-import glob as _glob
+import fnmatch
 import gzip
 import io
 import json
 import os
+import re
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +45,14 @@ PARQUET_SUFFIXES = {".parquet", ".pq"}
 COMPRESSION_SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd"}
 
 DEFAULT_BLOCK_BYTES = 1 << 20
+# A JSONL line longer than this is skipped unread (a record is parsed whole, so this bounds memory).
+DEFAULT_MAX_LINE_BYTES = 256 << 20
+# Binary sniffing looks at this much of a text shard's (decompressed) start, as git does (8000 bytes).
+SNIFF_BYTES = 8192
+# ... and calls it binary when over this share of its characters are invalid UTF-8 sequences, and at
+# least BINARY_MIN_INVALID of them: Latin-1 prose has a few percent, random bytes about 75%.
+BINARY_INVALID_SHARE = 0.3
+BINARY_MIN_INVALID = 8
 
 
 @dataclass
@@ -53,7 +69,9 @@ class Document:
 class ReadStats:
     """What reading saw: counts plus every problem, with file and line.
 
-    Stats from separate readers merge with ``+``.
+    ``skipped_files`` counts shards not read to their end (damaged, or binary: ``binary_files`` of
+    them); ``skipped_links`` counts symlinks left out of a directory or pattern because they lead out
+    of it. Stats from separate readers merge with ``+``.
     """
 
     files: int = 0
@@ -64,6 +82,8 @@ class ReadStats:
     skipped_lines: int = 0
     skipped_files: int = 0
     problems: list[str] = field(default_factory=list)
+    binary_files: int = 0
+    skipped_links: int = 0
 
     def __add__(self, other: "ReadStats") -> "ReadStats":
         return ReadStats(
@@ -75,6 +95,8 @@ class ReadStats:
             skipped_lines=self.skipped_lines + other.skipped_lines,
             skipped_files=self.skipped_files + other.skipped_files,
             problems=self.problems + other.problems,
+            binary_files=self.binary_files + other.binary_files,
+            skipped_links=self.skipped_links + other.skipped_links,
         )
 
     def problem(self, message: str, *, on_error: OnError) -> None:
@@ -87,8 +109,14 @@ class ReadStats:
 # --- shard lists ---------------------------------------------------------------------------------
 
 def expand_inputs(inputs: Sequence[str | os.PathLike] | str | os.PathLike, *,
-                  glob_pattern: str | None = None) -> list[Path]:
+                  glob_pattern: str | None = None, follow_links: bool = False,
+                  stats: ReadStats | None = None) -> list[Path]:
     """Expand files, directories (recursively) and glob patterns into a sorted list of files.
+
+    A file named explicitly is always listed. Inside a directory (or under a pattern's fixed leading
+    folders) symlinked directories are not entered and symlinked files that lead out of it are left
+    out, each counted in ``stats.skipped_links`` with a problem line; ``follow_links=True`` follows
+    every link, entering each real directory once, so link loops end.
 
     >>> expand_inputs(["fixtures/tokenizers"])  # doctest: +SKIP
     [PosixPath('fixtures/tokenizers/...'), ...]
@@ -96,24 +124,139 @@ def expand_inputs(inputs: Sequence[str | os.PathLike] | str | os.PathLike, *,
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     found: set[Path] = set()
+    skipped: list[tuple[Path, str, Path]] = []  # (link, its real target, the folder it leads out of)
     for item in inputs:
         text = os.fspath(item)
         path = Path(text)
         if path.is_dir():
-            pattern = glob_pattern or "**/*"
-            for child in path.glob(pattern):
-                if child.is_file() and not child.name.startswith("."):
-                    found.add(child)
+            base, parts, dots = path, tuple(p for p in (glob_pattern or "**/*").split("/") if p), False
         elif path.is_file():
             found.add(path)
-        elif any(ch in text for ch in "*?["):
-            matches = [Path(m) for m in _glob.glob(text, recursive=True)]
-            found.update(m for m in matches if m.is_file())
-            if not matches:
-                raise input_error(text, "no file matches this pattern", "check the path")
+            continue
+        elif _is_pattern(text):
+            (base, parts), dots = _split_pattern(text), True
         else:
             raise input_error(text, "no such file or directory", "check the path")
+        matched = 0
+        for child, rel, outside in _walk_files(base, parts, follow_links=follow_links, explicit_dots=dots,
+                                               skipped=skipped):
+            if (dots or not child.name.startswith(".")) and _match(parts, rel, explicit_dots=dots):
+                matched += 1
+                if outside is None:
+                    found.add(child)
+                else:
+                    skipped.append((child, outside, base))
+        if dots and not matched:
+            raise input_error(text, "no file matches this pattern", "check the path")
+    if skipped and not found:
+        link, target, root = skipped[0]
+        raise input_error(root, f"every file found is a symlink that leads out of it ({len(skipped)}, e.g. "
+                                f"{link} -> {target})", "pass follow_links=True (--follow-links) to read them")
+    if stats is not None:
+        for link, target, root in skipped:
+            stats.skipped_links += 1
+            stats.problem(f"{link}: a symlink to {target}, outside {root}; skipped (pass follow_links=True, "
+                          f"--follow-links, to read it)", on_error="skip")
     return sorted(found)
+
+
+def _is_pattern(text: str) -> bool:
+    return any(ch in text for ch in "*?[")
+
+
+def _split_pattern(text: str) -> tuple[Path, tuple[str, ...]]:
+    """The fixed leading folders of a glob pattern and the pattern parts below them.
+
+    >>> _split_pattern("data/*/x/*.jsonl")
+    (PosixPath('data'), ('*', 'x', '*.jsonl'))
+    """
+    parts = text.split("/")
+    first = next(i for i, part in enumerate(parts) if _is_pattern(part))
+    base = "/".join(parts[:first]) or ("/" if text.startswith("/") else ".")
+    return Path(base), tuple(p for p in parts[first:] if p)
+
+
+def _match(pattern: tuple[str, ...], parts: tuple[str, ...], *, explicit_dots: bool) -> bool:
+    """Whether relative path ``parts`` matches glob ``pattern`` parts (``**`` = any folders, even none).
+
+    With ``explicit_dots`` (the ``glob`` module's rule) a name starting with a dot matches only a
+    pattern part starting with one, and ``**`` enters no hidden folder.
+
+    >>> _match(("**", "*.txt"), ("a", "b.txt"), explicit_dots=True)
+    True
+    """
+    if not pattern:
+        return not parts
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        for skip in range(len(parts)):
+            if _match(rest, parts[skip:], explicit_dots=explicit_dots):
+                return True
+            if explicit_dots and parts[skip].startswith("."):
+                return False
+        return False
+    if not parts or (explicit_dots and parts[0].startswith(".") and not head.startswith(".")):
+        return False
+    return fnmatch.fnmatchcase(parts[0], head) and _match(rest, parts[1:], explicit_dots=explicit_dots)
+
+
+def _inside(real: str, root_real: str) -> bool:
+    return real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep)
+
+
+def _walk_files(root: Path, pattern: tuple[str, ...], *, follow_links: bool, explicit_dots: bool,
+                skipped: list[tuple[Path, str, Path]]) -> Iterator[tuple[Path, tuple[str, ...], str | None]]:
+    """Files under ``root``, deep enough for ``pattern``: (path, relative parts, real target when the
+    file is a symlink leading out of ``root`` and ``follow_links`` is off, else None).
+
+    Without ``follow_links`` symlinked folders are not entered (those leading out of ``root`` go to
+    ``skipped``; those inside are walked anyway); with it every real folder is entered once, so a link
+    loop (``loop/self -> .``) ends.
+    """
+    if not root.is_dir():
+        return
+    root_real = os.path.realpath(root)
+    max_depth = None if "**" in pattern else len(pattern)
+    dotted = any(part.startswith(".") for part in pattern)
+    visited = {root_real}
+    stack: list[tuple[str, tuple[str, ...]]] = [(os.fspath(root), ())]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            with os.scandir(folder) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except OSError:  # an unreadable folder: pathlib's glob skips it too
+            continue
+        folders = []
+        for entry in entries:
+            try:
+                link, is_dir = entry.is_symlink(), entry.is_dir()
+                is_file = not is_dir and entry.is_file()
+            except OSError:
+                continue
+            if is_file:
+                outside = None
+                if link and not follow_links:
+                    real = os.path.realpath(entry.path)
+                    outside = None if _inside(real, root_real) else real
+                yield Path(entry.path), rel + (entry.name,), outside
+                continue
+            if not is_dir or (max_depth is not None and len(rel) + 2 > max_depth):
+                continue  # a broken link, a socket; or too deep for the pattern
+            if explicit_dots and entry.name.startswith(".") and not dotted:
+                continue
+            if link and not follow_links:
+                real = os.path.realpath(entry.path)
+                if not _inside(real, root_real):
+                    skipped.append((Path(entry.path), real, root))
+                continue
+            if follow_links:
+                real = os.path.realpath(entry.path)
+                if real in visited:
+                    continue
+                visited.add(real)
+            folders.append((entry.path, rel + (entry.name,)))
+        stack.extend(reversed(folders))
 
 
 def split_suffix(path: str | os.PathLike) -> tuple[str, str]:
@@ -144,8 +287,14 @@ def detect_format(path: str | os.PathLike) -> Literal["text", "jsonl", "parquet"
     return "text"
 
 
+# --- compression ----------------------------------------------------------------------------------
+
 def open_binary(path: str | os.PathLike, *, compression: Compression = "infer") -> BinaryIO:
     """Open a file for binary reading, decompressing gzip or zstd by suffix or magic bytes.
+
+    Reads stream; damaged or truncated compressed data raises ``EOFError``, ``OSError`` or
+    ``zstandard.ZstdError`` when reached (see :func:`_decompress_errors`), an empty compressed file
+    ``EOFError`` at once.
 
     >>> open_binary("x.txt.gz").read()  # doctest: +SKIP
     """
@@ -159,14 +308,168 @@ def open_binary(path: str | os.PathLike, *, compression: Compression = "infer") 
                 compression = "gzip"
             elif magic == b"\x28\xb5\x2f\xfd":
                 compression = "zstd"
+    if compression != "none" and path.stat().st_size == 0:  # gzip -t and zstd -t reject it too
+        raise EOFError(f"truncated {compression} data (an empty file)")
     if compression == "gzip":
         return gzip.open(path, "rb")  # type: ignore[return-value]
     if compression == "zstd":
+        return ZstdReader(open(path, "rb"))  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+class ZstdFrameCheck:
+    """Follows the zstd frame layout (RFC 8878) over a byte stream without decompressing it.
+
+    zstandard's stream reader returns what it has when the input stops inside a frame; this tells
+    whether the input ended exactly at the end of a frame, as ``zstd -t`` requires. It reads only
+    frame and block headers and skips block contents, so it costs next to nothing.
+
+    >>> import zstandard; check = ZstdFrameCheck(); check.feed(zstandard.compress(b"abc")[:-1])
+    >>> check.problem()
+    'truncated zstd data (the file ends inside a frame)'
+    """
+
+    _MAGIC = 0xFD2FB528
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.seen = 0
+        self._buf = bytearray()
+        self._want = 4
+        self._step = self._magic
+        self._skip = 0
+        self._checksum = False
+        self._unknown: str | None = None
+
+    def feed(self, data: bytes | memoryview) -> None:
+        view = memoryview(data)
+        self.seen += len(view)
+        i, n = 0, len(view)
+        while i < n and self._unknown is None:
+            if self._skip:
+                take = min(self._skip, n - i)
+                self._skip -= take
+                i += take
+                continue
+            take = min(self._want - len(self._buf), n - i)
+            self._buf += view[i:i + take]
+            i += take
+            if len(self._buf) == self._want:
+                header = bytes(self._buf)
+                self._buf.clear()
+                self._step(header)
+
+    def problem(self) -> str | None:
+        """Why the bytes fed so far are not complete zstd data (None when they are)."""
+        if self._unknown is not None:
+            return self._unknown
+        if self.seen == 0:
+            return "truncated zstd data (an empty file, no frame)"
+        if self._step != self._magic or self._buf or self._skip:
+            return "truncated zstd data (the file ends inside a frame)"
+        return None
+
+    def _to(self, want: int, step, skip: int = 0) -> None:
+        self._want, self._step, self._skip = want, step, skip
+
+    def _magic(self, header: bytes) -> None:
+        magic = int.from_bytes(header, "little")
+        if magic == self._MAGIC:
+            self._to(1, self._descriptor)
+        elif magic & 0xFFFFFFF0 == 0x184D2A50:  # a skippable frame: 4-byte size, then that many bytes
+            self._to(4, self._skippable)
+        elif self.frames:
+            self._unknown = f"data after the last zstd frame is not zstd (at byte {self.seen})"
+        else:  # not (modern) zstd at all: leave the verdict to the decompressor
+            self._unknown = ""
+
+    def _skippable(self, header: bytes) -> None:
+        self.frames += 1
+        self._to(4, self._magic, int.from_bytes(header, "little"))
+
+    def _descriptor(self, header: bytes) -> None:
+        d = header[0]
+        single = (d >> 5) & 1
+        self._checksum = bool((d >> 2) & 1)
+        size = (0 if single else 1) + (0, 1, 2, 4)[d & 3] + ((1 if single else 0), 2, 4, 8)[d >> 6]
+        if size:
+            self._to(size, self._header_rest)
+        else:
+            self._to(3, self._block)
+
+    def _header_rest(self, header: bytes) -> None:
+        self._to(3, self._block)
+
+    def _block(self, header: bytes) -> None:
+        value = int.from_bytes(header, "little")
+        last, kind, size = value & 1, (value >> 1) & 3, value >> 3
+        content = 1 if kind == 1 else size  # an RLE block stores one byte
+        if not last:
+            self._to(3, self._block, content)
+        elif self._checksum:
+            self._to(4, self._frame_end, content)
+        else:
+            self.frames += 1
+            self._to(4, self._magic, content)
+
+    def _frame_end(self, header: bytes) -> None:
+        self.frames += 1
+        self._to(4, self._magic)
+
+
+class _CheckedSource:
+    """The compressed file as zstandard reads it, every byte also fed to a :class:`ZstdFrameCheck`."""
+
+    def __init__(self, raw: BinaryIO, check: ZstdFrameCheck) -> None:
+        self.raw, self.check = raw, check
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.check.feed(data)
+        return data
+
+
+class ZstdReader(io.RawIOBase):
+    """A streaming zstd decompressor (all frames) that raises ``EOFError`` on truncated data.
+
+    >>> ZstdReader(open("x.txt.zst", "rb")).read()  # doctest: +SKIP
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
         import zstandard
 
-        raw = open(path, "rb")
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
-    return open(path, "rb")
+        super().__init__()
+        self._raw = raw
+        self._check = ZstdFrameCheck()
+        self._source = _CheckedSource(raw, self._check)
+        self._reader = zstandard.ZstdDecompressor().stream_reader(self._source, read_across_frames=True,
+                                                                  closefd=False)
+        self._ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._ended or not len(buffer):
+            return 0
+        got = self._reader.readinto(buffer)
+        if got:
+            return got
+        self._ended = True
+        while self._source.read(1 << 16):  # what the decompressor left unread (trailing bytes)
+            pass
+        problem = self._check.problem()
+        if problem:
+            raise EOFError(problem)
+        return 0
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._reader.close()
+            finally:
+                self._raw.close()
+        super().close()
 
 
 _DECOMPRESS_ERRORS: tuple[type[BaseException], ...] = (EOFError, zlib.error, gzip.BadGzipFile, OSError)
@@ -181,7 +484,57 @@ def _decompress_errors() -> tuple[type[BaseException], ...]:
         return _DECOMPRESS_ERRORS
 
 
+def read_head(handle: BinaryIO, size: int = SNIFF_BYTES) -> bytes:
+    """Up to ``size`` bytes from the start of a handle (fewer only at its end)."""
+    parts: list[bytes] = []
+    got = 0
+    while got < size:
+        data = handle.read(size - got)
+        if not data:
+            break
+        parts.append(data)
+        got += len(data)
+    return b"".join(parts)
+
+
+def binary_reason(head: bytes) -> str | None:
+    """Why a text shard whose first bytes are ``head`` looks binary, or None when it looks like text.
+
+    Binary: a NUL byte (git's and ripgrep's test), or more than 30% of the characters invalid UTF-8
+    (and at least 8 of them): random bytes give about 75%, Latin-1 prose a few percent, a ``.pyc``
+    a NUL within its first 16 bytes.
+
+    >>> binary_reason(b"plain text"), binary_reason(b"\\x00\\x01")
+    (None, 'a NUL byte in the first 8 KiB')
+    """
+    if b"\x00" in head:
+        return "a NUL byte in the first 8 KiB"
+    text, invalid = decode_bytes(head)
+    if invalid >= BINARY_MIN_INVALID and invalid > BINARY_INVALID_SHARE * len(text):
+        return f"{invalid / len(text):.0%} of the first 8 KiB is invalid UTF-8"
+    return None
+
+
+class _Prefixed:
+    """A handle whose first bytes were already read (to sniff them): gives them back first."""
+
+    def __init__(self, head: bytes, handle: BinaryIO) -> None:
+        self.head, self.handle = head, handle
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.head:
+            return self.handle.read(size)
+        if size is None or size < 0:
+            data, self.head = self.head + self.handle.read(), b""
+        else:
+            data, self.head = self.head[:size], self.head[size:]
+        return data
+
+
 # --- decoding --------------------------------------------------------------------------------------
+
+_REPLACEMENT = b"\xef\xbf\xbd"  # U+FFFD in UTF-8: a genuine one in the input is not damage
+
 
 class Utf8Decoder:
     """Incremental UTF-8 decoding with replacement that counts invalid byte sequences.
@@ -192,29 +545,14 @@ class Utf8Decoder:
 
     def __init__(self) -> None:
         self.invalid = 0
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     def decode(self, data: bytes, *, final: bool = False) -> str:
-        try:
-            return self._decoder.decode(data, final)
-        except UnicodeDecodeError:
-            pass
-        # Rare path: re-decode this block from the decoder's pending state with counting replacement.
-        pending, _ = self._decoder.getstate()
-        buffer = pending + data
-        out: list[str] = []
-        start = 0
-        while True:
-            try:
-                decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
-                out.append(decoder.decode(buffer[start:], final))
-                self._decoder = decoder
-                return "".join(out)
-            except UnicodeDecodeError as exc:
-                out.append(buffer[start:start + exc.start].decode("utf-8"))
-                out.append("\ufffd")
-                self.invalid += 1
-                start += exc.end
+        pending = self._decoder.getstate()[0]
+        text = self._decoder.decode(data, final)
+        if "\ufffd" in text:  # rare: each invalid sequence became one U+FFFD (linear, however many)
+            self.invalid += text.count("\ufffd") - (pending + bytes(data)).count(_REPLACEMENT)
+        return text
 
 
 def decode_bytes(data: bytes) -> tuple[str, int]:
@@ -226,8 +564,11 @@ def decode_bytes(data: bytes) -> tuple[str, int]:
     try:
         return data.decode("utf-8"), 0
     except UnicodeDecodeError:
-        decoder = Utf8Decoder()
-        return decoder.decode(data, final=True), decoder.invalid
+        text = data.decode("utf-8", "replace")
+        return text, text.count("\ufffd") - data.count(_REPLACEMENT)
+
+
+_SAFE_CUT = re.compile(r".*\n(?=\S)", re.DOTALL)
 
 
 def safe_cut(text: str) -> int:
@@ -239,44 +580,47 @@ def safe_cut(text: str) -> int:
     >>> safe_cut("ab\\ncd\\n  ef")
     3
     """
-    pos = len(text) - 1  # a final newline has no known follower yet
-    while pos > 0:
-        newline = text.rfind("\n", 0, pos)
-        if newline < 0:
-            return 0
-        if not text[newline + 1].isspace():
-            return newline + 1
-        pos = newline
-    return 0
+    match = _SAFE_CUT.match(text)
+    return match.end() if match else 0
 
 
 def iter_text_blocks(handle: BinaryIO, *, block_bytes: int = DEFAULT_BLOCK_BYTES,
                      decoder: Utf8Decoder | None = None) -> Iterator[str]:
     """Stream a binary handle as text blocks of about ``block_bytes``, cut at :func:`safe_cut` points.
 
-    Concatenating the blocks gives back the whole decoded text.
+    Concatenating the blocks gives back the whole decoded text. Text with no safe cut is held for at
+    most 64 blocks, then cut anyway, so memory stays bounded (a file of zeros has no newline).
 
     >>> list(iter_text_blocks(io.BytesIO(b"ab\\ncd"), block_bytes=2))
     ['ab\\n', 'cd']
     """
     decoder = decoder or Utf8Decoder()
-    carry = ""
+    held: list[str] = []  # text after the last cut: no safe cut inside it
+    held_size = 0
     while True:
         data = handle.read(block_bytes)
         final = not data
-        text = carry + decoder.decode(data, final=final)
+        text = decoder.decode(data, final=final)
         if final:
-            if text:
-                yield text
+            rest = "".join(held) + text
+            if rest:
+                yield rest
             return
-        cut = safe_cut(text)
-        if cut == 0 and len(text) < 64 * block_bytes:
-            carry = text  # no safe cut yet: keep reading (bounded by the 64-block cap)
+        if not text:
             continue
-        if cut == 0:
-            cut = len(text)
-        yield text[:cut]
-        carry = text[cut:]
+        # Only the new text and its junction with the held text can hold a new safe cut.
+        tail = held[-1][-1:] if held else ""
+        found = safe_cut(tail + text)
+        if found:
+            cut = found - len(tail)
+            yield "".join(held) + text[:cut]
+            held, held_size = ([text[cut:]], len(text) - cut) if cut < len(text) else ([], 0)
+            continue
+        held.append(text)
+        held_size += len(text)
+        if held_size >= 64 * block_bytes:  # no safe cut for 64 blocks: cut anyway
+            yield "".join(held)
+            held, held_size = [], 0
 
 
 # --- documents -------------------------------------------------------------------------------------
@@ -286,30 +630,42 @@ def iter_documents(inputs: Sequence[str | os.PathLike] | str | os.PathLike, *,
                    compression: Compression = "infer", glob_pattern: str | None = None,
                    stats: ReadStats | None = None, on_error: OnError = "skip",
                    whole_text_files: bool = True,
-                   block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterator[Document]:
+                   block_bytes: int = DEFAULT_BLOCK_BYTES, follow_links: bool = False,
+                   include_binary: bool = False,
+                   max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Document]:
     """Yield documents from every shard, in sorted shard order.
 
-    A plain text file is one document (with ``whole_text_files=False`` it is streamed as several
-    blocks, each a :class:`Document` with the same ``source``, so memory stays bounded); a JSONL record
-    or Parquet row is one document. Problems are recorded in ``stats``.
+    A non-empty plain text file is one document (with ``whole_text_files=False`` it is streamed as
+    several blocks, each a :class:`Document` with the same ``source``, so memory stays bounded; an
+    empty file has none, a whitespace-only one is a document); a JSONL record or Parquet row is one
+    document. Problems are recorded in ``stats``. See :func:`expand_inputs` for ``follow_links``
+    and :func:`iter_file_documents` for ``include_binary`` and ``max_line_bytes``.
 
     >>> stats = ReadStats(); n = sum(1 for _ in iter_documents(["data.jsonl"], stats=stats))  # doctest: +SKIP
     """
     stats = stats if stats is not None else ReadStats()
-    for path in expand_inputs(inputs, glob_pattern=glob_pattern):
+    for path in expand_inputs(inputs, glob_pattern=glob_pattern, follow_links=follow_links, stats=stats):
         yield from iter_file_documents(path, format=format, text_key=text_key, id_key=id_key,
                                        compression=compression, stats=stats, on_error=on_error,
-                                       whole_text_files=whole_text_files, block_bytes=block_bytes)
+                                       whole_text_files=whole_text_files, block_bytes=block_bytes,
+                                       include_binary=include_binary, max_line_bytes=max_line_bytes)
 
 
 def iter_file_documents(path: Path, *, format: Format = "infer", text_key: str = "text",
                         id_key: str = "id", compression: Compression = "infer",
                         stats: ReadStats, on_error: OnError = "skip", whole_text_files: bool = True,
-                        block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterator[Document]:
-    """Documents of one shard (see :func:`iter_documents`)."""
+                        block_bytes: int = DEFAULT_BLOCK_BYTES, include_binary: bool = False,
+                        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Document]:
+    """Documents of one shard (see :func:`iter_documents`).
+
+    A text shard that looks binary (:func:`binary_reason`) is skipped and counted in
+    ``stats.binary_files`` unless ``include_binary``; a JSONL line longer than ``max_line_bytes``
+    is skipped unparsed.
+    """
     kind = detect_format(path) if format == "infer" else format
     stats.files += 1
     source = os.fspath(path)
+    before = stats.documents
     try:
         if kind == "parquet":
             yield from _parquet_documents(path, text_key=text_key, id_key=id_key, stats=stats,
@@ -318,48 +674,90 @@ def iter_file_documents(path: Path, *, format: Format = "infer", text_key: str =
         with open_binary(path, compression=compression) as handle:
             if kind == "jsonl":
                 yield from _jsonl_documents(handle, source, text_key=text_key, id_key=id_key,
-                                            stats=stats, on_error=on_error)
-            else:
-                decoder = Utf8Decoder()
-                blocks = iter_text_blocks(handle, block_bytes=block_bytes, decoder=decoder)
-                if whole_text_files:
-                    text = "".join(blocks)
-                    stats.bytes += len(text.encode("utf-8", "surrogatepass"))
-                    stats.documents += 1
-                    if decoder.invalid:
-                        stats.invalid_utf8_sequences += decoder.invalid
-                        stats.documents_with_invalid_utf8 += 1
-                    yield Document(text=text, id=None, source=source)
-                else:
-                    before = 0
-                    for block in blocks:
-                        stats.bytes += len(block.encode("utf-8", "surrogatepass"))
-                        yield Document(text=block, id=None, source=source)
-                    stats.documents += 1
-                    if decoder.invalid > before:
-                        stats.invalid_utf8_sequences += decoder.invalid
-                        stats.documents_with_invalid_utf8 += 1
+                                            stats=stats, on_error=on_error, max_line_bytes=max_line_bytes)
+                return
+            head = read_head(handle)
+            reason = None if include_binary else binary_reason(head)
+            if reason:
+                stats.binary_files += 1
+                stats.skipped_files += 1
+                stats.problem(f"{source}: looks binary ({reason}); skipped (pass include_binary=True, "
+                              f"--include-binary, to read it as text)", on_error=on_error)
+                return
+            if head:  # an empty text file is a file without documents
+                yield from _text_documents(_Prefixed(head, handle), source, stats=stats,
+                                           whole_text_files=whole_text_files, block_bytes=block_bytes)
     except ForensicsError:
         raise
     except _decompress_errors() as exc:
         stats.skipped_files += 1
         reason = str(exc) or type(exc).__name__
-        stats.problem(f"{source}: unreadable or truncated shard ({reason}); documents read before the "
-                      f"damage were kept, re-create the file to read the rest", on_error=on_error)
+        kept = stats.documents - before
+        stats.problem(f"{source}: unreadable or truncated shard ({reason}); {kept} documents read before "
+                      f"the damage were kept, re-create the file to read the rest", on_error=on_error)
+
+
+def _text_documents(handle, source: str, *, stats: ReadStats, whole_text_files: bool,
+                    block_bytes: int) -> Iterator[Document]:
+    decoder = Utf8Decoder()
+    blocks = iter_text_blocks(handle, block_bytes=block_bytes, decoder=decoder)
+    if whole_text_files:
+        parts: list[str] = []
+        size = 0
+        for block in blocks:
+            parts.append(block)
+            size += len(block.encode("utf-8", "surrogatepass"))
+        if not parts:
+            return
+        stats.bytes += size
+        stats.documents += 1
+        if decoder.invalid:
+            stats.invalid_utf8_sequences += decoder.invalid
+            stats.documents_with_invalid_utf8 += 1
+        yield Document(text="".join(parts), id=None, source=source)
+        return
+    started = False
+    try:
+        for block in blocks:
+            if not started:
+                stats.documents += 1  # counted at its first block, so a damaged file's start counts
+                started = True
+            stats.bytes += len(block.encode("utf-8", "surrogatepass"))
+            yield Document(text=block, id=None, source=source)
+    finally:
+        if decoder.invalid:
+            stats.invalid_utf8_sequences += decoder.invalid
+            stats.documents_with_invalid_utf8 += 1
 
 
 def _jsonl_documents(handle: BinaryIO, source: str, *, text_key: str, id_key: str,
-                     stats: ReadStats, on_error: OnError) -> Iterator[Document]:
+                     stats: ReadStats, on_error: OnError,
+                     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Document]:
     reader = io.BufferedReader(handle) if not isinstance(handle, io.BufferedIOBase) else handle
-    for number, raw in enumerate(reader, start=1):
+    number = 0
+    while True:
+        raw = reader.readline(max_line_bytes + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+            while True:  # skip the rest of the line without holding it
+                more = reader.readline(1 << 20)
+                if not more or more.endswith(b"\n"):
+                    break
+            stats.skipped_lines += 1
+            stats.problem(f"{source}:{number}: line longer than {max_line_bytes:,} bytes; line skipped "
+                          f"(raise max_line_bytes to read it)", on_error=on_error)
+            continue
         if not raw.strip():
             continue
         text_line, invalid = decode_bytes(raw)
         try:
             record = json.loads(text_line)
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, a huge number, deep nesting
             stats.skipped_lines += 1
-            stats.problem(f"{source}:{number}: corrupt JSON line ({exc.msg}); line skipped", on_error=on_error)
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+            stats.problem(f"{source}:{number}: corrupt JSON line ({reason}); line skipped", on_error=on_error)
             continue
         if not isinstance(record, dict) or not isinstance(record.get(text_key), str):
             stats.skipped_lines += 1
@@ -379,29 +777,36 @@ def _jsonl_documents(handle: BinaryIO, source: str, *, text_key: str, id_key: st
 def _parquet_documents(path: Path, *, text_key: str, id_key: str, stats: ReadStats,
                        on_error: OnError) -> Iterator[Document]:
     pq = require("pyarrow.parquet", extra="parquet", purpose="reading Parquet shards")
+    import pyarrow as pa
+
     source = os.fspath(path)
     try:
         parquet = pq.ParquetFile(path)
+        names = parquet.schema_arrow.names
     except Exception as exc:  # pyarrow raises several types for corrupt files
         stats.skipped_files += 1
         stats.problem(f"{source}: not a readable Parquet file ({exc})", on_error=on_error)
         return
-    names = parquet.schema_arrow.names
     if text_key not in names:
         raise input_error(path, f"no column '{text_key}' (columns: {', '.join(names)})", "set --text-key")
     columns = [text_key] + ([id_key] if id_key in names else [])
     row = 0
-    for batch in parquet.iter_batches(columns=columns, batch_size=4096):
-        texts = batch.column(0).to_pylist()
-        ids = batch.column(1).to_pylist() if len(columns) > 1 else [None] * len(texts)
-        for text, doc_id in zip(texts, ids):
-            row += 1
-            if not isinstance(text, str):
-                stats.skipped_lines += 1
-                continue
-            stats.documents += 1
-            stats.bytes += len(text.encode("utf-8", "surrogatepass"))
-            yield Document(text=text, id=None if doc_id is None else str(doc_id), source=source, line=row)
+    try:
+        for batch in parquet.iter_batches(columns=columns, batch_size=4096):
+            texts = batch.column(0).to_pylist()
+            ids = batch.column(1).to_pylist() if len(columns) > 1 else [None] * len(texts)
+            for text, doc_id in zip(texts, ids):
+                row += 1
+                if not isinstance(text, str):
+                    stats.skipped_lines += 1
+                    continue
+                stats.documents += 1
+                stats.bytes += len(text.encode("utf-8", "surrogatepass"))
+                yield Document(text=text, id=None if doc_id is None else str(doc_id), source=source, line=row)
+    except (pa.ArrowException, OSError, ValueError) as exc:  # damaged pages, found as they are read
+        stats.skipped_files += 1
+        stats.problem(f"{source}: unreadable Parquet data after row {row} ({str(exc)[:200]}); rows read "
+                      f"before the damage were kept", on_error=on_error)
 
 
 def read_text(path: str | os.PathLike, *, stats: ReadStats | None = None) -> str:

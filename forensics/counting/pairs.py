@@ -5,8 +5,9 @@ of files (a plain text file is one document, a JSONL record or Parquet row is on
 or of token-id arrays with document offsets, and returns a :class:`PairCounts`.
 
 - Byte pairs are over the UTF-8 bytes of each document: the raw bytes of a plain text file (invalid
-  UTF-8 is counted as it is; large files stream in batches with the last byte carried over), and the
-  UTF-8 encoding of each JSONL/Parquet text. Keys are ``first << 8 | second``, 65,536 possible.
+  UTF-8 is counted as it is; large files stream in batches with the last byte carried over; a file
+  that looks binary is skipped, see ``include_binary``), and the UTF-8 encoding of each JSONL/Parquet
+  text. Keys are ``first << 8 | second``, 65,536 possible.
 - Token pairs are over token ids (a tokenizer file, or ids you pass); keys are ``a << 32 | b``.
 - Counts are uint64. ``device="auto"`` uses a GPU when CuPy sees one and the CPU (numba, all cores)
   otherwise.
@@ -39,11 +40,13 @@ from forensics.corpus.readers import (
     Format,
     OnError,
     ReadStats,
+    binary_reason,
     detect_format,
     expand_inputs,
     iter_documents,
     iter_file_documents,
     open_binary,
+    read_head,
 )
 from forensics.errors import ForensicsError, input_error
 
@@ -196,19 +199,33 @@ def resolve_backend(device: Device = "auto", *, threads: int | None = None):
 
 # --- byte documents --------------------------------------------------------------------------------
 
-class _GuardedReader:
-    """A shard handle whose read errors (truncated gzip/zstd) are recorded instead of raised."""
+def _record_damage(stats: ReadStats, source: str, exc: BaseException, on_error: OnError) -> None:
+    stats.skipped_files += 1
+    stats.problem(f"{source}: unreadable or truncated shard ({exc or type(exc).__name__});"
+                  f" bytes read before the damage were counted", on_error=on_error)
 
-    def __init__(self, handle: BinaryIO, source: str, stats: ReadStats, on_error: OnError) -> None:
+
+class _GuardedReader:
+    """A shard handle whose read errors (truncated gzip/zstd) are recorded instead of raised.
+
+    ``prefix`` holds bytes already read from the handle (to sniff them); they come first.
+    """
+
+    def __init__(self, handle: BinaryIO, source: str, stats: ReadStats, on_error: OnError, *,
+                 prefix: bytes = b"") -> None:
         self.handle, self.source, self.stats, self.on_error = handle, source, stats, on_error
+        self.prefix = memoryview(prefix)
 
     def readinto(self, view: memoryview) -> int:
+        if len(self.prefix):
+            n = min(len(view), len(self.prefix))
+            view[:n] = self.prefix[:n]
+            self.prefix = self.prefix[n:]
+            return n
         try:
             return self.handle.readinto(view) or 0
         except (EOFError, zlib.error, OSError) + _zstd_errors() as exc:
-            self.stats.skipped_files += 1
-            self.stats.problem(f"{self.source}: unreadable or truncated shard ({exc or type(exc).__name__});"
-                               f" bytes read before the damage were counted", on_error=self.on_error)
+            _record_damage(self.stats, self.source, exc, self.on_error)
             return 0
 
 
@@ -271,28 +288,53 @@ def _zstd_errors() -> tuple[type[BaseException], ...]:
 
 def _file_byte_documents(paths: list[Path], *, format: Format, text_key: str, compression: Compression,
                          stats: ReadStats, on_error: OnError, pool=None, read_threads: int = 1,
-                         map_files: bool = False) -> Iterator[bytes | _GuardedReader | _ParallelFileReader]:
+                         map_files: bool = False, include_binary: bool = False,
+                         ) -> Iterator[bytes | _GuardedReader | _ParallelFileReader]:
     for path in paths:
         kind = detect_format(path) if format == "infer" else format
         if kind != "text":
-            for doc in iter_file_documents(path, format=kind, text_key=text_key, compression=compression,
-                                           stats=stats, on_error=on_error):
-                yield doc.text.encode("utf-8", "surrogatepass")
+            counted = stats.bytes
+            try:
+                for doc in iter_file_documents(path, format=kind, text_key=text_key, compression=compression,
+                                               stats=stats, on_error=on_error):
+                    yield doc.text.encode("utf-8", "surrogatepass")
+            finally:
+                stats.bytes = counted  # pack_bytes counts the bytes it packs; the reader counted them too
             continue
         stats.files += 1
-        stats.documents += 1
+        source = os.fspath(path)
         try:
             handle = open_binary(path, compression=compression)
+        except EOFError as exc:  # an empty compressed file
+            _record_damage(stats, source, exc, on_error)
+            continue
         except OSError as exc:
             raise input_error(path, f"cannot open ({exc.strerror or exc})", "check the path") from None
         with handle:
             plain = type(handle) is io.BufferedReader
+            try:
+                head = read_head(handle)
+            except (EOFError, zlib.error, OSError) + _zstd_errors() as exc:
+                _record_damage(stats, source, exc, on_error)
+                continue
+            if plain:
+                handle.seek(0)  # the mapped and parallel readers start at 0 anyway
+            reason = None if include_binary else binary_reason(head)
+            if reason:
+                stats.binary_files += 1
+                stats.skipped_files += 1
+                stats.problem(f"{source}: looks binary ({reason}); skipped (pass include_binary=True, "
+                              f"--include-binary, to count it)", on_error=on_error)
+                continue
+            if not head:  # an empty file holds no document (as in iter_documents)
+                continue
+            stats.documents += 1
             if map_files and plain and os.fstat(handle.fileno()).st_size >= MAP_MIN_BYTES:
                 yield _MappedFile(handle)
             elif pool is not None and plain and hasattr(os, "preadv"):
                 yield _ParallelFileReader(handle, pool, read_threads)
             else:
-                yield _GuardedReader(handle, os.fspath(path), stats, on_error)
+                yield _GuardedReader(handle, source, stats, on_error, prefix=b"" if plain else head)
 
 
 def _text_documents(texts: str | bytes | Sequence[str | bytes]) -> list[bytes]:
@@ -439,10 +481,11 @@ def token_text(tokenizer: Any, token: int) -> str | None:
 
 def _file_token_documents(paths: list[Path], tokenizer: Any, *, format: Format, text_key: str,
                           compression: Compression, stats: ReadStats, on_error: OnError,
-                          batch_bytes: int) -> Iterator[tuple[np.ndarray, bool]]:
+                          batch_bytes: int, include_binary: bool = False) -> Iterator[tuple[np.ndarray, bool]]:
     """(ids, continues_previous) per text block; blocks of one plain text file continue each other."""
     docs = iter_documents(paths, format=format, text_key=text_key, compression=compression, stats=stats,
-                          on_error=on_error, whole_text_files=False, block_bytes=TEXT_BLOCK_BYTES)
+                          on_error=on_error, whole_text_files=False, block_bytes=TEXT_BLOCK_BYTES,
+                          include_binary=include_binary)
     batch: list[tuple[str, bool]] = []
     size = 0
     previous = None
@@ -511,7 +554,7 @@ def count_pairs(inputs: Sequence[str | os.PathLike] | str | os.PathLike | None =
                 format: Format = "infer", text_key: str = "text", compression: Compression = "infer",
                 glob_pattern: str | None = None, on_error: OnError = "skip", threads: int | None = None,
                 batch_bytes: int = DEFAULT_BATCH_BYTES, batch_tokens: int = DEFAULT_BATCH_TOKENS,
-                backend: Any = None) -> PairCounts:
+                backend: Any = None, follow_links: bool = False, include_binary: bool = False) -> PairCounts:
     """Count adjacent pairs inside each document; give exactly one of ``inputs``, ``texts``, ``token_ids``.
 
     - ``inputs``: files, directories or globs (text, JSONL, Parquet; gz/zst).
@@ -520,6 +563,8 @@ def count_pairs(inputs: Sequence[str | os.PathLike] | str | os.PathLike | None =
     - ``token_ids``: a list of id sequences, or a 1-D integer array with ``offsets``.
 
     ``kind`` defaults to ``"tokens"`` when ``tokenizer`` or ``token_ids`` is given, else ``"bytes"``.
+    Text files that look binary are skipped unless ``include_binary``; ``follow_links`` is
+    :func:`~forensics.corpus.readers.expand_inputs`'s. What reading skipped is in ``read_stats``.
     ``seconds`` in the result is the wall time from opening the first input to the final counts.
 
     >>> count_pairs(token_ids=[[5, 6, 5, 6], [6, 5]]).top(2)
@@ -535,12 +580,16 @@ def count_pairs(inputs: Sequence[str | os.PathLike] | str | os.PathLike | None =
     if kind == "tokens" and token_ids is None and tokenizer is None:
         raise ForensicsError("token pairs of text need a tokenizer (a tokenizer.json path); "
                              "or use kind='bytes'")
-    paths = expand_inputs(inputs, glob_pattern=glob_pattern) if inputs is not None else []
+    if batch_bytes < 2 or batch_tokens < 2:
+        raise ForensicsError(f"batch sizes must be at least 2 (batch_bytes={batch_bytes}, "
+                             f"batch_tokens={batch_tokens})")
+    stats = ReadStats()
+    paths = expand_inputs(inputs, glob_pattern=glob_pattern, follow_links=follow_links,
+                          stats=stats) if inputs is not None else []
     if inputs is not None and not paths:
         raise ForensicsError(f"no input files found in {inputs}; check the path")
     backend = backend or resolve_backend(device, threads=threads)
     tok = load_pair_tokenizer(tokenizer) if kind == "tokens" and tokenizer is not None else None
-    stats = ReadStats()
     started = time.perf_counter()
 
     if kind == "bytes":
@@ -559,7 +608,8 @@ def count_pairs(inputs: Sequence[str | os.PathLike] | str | os.PathLike | None =
                                                   compression=compression, stats=stats, on_error=on_error,
                                                   pool=pool if READ_THREADS > 1 else None,
                                                   read_threads=READ_THREADS,
-                                                  map_files=getattr(backend, "maps_files", False)))
+                                                  map_files=getattr(backend, "maps_files", False),
+                                                  include_binary=include_binary))
                 if texts is not None:
                     stats.documents = len(documents)
                 hist = pack_bytes(documents, backend.byte_sink(batch_bytes), stats=stats)
@@ -578,7 +628,7 @@ def count_pairs(inputs: Sequence[str | os.PathLike] | str | os.PathLike | None =
             else:
                 stream = _file_token_documents(paths, tok, format=format, text_key=text_key,
                                                compression=compression, stats=stats, on_error=on_error,
-                                               batch_bytes=batch_bytes)
+                                               batch_bytes=batch_bytes, include_binary=include_binary)
             keys, counts, n_tokens, n_docs = count_token_stream(stream, backend, batch_tokens=batch_tokens)
         result = PairCounts("tokens", keys, counts, documents=n_docs, input_bytes=stats.bytes,
                             tokens=n_tokens, device=backend.name)
