@@ -4,6 +4,10 @@ Each reader module exposes ``sniff(head: bytes, data_json: object | None) -> boo
 ``read(path, data: bytes, *, pretokenizer) -> Tokenizer``. :func:`load_tokenizer` decompresses
 (gzip/zstd by magic bytes), asks every reader whether the content is theirs, and reads it.
 
+What it refuses: anything but a regular file (pipes and devices would block or never end), files over
+:data:`MAX_TOKENIZER_BYTES` before or after decompression, and archives that end inside a gzip member
+or zstd frame.
+
 >>> tok = load_tokenizer("fixtures/tokenizers/tiktoken/r50k_base.tiktoken.gz")  # doctest: +SKIP
 >>> tok.format, tok.num_merges  # doctest: +SKIP
 ('tiktoken', 50000)
@@ -13,11 +17,14 @@ from __future__ import annotations
 
 import gzip
 import importlib
-import json
+import io
 import os
+import stat
 import zlib
 from pathlib import Path
+from typing import Iterator
 
+from forensics.bpe.formats._common import parse_json
 from forensics.bpe.model import Tokenizer
 from forensics.bpe.pretokenize import PreTokenizer
 from forensics.errors import ForensicsError, input_error
@@ -31,53 +38,115 @@ FORMATS: dict[str, str] = {
     "sentencepiece": "forensics.bpe.formats.sentencepiece",
     "merges-txt": "forensics.bpe.formats.gpt2_merges",
 }
+# file names looked for, in this order, when a directory is passed
+TOKENIZER_NAMES = ("tokenizer.json", "tekken.json", "tokenizer.model", "merges.txt", "vocab.bpe")
+# real tokenizer files are tens of MB; this bounds what is read and what is decompressed
+MAX_TOKENIZER_BYTES = 512 << 20
+_ZSTD_STEP = 256  # compressed bytes fed per call: zstd expands at most ~32,000x, so ~8 MiB past the cap
+
+
+def tokenizer_file(path: str | os.PathLike) -> Path:
+    """The tokenizer file itself: ``path``, or the first known tokenizer file inside a directory.
+
+    >>> tokenizer_file("llama3/").name  # doctest: +SKIP
+    'tokenizer.json'
+    """
+    path = Path(path)
+    if not path.is_dir():
+        return path
+    for name in TOKENIZER_NAMES:
+        if (path / name).exists():
+            return path / name
+    raise input_error(path, "is a directory with no tokenizer file in it",
+                      "pass the tokenizer file itself (tokenizer.json, *.tiktoken, merges.txt, *.model)")
 
 
 def read_file_bytes(path: str | os.PathLike) -> bytes:
-    """A file's bytes, decompressed when it is gzip or zstd; corrupt archives raise a clear error.
+    """A file's bytes, decompressed when it is gzip or zstd; corrupt, truncated or oversized files raise a
+    clear error.
 
     >>> read_file_bytes("fixtures/tokenizers/gpt2/vocab.bpe.gz")[:8]  # doctest: +SKIP
     b'#version'
     """
-    path = Path(path)
-    if path.is_dir():
-        for name in ("tokenizer.json", "tekken.json", "tokenizer.model", "merges.txt", "vocab.bpe"):
-            if (path / name).exists():
-                return read_file_bytes(path / name)
-        raise input_error(path, "is a directory with no tokenizer file in it",
-                          "pass the tokenizer file itself (tokenizer.json, *.tiktoken, merges.txt, *.model)")
+    path = tokenizer_file(path)
     try:
-        raw = path.read_bytes()
+        info = path.stat()
     except FileNotFoundError:
         raise input_error(path, "no such file", "check the path") from None
     except OSError as exc:
         raise input_error(path, f"cannot be read ({exc.strerror})") from None
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            return gzip.decompress(raw)
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            raise input_error(path, f"truncated or corrupt gzip data ({exc})", "download the file again") from None
-    if raw[:4] == b"\x28\xb5\x2f\xfd":
-        import zstandard
-
-        try:
-            return zstandard.ZstdDecompressor().decompressobj().decompress(raw)
-        except zstandard.ZstdError as exc:
-            raise input_error(path, f"truncated or corrupt zstd data ({exc})", "download the file again") from None
-    return raw
-
-
-def _parse_json(path: Path, data: bytes) -> object | None:
-    stripped = data.lstrip()
-    if not stripped[:1] in (b"{", b"["):
-        return None
+    if not stat.S_ISREG(info.st_mode):
+        # a pipe would block and a device such as /dev/zero never ends
+        raise input_error(path, "is not a regular file (a pipe, device or socket)",
+                          "save the tokenizer to a file and pass that")
+    if info.st_size > MAX_TOKENIZER_BYTES:
+        raise _too_large(path)
     try:
-        return json.loads(data)
-    except UnicodeDecodeError:
-        raise input_error(path, "JSON file is not valid UTF-8", "the file is corrupt; download it again") from None
-    except json.JSONDecodeError as exc:
-        raise input_error(path, f"corrupt or truncated JSON ({exc.msg} at line {exc.lineno})",
-                          "download the file again") from None
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_TOKENIZER_BYTES + 1)
+    except OSError as exc:
+        raise input_error(path, f"cannot be read ({exc.strerror})") from None
+    if len(raw) > MAX_TOKENIZER_BYTES:
+        raise _too_large(path)
+    return _decompressed(path, raw)
+
+
+def _too_large(path: Path, *, decompressed: bool = False) -> ForensicsError:
+    where = " once decompressed" if decompressed else ""
+    return input_error(path, f"is larger than {MAX_TOKENIZER_BYTES >> 20} MiB{where}",
+                       "tokenizer files are tens of MB; check that this is a tokenizer file "
+                       "(the limit is forensics.bpe.formats.MAX_TOKENIZER_BYTES)")
+
+
+def _decompressed(path: Path, raw: bytes) -> bytes:
+    """``raw`` itself, or its gzip/zstd content checked to end exactly at a member or frame end (as
+    ``gzip -t`` and ``zstd -t`` do) and refused once it grows past :data:`MAX_TOKENIZER_BYTES`."""
+    if raw[:2] == b"\x1f\x8b":
+        kind, pieces = "gzip", _gzip_pieces(raw)
+    elif raw[:4] == b"\x28\xb5\x2f\xfd":
+        kind, pieces = "zstd", _zstd_pieces(raw)
+    else:
+        return raw
+    import zstandard  # for its error type
+
+    out = bytearray()
+    try:
+        for piece in pieces:
+            out += piece
+            if len(out) > MAX_TOKENIZER_BYTES:
+                raise _too_large(path, decompressed=True)
+    except (EOFError, zlib.error, gzip.BadGzipFile, zstandard.ZstdError) as exc:
+        raise input_error(path, f"truncated or corrupt {kind} data ({exc})", "download the file again") from None
+    return bytes(out)
+
+
+def _gzip_pieces(raw: bytes) -> Iterator[bytes]:
+    """Decompressed pieces of every gzip member; EOFError when the data stops inside one."""
+    with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
+        while piece := stream.read(1 << 20):
+            yield piece
+
+
+def _zstd_pieces(raw: bytes) -> Iterator[bytes]:
+    """Decompressed pieces of every zstd frame; EOFError when the data stops inside one.
+
+    Each frame gets its own decompressor, whose ``eof`` says the frame is complete; what it did not use
+    starts the next frame.
+    """
+    import zstandard
+
+    decompressor = zstandard.ZstdDecompressor()
+    view = memoryview(raw)
+    pos = 0
+    while pos < len(raw):
+        frame = decompressor.decompressobj()
+        while not frame.eof:
+            if pos >= len(raw):
+                raise EOFError(f"input ends inside a frame, after {len(raw)} bytes")
+            step = view[pos:pos + _ZSTD_STEP]
+            pos += len(step)
+            yield frame.decompress(step)
+        pos -= len(frame.unused_data)
 
 
 def load_tokenizer(path: str | os.PathLike, *, format: str | None = None,
@@ -91,16 +160,13 @@ def load_tokenizer(path: str | os.PathLike, *, format: str | None = None,
     >>> load_tokenizer("fixtures/tokenizers/gpt2/vocab.bpe.gz").num_merges  # doctest: +SKIP
     50000
     """
-    path = Path(path)
     if isinstance(pretokenizer, str):
         pretokenizer = PreTokenizer.from_option(pretokenizer)
+    path = tokenizer_file(path)
     data = read_file_bytes(path)
-    if path.is_dir():
-        path = next(p for p in (path / n for n in ("tokenizer.json", "tekken.json", "tokenizer.model",
-                                                    "merges.txt", "vocab.bpe")) if p.exists())
     if not data.strip():
         raise input_error(path, "is empty", "pass a tokenizer file")
-    parsed = _parse_json(path, data)
+    parsed = parse_json(path, data)
     if format is not None:
         if format not in FORMATS:
             raise ForensicsError(f"unknown tokenizer format '{format}'; known formats: {', '.join(FORMATS)}")

@@ -9,11 +9,11 @@ also gzip-compressed); otherwise the 256 bytes take ids 0-255 in GPT-2's order a
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from forensics._results import bytes_sha256
 from forensics.bpe.bytelevel import BYTE_TO_CHAR, CHAR_TO_BYTE
+from forensics.bpe.formats._common import id_map, parse_json
 from forensics.bpe.known import recognise
 from forensics.bpe.model import Tokenizer
 from forensics.bpe.pretokenize import GPT2_PATTERN, PreTokenizer, Split
@@ -52,6 +52,7 @@ def read(path: Path, data: bytes, parsed: object, *, format_name: str, pretokeni
     except UnicodeDecodeError:
         raise input_error(path, "merges file is not valid UTF-8", "the file is corrupt") from None
     merges: list[tuple[bytes, bytes]] = []
+    line_numbers: list[int] = []
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip() or (number == 1 and line.startswith("#version")):
             continue
@@ -60,6 +61,7 @@ def read(path: Path, data: bytes, parsed: object, *, format_name: str, pretokeni
             raise input_error(path, f"line {number} is not a pair of tokens", "the file is corrupt or truncated")
         try:
             merges.append((bytes(CHAR_TO_BYTE[c] for c in parts[0]), bytes(CHAR_TO_BYTE[c] for c in parts[1])))
+            line_numbers.append(number)
         except KeyError:
             raise input_error(path, f"line {number} is not in byte-level spelling",
                               "only byte-level merges.txt files are supported") from None
@@ -67,26 +69,28 @@ def read(path: Path, data: bytes, parsed: object, *, format_name: str, pretokeni
     specials: dict[str, int] = {}
     notes: list[str] = []
     if vocab_path is not None:
-        try:
-            raw_vocab = json.loads(read_file_bytes(vocab_path))
-        except json.JSONDecodeError as exc:
-            raise input_error(vocab_path, f"corrupt JSON ({exc.msg})", "download it again") from None
+        parsed_vocab = parse_json(vocab_path, read_file_bytes(vocab_path))
+        if parsed_vocab is None:
+            raise input_error(vocab_path, "is not a JSON vocabulary", "remove it or pass a matching vocab.json")
+        raw_vocab = id_map(vocab_path, parsed_vocab, "vocabulary")
         vocab: dict[bytes, int] = {}
         for token, token_id in raw_vocab.items():
             if all(c in CHAR_TO_BYTE for c in token) and not (token.startswith("<|") and token.endswith("|>")):
-                vocab[bytes(CHAR_TO_BYTE[c] for c in token)] = int(token_id)
+                vocab[bytes(CHAR_TO_BYTE[c] for c in token)] = token_id
             else:
-                specials[token] = int(token_id)
+                specials[token] = token_id
         notes.append(f"vocabulary read from {vocab_path.name}")
     else:
         vocab = {bytes([b]): i for i, b in enumerate(BYTE_TO_CHAR)}
         for a, b in merges:
             vocab.setdefault(a + b, len(vocab))
         notes.append("no vocab.json beside the merges: ids assigned in GPT-2's byte order, then merge order")
-    bad = [(a, b) for a, b in merges if a not in vocab or b not in vocab or a + b not in vocab]
+    bad = [number for (a, b), number in zip(merges, line_numbers)
+           if a not in vocab or b not in vocab or a + b not in vocab]
     if bad:
-        raise input_error(path, f"{len(bad)} merges use tokens missing from the vocabulary",
-                          "the merges and vocabulary files do not belong together")
+        hint = f"the merges and {vocab_path.name} do not belong together" if vocab_path else "the file is corrupt"
+        raise input_error(path, f"{len(bad)} merges use tokens missing from the vocabulary, the first on line "
+                          f"{bad[0]}", hint)
     known = recognise(vocab)
     source = "file"
     if pretokenizer is not None:

@@ -1,6 +1,8 @@
 """HF `tokenizers` JSON (``tokenizer.json``) with a BPE model, byte-level or not.
 
-Merges may be ``"a b"`` strings (older files) or ``[a, b]`` pairs (tokenizers >= 0.20). Files that list
+Merges may be ``"a b"`` strings (older files) or ``[a, b]`` pairs (tokenizers >= 0.20). As in HF tokenizers,
+a merge naming a token the vocabulary lacks, or an id that is not an unsigned 32-bit integer, is an error,
+and so is a split pattern that does not compile. Files that list
 more merges than tokens (every split of a token, grouped by the rank of the token they make, as in
 Llama 3 and Gemma 3) are rebuilt from the vocabulary ranks, which keeps exactly the merge BPE applies for
 each token; the redundant ones are counted. The normaliser and pre-tokenizer are translated into our
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from forensics._results import bytes_sha256
 from forensics.bpe.bytelevel import CHAR_TO_BYTE, is_byte_level_spelling
+from forensics.bpe.formats._common import id_map, json_type, shown, split_pattern, token_id
 from forensics.bpe.model import Tokenizer
 from forensics.bpe.pretokenize import GPT2_PATTERN, METASPACE, PreTokenizer, Split
 from forensics.bpe.ranks import merges_from_ranks
@@ -36,21 +39,38 @@ def sniff(name: str, data: bytes, parsed: object) -> bool:
 
 
 def _walk(node: object, key: str) -> list[dict]:
-    """Flatten Sequence nodes of a normaliser/pre-tokenizer tree into a list of steps."""
-    if not isinstance(node, dict):
-        return []
-    if node.get("type") == "Sequence":
-        return [step for child in node.get(key, []) for step in _walk(child, key)]
-    return [node]
+    """Flatten Sequence nodes of a normaliser/pre-tokenizer tree into a list of steps (without recursion:
+    the tree comes from the file and may be deep)."""
+    steps: list[dict] = []
+    pending = [node]
+    while pending:
+        node = pending.pop()
+        if not isinstance(node, dict):
+            continue
+        if node.get("type") == "Sequence":
+            children = node.get(key)
+            pending.extend(reversed(children) if isinstance(children, list) else [])
+        else:
+            steps.append(node)
+    return steps
+
+
+def _text(path: Path, step: dict, key: str, default: str | None = None) -> str:
+    """A string field of a normaliser or pre-tokenizer step."""
+    value = step.get(key, default)
+    if not isinstance(value, str):
+        raise input_error(path, f"{step.get('type')} step has {json_type(value)} as '{key}', not a string",
+                          "the file is corrupt")
+    return value
 
 
 def _pattern_of(path: Path, step: dict) -> str:
-    pattern = step.get("pattern", {})
-    if "Regex" in pattern:
-        return pattern["Regex"]
-    if "String" in pattern:
-        return re.escape(pattern["String"])
-    raise input_error(path, f"Split step without a pattern: {step}")
+    pattern = step.get("pattern")
+    if isinstance(pattern, dict) and "Regex" in pattern:
+        return split_pattern(path, pattern["Regex"], f"{step.get('type')} pattern")
+    if isinstance(pattern, dict) and "String" in pattern:
+        return re.escape(_text(path, pattern, "String"))
+    raise input_error(path, f"{step.get('type')} step without a pattern: {shown(step)}", "the file is corrupt")
 
 
 def translate(path: Path, normalizer: object, pre_tokenizer: object, *, vocab_byte_level: bool) -> PreTokenizer:
@@ -67,12 +87,12 @@ def translate(path: Path, normalizer: object, pre_tokenizer: object, *, vocab_by
         if kind in ("NFC", "NFKC", "NFD", "NFKD"):
             unicode_form = kind
         elif kind == "Prepend":
-            text_ops.append(("prepend", step["prepend"], "always"))
+            text_ops.append(("prepend", _text(path, step, "prepend"), "always"))
         elif kind == "Replace":
-            pattern = step.get("pattern", {})
-            if "String" not in pattern:
+            pattern = step.get("pattern")
+            if not isinstance(pattern, dict) or "String" not in pattern:
                 raise input_error(path, "regex Replace normaliser is not supported", "open an issue with the file")
-            text_ops.append(("replace", pattern["String"], step.get("content", "")))
+            text_ops.append(("replace", _text(path, pattern, "String"), _text(path, step, "content", "")))
         elif kind in ("Strip", "Lowercase", "StripAccents", "BertNormalizer", "Precompiled"):
             notes.append(f"normaliser {kind} approximated or ignored")
         elif kind is not None:
@@ -88,12 +108,12 @@ def translate(path: Path, normalizer: object, pre_tokenizer: object, *, vocab_by
             if step.get("use_regex", True):
                 steps.append(("split", Split(GPT2_PATTERN)))
         elif kind == "Split":
-            behavior = _BEHAVIORS.get(step.get("behavior", "Isolated"), "isolated")
+            behavior = _BEHAVIORS.get(_text(path, step, "behavior", "Isolated"), "isolated")
             steps.append(("split", Split(_pattern_of(path, step), behavior, bool(step.get("invert", False)))))
         elif kind == "Digits":
             steps.append(("digits", bool(step.get("individual_digits", False))))
         elif kind == "Metaspace":
-            replacement = step.get("replacement", METASPACE)
+            replacement = _text(path, step, "replacement", METASPACE)
             text_ops.append(("replace", " ", replacement))
             scheme = step.get("prepend_scheme") or ("always" if step.get("add_prefix_space", True) else "never")
             if scheme != "never":
@@ -106,9 +126,40 @@ def translate(path: Path, normalizer: object, pre_tokenizer: object, *, vocab_by
         elif kind == "WhitespaceSplit":
             steps.append(("split", Split(r"\s+", "removed")))
         elif kind is not None:
-            raise input_error(path, f"pre-tokenizer {kind} is not supported", "open an issue with the file")
+            raise input_error(path, f"pre-tokenizer {shown(kind)} is not supported", "open an issue with the file")
     return PreTokenizer(name="hf-json", normalizer=unicode_form, text_ops=tuple(text_ops), steps=tuple(steps),
                         byte_level=byte_level, add_prefix_space=add_prefix_space, notes=tuple(notes))
+
+
+def _added_tokens(path: Path, entries: object) -> dict[str, int]:
+    """content -> id of the ``added_tokens`` list."""
+    if not isinstance(entries, list):
+        raise input_error(path, f"added_tokens is {json_type(entries)}, not a list", "the file is corrupt")
+    added: dict[str, int] = {}
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("content"), str):
+            added[entry["content"]] = token_id(path, entry.get("id"), f"id of added token {shown(entry['content'])}")
+    return added
+
+
+def _listed_merges(path: Path, merges: object, raw_vocab: dict[str, int], *, prefix: str) -> list[tuple[str, str]]:
+    """The file's merges as token pairs; like HF tokenizers, refuse one whose tokens, or the token it makes,
+    are not in the vocabulary (``prefix`` is the continuing-subword prefix the right token loses)."""
+    if not isinstance(merges, list):
+        raise input_error(path, f"model.merges is {json_type(merges)}, not a list", "the file is corrupt")
+    pairs: list[tuple[str, str]] = []
+    for number, merge in enumerate(merges):
+        parts = merge.split(" ") if isinstance(merge, str) else merge
+        if type(parts) is not list or len(parts) != 2 or type(parts[0]) is not str or type(parts[1]) is not str:
+            raise input_error(path, f"merge {number} {shown(merge)} is neither 'a b' nor [a, b]", "the file is corrupt")
+        left, right = parts
+        made = left + (right[len(prefix):] if prefix and right.startswith(prefix) else right)
+        if left not in raw_vocab or right not in raw_vocab or made not in raw_vocab:
+            missing = next(token for token in (left, right, made) if token not in raw_vocab)
+            raise input_error(path, f"merge {number} ({shown(left)}, {shown(right)}) uses token {shown(missing)}, "
+                              "which is not in the vocabulary", "the file is corrupt")
+        pairs.append((left, right))
+    return pairs
 
 
 def read(path: Path, data: bytes, parsed: object, *, format_name: str, pretokenizer=None) -> Tokenizer:
@@ -116,12 +167,17 @@ def read(path: Path, data: bytes, parsed: object, *, format_name: str, pretokeni
         raise input_error(path, "not a tokenizer.json with a BPE model")
     assert isinstance(parsed, dict)
     model = parsed["model"]
-    raw_vocab: dict[str, int] = model["vocab"]
-    added = {entry["content"]: int(entry["id"]) for entry in parsed.get("added_tokens") or []
-             if isinstance(entry, dict) and "content" in entry}
+    raw_vocab = id_map(path, model["vocab"], "model.vocab")
+    added = _added_tokens(path, parsed.get("added_tokens") or [])
+    unk_token = model.get("unk_token")
+    if unk_token is not None and not isinstance(unk_token, str):
+        raise input_error(path, f"model.unk_token is {json_type(unk_token)}, not a string", "the file is corrupt")
+    prefix = model.get("continuing_subword_prefix") or ""
+    listed_pairs = _listed_merges(path, model["merges"], raw_vocab, prefix=prefix if isinstance(prefix, str) else "")
     regular = {tok: i for tok, i in raw_vocab.items() if tok not in added}
     spelled_bytes = is_byte_level_spelling(t for t in regular if not _BYTE_PIECE.match(t))
-    decoder_types = {step.get("type") for step in _walk(parsed.get("decoder"), "decoders")}
+    decoder_types = {step.get("type") for step in _walk(parsed.get("decoder"), "decoders")
+                     if isinstance(step.get("type"), str)}
     byte_level = spelled_bytes and ("ByteLevel" in decoder_types or _has_byte_level(parsed.get("pre_tokenizer"))
                                     or not model.get("byte_fallback"))
     rules = pretokenizer or translate(path, parsed.get("normalizer"), parsed.get("pre_tokenizer"),
@@ -133,36 +189,25 @@ def read(path: Path, data: bytes, parsed: object, *, format_name: str, pretokeni
             try:
                 return bytes(CHAR_TO_BYTE[ch] for ch in token)
             except KeyError:
-                raise input_error(path, f"token {token!r} is not in byte-level spelling",
+                raise input_error(path, f"token {shown(token)} is not in byte-level spelling",
                                   "the file mixes byte-level and plain tokens") from None
         return token.encode("utf-8", "surrogatepass")
 
     vocab: dict[bytes, int] = {}
     byte_fallback: dict[int, int] = {}
-    unk_token = model.get("unk_token")
     unk_id = raw_vocab.get(unk_token) if unk_token else None
     if model.get("byte_fallback"):
-        for token, token_id in raw_vocab.items():
+        for token, token_id_ in raw_vocab.items():
             if fallback := _BYTE_PIECE.match(token):
-                byte_fallback[int(fallback.group(1), 16)] = token_id
+                byte_fallback[int(fallback.group(1), 16)] = token_id_
                 added.pop(token, None)
                 regular.pop(token, None)
-    for token, token_id in regular.items():
+    for token, token_id_ in regular.items():
         if token == unk_token:
             continue
-        vocab[to_bytes(token)] = token_id
+        vocab[to_bytes(token)] = token_id_
 
-    listed: list[tuple[bytes, bytes]] = []
-    for number, merge in enumerate(model["merges"]):
-        if isinstance(merge, str):
-            parts = merge.split(" ")
-            if len(parts) != 2:
-                raise input_error(path, f"merge {number} {merge!r} is not two tokens", "the file is corrupt")
-        elif isinstance(merge, list) and len(merge) == 2:
-            parts = merge
-        else:
-            raise input_error(path, f"merge {number} {merge!r} is neither 'a b' nor [a, b]", "the file is corrupt")
-        listed.append((to_bytes(parts[0]), to_bytes(parts[1])))
+    listed = [(to_bytes(a), to_bytes(b)) for a, b in listed_pairs]
 
     notes = list(rules.notes)
     made = [a + b for a, b in listed]
@@ -185,10 +230,9 @@ def read(path: Path, data: bytes, parsed: object, *, format_name: str, pretokeni
                      f"from vocabulary ranks")
     else:
         merges = [pair for pair, m in zip(listed, made) if m in vocab and pair[0] in vocab and pair[1] in vocab]
-    specials = {content: token_id for content, token_id in added.items()}
     return Tokenizer(
         format="hf-json", source=str(path), sha256=bytes_sha256(data), vocab=vocab, merges=merges,
-        pretokenizer=rules, special_tokens=specials, byte_fallback=byte_fallback, unk_id=unk_id,
+        pretokenizer=rules, special_tokens=added, byte_fallback=byte_fallback, unk_id=unk_id,
         listed_merges=len(listed), redundant_merges_removed=len(listed) - len(merges) - len(missing),
         unreachable_tokens=unreachable, pretokenizer_source="option" if pretokenizer else "file",
         ignore_merges=bool(model.get("ignore_merges", False)), notes=notes,

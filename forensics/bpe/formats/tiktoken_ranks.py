@@ -3,7 +3,8 @@
 The JSON variant is the layout of js-tiktoken and of Anthropic's ``claude.json``: ``bpe_ranks`` is a
 string of lines ``<name> <first rank> <token> <token> ...`` with base64 tokens of consecutive ranks.
 Rank files carry no pre-tokenizer: well-known encodings are recognised by content hash; otherwise the
-caller passes ``--pretokenizer``.
+caller passes ``--pretokenizer``. A rank given twice is refused, as tiktoken refuses it, and so is a token
+given twice.
 
 >>> tok = load_tokenizer("fixtures/tokenizers/claude/claude.json.gz")  # doctest: +SKIP
 """
@@ -14,7 +15,7 @@ import base64
 import binascii
 from pathlib import Path
 
-from forensics.bpe.formats._common import tokenizer_from_ranks
+from forensics.bpe.formats._common import id_map, tokenizer_from_ranks, unique_ranks
 from forensics.errors import input_error
 
 
@@ -35,25 +36,31 @@ def _is_base64(token: bytes) -> bool:
     return True
 
 
+def _rank(field: bytes | str) -> int | None:
+    """The rank a field spells in ASCII digits, or None (also for more digits than a 32-bit rank has)."""
+    return int(field) if field.isascii() and field.isdigit() and len(field) <= 10 else None
+
+
 def parse_tiktoken(path: Path, data: bytes) -> dict[bytes, int]:
     """Ranks from a ``.tiktoken`` file.
 
     >>> parse_tiktoken(Path("x"), b"IQ== 0\\nIg== 1\\n")
     {b'!': 0, b'"': 1}
     """
-    ranks: dict[bytes, int] = {}
-    for number, line in enumerate(data.splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = line.split()
-        if len(parts) != 2 or not parts[1].isdigit():
-            raise input_error(path, f"line {number} is not 'base64-token rank'", "the file is corrupt or truncated")
-        try:
-            token = base64.b64decode(parts[0], validate=True)
-        except (binascii.Error, ValueError):
-            raise input_error(path, f"line {number} has invalid base64", "the file is corrupt") from None
-        ranks[token] = int(parts[1])
-    return ranks
+    def entries():
+        for number, line in enumerate(data.splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = line.split()
+            rank = _rank(parts[1]) if len(parts) == 2 else None
+            if rank is None:
+                raise input_error(path, f"line {number} is not 'base64-token rank'", "the file is corrupt or truncated")
+            try:
+                yield base64.b64decode(parts[0], validate=True), rank, number
+            except (binascii.Error, ValueError):
+                raise input_error(path, f"line {number} has invalid base64", "the file is corrupt") from None
+
+    return unique_ranks(path, entries(), unit="line")
 
 
 def parse_compressed_ranks(path: Path, text: str) -> dict[bytes, int]:
@@ -62,20 +69,22 @@ def parse_compressed_ranks(path: Path, text: str) -> dict[bytes, int]:
     >>> parse_compressed_ranks(Path("x"), "! 5 IQ== Ig==")
     {b'!': 5, b'"': 6}
     """
-    ranks: dict[bytes, int] = {}
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line:
-            continue
-        fields = line.split(" ")
-        if len(fields) < 2 or not fields[1].isdigit():
-            raise input_error(path, f"bpe_ranks line {number} has no start rank", "the file is corrupt")
-        start = int(fields[1])
-        for offset, encoded in enumerate(fields[2:]):
-            try:
-                ranks[base64.b64decode(encoded, validate=True)] = start + offset
-            except (binascii.Error, ValueError):
-                raise input_error(path, f"bpe_ranks line {number} has invalid base64", "the file is corrupt") from None
-    return ranks
+    def entries():
+        for number, line in enumerate(text.split("\n"), start=1):
+            if not line:
+                continue
+            fields = line.split(" ")
+            start = _rank(fields[1]) if len(fields) >= 2 else None
+            if start is None:
+                raise input_error(path, f"bpe_ranks line {number} has no start rank", "the file is corrupt")
+            for offset, encoded in enumerate(fields[2:]):
+                try:
+                    yield base64.b64decode(encoded, validate=True), start + offset, number
+                except (binascii.Error, ValueError):
+                    raise input_error(path, f"bpe_ranks line {number} has invalid base64",
+                                      "the file is corrupt") from None
+
+    return unique_ranks(path, entries(), unit="bpe_ranks line")
 
 
 def read(path: Path, data: bytes, parsed: object, *, format_name: str, pretokenizer=None):
@@ -83,7 +92,7 @@ def read(path: Path, data: bytes, parsed: object, *, format_name: str, pretokeni
         if not isinstance(parsed, dict) or not isinstance(parsed.get("bpe_ranks"), str):
             raise input_error(path, "JSON rank file without a 'bpe_ranks' string", "is this a js-tiktoken rank file?")
         ranks = parse_compressed_ranks(path, parsed["bpe_ranks"])
-        specials = {str(k): int(v) for k, v in (parsed.get("special_tokens") or {}).items()}
+        specials = id_map(path, parsed.get("special_tokens") or {}, "special_tokens")
         return tokenizer_from_ranks(path, data, ranks, format_name="tiktoken-json",
                                     pattern=parsed.get("pat_str"), special_tokens=specials,
                                     override=pretokenizer, pattern_name="pat_str")
