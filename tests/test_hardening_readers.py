@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from forensics import ForensicsError
-from forensics.corpus.readers import ReadStats, ZstdFrameCheck, expand_inputs, iter_documents
+from forensics.compression import ZstdFrameCheck
+from forensics.corpus.readers import ReadStats, expand_inputs, iter_documents
 from forensics.counting.pairs import CpuBackend, count_pairs
 
 RECORDS = [{"text": f"document number {i} " + "é" * (i % 5), "id": i} for i in range(300)]

@@ -186,10 +186,13 @@ def _ar_members(data: bytes) -> Iterator[Member]:
 
 
 def _open_tar(data: bytes) -> tarfile.TarFile:
-    if data[:4] == b"\x28\xb5\x2f\xfd":
-        import zstandard
+    if data[:4] == b"\x28\xb5\x2f\xfd":  # tarfile reads gzip, bz2 and xz itself; a truncated zstd is refused
+        from forensics.compression import decompress_bytes, decompress_errors
 
-        data = zstandard.ZstdDecompressor().decompressobj().decompress(data)
+        try:
+            data = decompress_bytes(data)
+        except decompress_errors() as exc:
+            raise ForensicsError(f"truncated or corrupt zstd archive ({exc}); fetch the package again") from None
     return tarfile.open(fileobj=io.BytesIO(data), mode="r|*")
 
 

@@ -15,14 +15,10 @@ or zstd frame.
 
 from __future__ import annotations
 
-import gzip
 import importlib
-import io
 import os
 import stat
-import zlib
 from pathlib import Path
-from typing import Iterator
 
 from forensics.bpe.formats._common import parse_json
 from forensics.bpe.model import Tokenizer
@@ -42,7 +38,6 @@ FORMATS: dict[str, str] = {
 TOKENIZER_NAMES = ("tokenizer.json", "tekken.json", "tokenizer.model", "merges.txt", "vocab.bpe")
 # real tokenizer files are tens of MB; this bounds what is read and what is decompressed
 MAX_TOKENIZER_BYTES = 512 << 20
-_ZSTD_STEP = 256  # compressed bytes fed per call: zstd expands at most ~32,000x, so ~8 MiB past the cap
 
 
 def tokenizer_file(path: str | os.PathLike) -> Path:
@@ -101,52 +96,15 @@ def _too_large(path: Path, *, decompressed: bool = False) -> ForensicsError:
 def _decompressed(path: Path, raw: bytes) -> bytes:
     """``raw`` itself, or its gzip/zstd content checked to end exactly at a member or frame end (as
     ``gzip -t`` and ``zstd -t`` do) and refused once it grows past :data:`MAX_TOKENIZER_BYTES`."""
-    if raw[:2] == b"\x1f\x8b":
-        kind, pieces = "gzip", _gzip_pieces(raw)
-    elif raw[:4] == b"\x28\xb5\x2f\xfd":
-        kind, pieces = "zstd", _zstd_pieces(raw)
-    else:
-        return raw
-    import zstandard  # for its error type
+    from forensics.compression import SizeLimitExceeded, decompress_bytes, decompress_errors, sniff
 
-    out = bytearray()
     try:
-        for piece in pieces:
-            out += piece
-            if len(out) > MAX_TOKENIZER_BYTES:
-                raise _too_large(path, decompressed=True)
-    except (EOFError, zlib.error, gzip.BadGzipFile, zstandard.ZstdError) as exc:
-        raise input_error(path, f"truncated or corrupt {kind} data ({exc})", "download the file again") from None
-    return bytes(out)
-
-
-def _gzip_pieces(raw: bytes) -> Iterator[bytes]:
-    """Decompressed pieces of every gzip member; EOFError when the data stops inside one."""
-    with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
-        while piece := stream.read(1 << 20):
-            yield piece
-
-
-def _zstd_pieces(raw: bytes) -> Iterator[bytes]:
-    """Decompressed pieces of every zstd frame; EOFError when the data stops inside one.
-
-    Each frame gets its own decompressor, whose ``eof`` says the frame is complete; what it did not use
-    starts the next frame.
-    """
-    import zstandard
-
-    decompressor = zstandard.ZstdDecompressor()
-    view = memoryview(raw)
-    pos = 0
-    while pos < len(raw):
-        frame = decompressor.decompressobj()
-        while not frame.eof:
-            if pos >= len(raw):
-                raise EOFError(f"input ends inside a frame, after {len(raw)} bytes")
-            step = view[pos:pos + _ZSTD_STEP]
-            pos += len(step)
-            yield frame.decompress(step)
-        pos -= len(frame.unused_data)
+        return decompress_bytes(raw, limit=MAX_TOKENIZER_BYTES)
+    except SizeLimitExceeded:
+        raise _too_large(path, decompressed=True) from None
+    except decompress_errors() as exc:
+        raise input_error(path, f"truncated or corrupt {sniff(raw)} data ({exc})",
+                          "download the file again") from None
 
 
 def load_tokenizer(path: str | os.PathLike, *, format: str | None = None,
