@@ -230,7 +230,8 @@ def merge_variants(shares: dict[str, float]) -> dict[str, float]:
 
 def section_aggregate(profiles, work: Path) -> None:
     from forensics.composition.mixture import estimate_mixture
-    from forensics.composition.scan import ESTIMATE_Z, scan_corpus
+    from forensics.composition.results import ESTIMATE_Z
+    from forensics.composition.scan import scan_corpus
     from forensics.composition.synthetic import write_synthetic_corpus
 
     out("\n## Aggregate byte shares on synthetic corpora of known make-up (COUNT split)\n")

@@ -23,7 +23,8 @@ def command(directory, as_json, labels, png, allow_missing):
       forensics merge out/scan --json --labels jsonl
     """
     from forensics._results import DirectoryLock
-    from forensics.composition.merge import merge_scan, read_plan
+    from forensics.composition.partials import read_plan
+    from forensics.composition.results import merge_scan
 
     from cli.scan import finish
 

@@ -10,7 +10,7 @@ import pytest
 from forensics._results import to_json
 from forensics.composition import _ngrams_numba as kernels
 from forensics.composition.classify import UNKNOWN, classify_texts, decide, score_array
-from forensics.composition.merge import Partial
+from forensics.composition.partials import Partial
 from forensics.composition.mixture import estimate_mixture
 from forensics.composition.ngrams import (count_buckets_reference, count_token_buckets_reference, ngram_buckets,
                                          presence_features, score_documents_reference, score_tokens_reference,

@@ -13,7 +13,7 @@ import pytest
 
 from forensics.composition import scan as scan_module
 from forensics.composition.classify import classify_texts
-from forensics.composition.merge import merge_scan
+from forensics.composition.results import merge_scan
 from forensics.composition.mixture import DIRECTION_SCALE, estimate_mixture
 from forensics.composition.profiles import Profiles, build_profiles
 from forensics.composition.scan import scan_corpus

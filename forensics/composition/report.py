@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from forensics._results import atomic_write_bytes, atomic_write_text, write_json
-from forensics.composition.merge import labels_path
+from forensics.composition.partials import labels_path
 from forensics.errors import ForensicsError, require
 
 LabelFormat = Literal["jsonl", "parquet"]

@@ -4,10 +4,10 @@ What it does: :class:`Partial` holds per-category document, byte and token count
 ``unknown``), the byte-pair histogram, the bytes scored and the read statistics of some units; partials
 add with ``+`` (associative, commutative on counts). Each unit's partial is one JSON file written
 atomically, tagged with a fingerprint of the scan settings and the unit's shards, so a rerun can tell a
-finished unit from a stale one. :func:`merge_scan` adds up every unit of a scan directory (from one
-run, or from the ranks of an array job) into a :class:`~forensics.composition.scan.ScanResult`.
+finished unit from a stale one; the scan's plan (its units and settings) is one JSON file beside them.
 
-What it leaves out: the per-document work (``scan.py``) and the report files (``report.py``).
+What it leaves out: the per-document work (``scan.py``), adding a directory's partials up into a result
+(``results.py``) and the report files (``report.py``).
 
 >>> a = Partial.empty(["de", "en"]); a.documents[0] += 1
 >>> (a + a).documents.tolist()
@@ -142,44 +142,3 @@ def read_plan(work_dir: str | os.PathLike) -> dict[str, Any]:
         raise input_error(path, f"not a scan plan (missing {', '.join(lacking) or 'unit indices'})",
                           "rerun the scan that wrote it")
     return plan
-
-
-def merge_scan(work_dir: str | os.PathLike, *, allow_missing: bool = False):
-    """Add up every unit's partial of a scan directory into a ScanResult.
-
-    Raises when units are missing (naming them) unless ``allow_missing``.
-
-    >>> result = merge_scan("out/scan")  # doctest: +SKIP
-    """
-    from forensics.composition.scan import ScanResult
-
-    plan = read_plan(work_dir)
-    units = plan["units"]
-    total = Partial.empty(plan["names"])
-    missing = []
-    for unit in units:
-        part = read_partial(work_dir, unit["index"], unit["fingerprint"])
-        if part is None:
-            missing.append(unit["index"])
-            continue
-        total = total + part
-    if missing and not allow_missing:
-        shown = ", ".join(map(str, missing[:20])) + (" ..." if len(missing) > 20 else "")
-        raise ForensicsError(f"{work_dir}: {len(missing)} of {len(units)} units are not finished (units {shown}); "
-                             f"run the remaining ranks (or `forensics scan` again with the same arguments) "
-                             f"and merge again")
-    total.read = total.read + ReadStats(**plan.get("listing", {}))  # symlinks the listing left out
-    if not total.documents.sum():
-        raise ForensicsError(_nothing_read(plan, total.read))
-    return ScanResult.from_partial(total, plan=plan, work_dir=Path(work_dir), missing_units=missing)
-
-
-def _nothing_read(plan: dict[str, Any], read: ReadStats) -> str:
-    """The one-line error for a scan that read no document, with what reading saw."""
-    inputs = ", ".join(plan.get("parameters", {}).get("inputs", [])) or "the inputs"
-    settings = plan.get("settings", {})
-    seen = (f"{read.files} files, {read.skipped_files} skipped ({read.binary_files} binary), "
-            f"{read.skipped_lines} lines skipped, {read.skipped_links} symlinks out of the inputs left out"
-            + (f"; first problem: {read.problems[0]}" if read.problems else ""))
-    return (f"{inputs}: no documents were read ({seen}); check --format (it was {settings.get('format', 'infer')}) "
-            f"and --text-key (it was {settings.get('text_key', 'text')!r})")
