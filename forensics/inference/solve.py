@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from forensics.errors import ForensicsError
-from forensics.inference.backends import INF, make_backend
+from forensics.inference.lp_solvers import INF, make_solver
 from forensics.inference.program import MixtureProgram
 
 
@@ -162,17 +162,17 @@ def solve_program(program: MixtureProgram, options: SolveOptions | None = None, 
     if not (np.isfinite(step_costs).all() and np.isfinite(pair_costs).all()
             and (step_costs > 0).all() and (pair_costs > 0).all()):
         raise ValueError("slack costs must be positive and finite")
-    backend = make_backend(options.solver, time_limit=options.time_limit)
+    lp = make_solver(options.solver, time_limit=options.time_limit)
     # columns: alpha, v_t (active steps), u_k (tree nodes), v_p (lazily)
-    col_alpha = backend.add_columns(np.zeros(n), np.zeros(n), np.ones(n))
+    col_alpha = lp.add_columns(np.zeros(n), np.zeros(n), np.ones(n))
     active_steps = np.flatnonzero(active)
     col_vt = np.full(num_steps, -1, dtype=np.int64)
-    col_vt[active_steps] = backend.add_columns(step_costs[active_steps], np.zeros(len(active_steps)),
+    col_vt[active_steps] = lp.add_columns(step_costs[active_steps], np.zeros(len(active_steps)),
                                                np.full(len(active_steps), INF))
     tree = _Tree(num_steps, options.block)
     nodes = np.flatnonzero(tree.exists)
     col_u = np.full(2 * tree.size, -1, dtype=np.int64)
-    col_u[nodes] = backend.add_columns(np.zeros(len(nodes)), np.full(len(nodes), -INF), np.full(len(nodes), INF))
+    col_u[nodes] = lp.add_columns(np.zeros(len(nodes)), np.full(len(nodes), -INF), np.full(len(nodes), INF))
     col_vp = np.full(len(program.pairs), -1, dtype=np.int64)
 
     rows = _RowBuilder()
@@ -188,8 +188,8 @@ def solve_program(program: MixtureProgram, options: SolveOptions | None = None, 
                 if tree.exists[child]:
                     rows.add([col_u[node], col_u[child]], [1.0, -1.0], -INF, 0.0)
     tree_rows = rows.count - 1
-    rows.flush(backend)
-    fixed_rows = backend.num_rows
+    rows.flush(lp)
+    fixed_rows = lp.num_rows
     generated: list[tuple[int, int]] = []   # (segment, piece) of each generated row, in row order
     generated_set: set[tuple[int, int]] = set()
     counts = program.segment_counts
@@ -202,7 +202,7 @@ def solve_program(program: MixtureProgram, options: SolveOptions | None = None, 
     max_violation = INF
     for round_number in range(1, options.max_rounds + 1):
         t0 = time.perf_counter()
-        state = backend.solve()
+        state = lp.solve()
         solve_seconds += time.perf_counter() - t0
         if state.status not in ("Optimal", "Time limit reached"):
             raise ForensicsError(f"the linear program could not be solved ({state.status}); "
@@ -221,9 +221,9 @@ def solve_program(program: MixtureProgram, options: SolveOptions | None = None, 
         scan_seconds += time.perf_counter() - t0
         objective = float(step_costs @ v_t + pair_costs @ v_p)
         history.append({"round": round_number, "objective": objective, "violated_segments": int(len(violated)),
-                        "rows": backend.num_rows, "iterations": state.iterations})
+                        "rows": lp.num_rows, "iterations": state.iterations})
         if progress:
-            progress(round_number, objective, len(violated), backend.num_rows)
+            progress(round_number, objective, len(violated), lp.num_rows)
         if not len(violated) or state.status == "Time limit reached":
             break
         if len(violated) > options.max_rows_per_round:
@@ -236,7 +236,7 @@ def solve_program(program: MixtureProgram, options: SolveOptions | None = None, 
                 continue
             pair = seg_pair[s]
             if col_vp[pair] < 0:
-                col_vp[pair] = backend.add_columns(pair_costs[pair:pair + 1], np.zeros(1), np.full(1, INF))[0]
+                col_vp[pair] = lp.add_columns(pair_costs[pair:pair + 1], np.zeros(1), np.full(1, INF))[0]
             if piece >= 0:      # tree node
                 new_rows.add([col_vp[pair], col_u[piece], *col_alpha], [1.0, 1.0, *(-counts[s])], 0.0, INF)
             else:               # single step t = -piece - 1
@@ -247,13 +247,13 @@ def solve_program(program: MixtureProgram, options: SolveOptions | None = None, 
         if not new_rows.count:
             break  # every violated piece already has its row: the solver's own tolerance is the limit
         rows_added += new_rows.count
-        new_rows.flush(backend)
+        new_rows.flush(lp)
         if options.prune_every and round_number % options.prune_every == 0 and generated:
             slack = state.activity[fixed_rows:fixed_rows + len(generated) - new_rows.count]
             duals = state.dual[fixed_rows:fixed_rows + len(slack)]
             drop = np.flatnonzero((slack > options.prune_slack) & (np.abs(duals) < 1e-12))
             if len(drop):
-                backend.delete_rows(drop + fixed_rows)
+                lp.delete_rows(drop + fixed_rows)
                 dropped = set(drop.tolist())
                 for position in sorted(dropped, reverse=True):
                     generated_set.discard(generated[position])
@@ -268,7 +268,7 @@ def solve_program(program: MixtureProgram, options: SolveOptions | None = None, 
         "time limit" if state.status == "Time limit reached" else "round limit")
     return LPSolution(
         alpha=alpha, objective=float(step_costs @ v_t + pair_costs @ v_p), status=status, rounds=len(history),
-        rows_added=rows_added, rows_pruned=rows_pruned, final_rows=backend.num_rows - fixed_rows,
+        rows_added=rows_added, rows_pruned=rows_pruned, final_rows=lp.num_rows - fixed_rows,
         tree_rows=tree_rows, pair_columns=int((col_vp >= 0).sum()), steps_used=int(active.sum()),
         steps_unseen=int((~active).sum()), segments=len(seg_first), represented_rows=represented,
         solve_seconds=solve_seconds, scan_seconds=scan_seconds, seconds=time.perf_counter() - started,
@@ -319,6 +319,6 @@ class _RowBuilder:
         self.lower.append(lower)
         self.upper.append(upper)
 
-    def flush(self, backend) -> None:
-        backend.add_rows(np.array(self.starts, dtype=np.int64), np.array(self.indices, dtype=np.int64),
-                         np.array(self.values, dtype=np.float64), np.array(self.lower), np.array(self.upper))
+    def flush(self, lp) -> None:
+        lp.add_rows(np.array(self.starts, dtype=np.int64), np.array(self.indices, dtype=np.int64),
+                    np.array(self.values, dtype=np.float64), np.array(self.lower), np.array(self.upper))

@@ -1,4 +1,4 @@
-"""LP backends for the row-generation loop: HiGHS driven incrementally (default), or any PuLP solver.
+"""LP solvers for the row-generation loop: HiGHS driven incrementally (default), or any PuLP solver.
 
 Both expose the same small interface over numbered columns and rows: add columns, add rows
 (``lower <= a.x``), delete rows, solve, read primal values, row activities and duals. HiGHS keeps its
@@ -185,10 +185,10 @@ class PulpBackend:
         return LPState(x, activity, dual, "Optimal" if status == "Optimal" else status, 0)
 
 
-def make_backend(solver: str = "highs", *, time_limit: float | None = None, threads: int = 1):
-    """A backend by name: 'highs' (default), or any name from ``pulp.listSolvers(onlyAvailable=True)``.
+def make_solver(solver: str = "highs", *, time_limit: float | None = None, threads: int = 1):
+    """A solver by name: 'highs' (default), or any name from ``pulp.listSolvers(onlyAvailable=True)``.
 
-    >>> make_backend("highs").name
+    >>> make_solver("highs").name
     'highs'
     """
     if solver.lower() in ("highs", "highs-dual"):
