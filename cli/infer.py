@@ -115,22 +115,13 @@ def _show(estimate) -> None:
 
 
 def _plot(estimate, path: str) -> None:
-    from forensics.errors import require
-
-    require("matplotlib", extra="plot", purpose="--plot")
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from forensics._results import atomic_write_bytes
+    from forensics._plots import figure, save_png
 
     items = sorted(estimate.shares.items(), key=lambda item: -item[1])
     names = [k for k, _ in items]
     values = [v for _, v in items]
-    fig, ax = plt.subplots(figsize=(max(4, 0.45 * len(names) + 2), 3.5))
+    fig = figure(figsize=(max(4, 0.45 * len(names) + 2), 3.5), purpose="--plot")
+    ax = fig.subplots()
     if estimate.intervals:
         low = [max(v - estimate.intervals[k][0], 0) for k, v in items]
         high = [max(estimate.intervals[k][1] - v, 0) for k, v in items]
@@ -140,7 +131,4 @@ def _plot(estimate, path: str) -> None:
     ax.set_ylabel("share of training bytes")
     ax.tick_params(axis="x", rotation=60)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    save_png(fig, path)

@@ -9,21 +9,15 @@ import click
 
 from cli.common import console, emit_json
 
-_BUDGET_SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
-
-
 def _budget(value: str | None) -> float | None:
-    """'2.5B' -> 2.5e9; plain numbers pass through."""
+    """'2.5B' -> 2.5e9; plain numbers pass through (parsed as every count in the tool is)."""
     if value is None:
         return None
     from forensics.errors import ForensicsError
+    from forensics.recommend.cpt import parse_count
 
-    text = value.strip().lower()
-    factor = _BUDGET_SUFFIXES.get(text[-1:], 1.0)
-    if text[-1:] in _BUDGET_SUFFIXES:
-        text = text[:-1]
     try:
-        return float(text) * factor
+        return parse_count(value)
     except ValueError:
         raise ForensicsError(f"--budget {value!r}: expected a number of tokens such as 1e9 or 500M") from None
 

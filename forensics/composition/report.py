@@ -61,15 +61,12 @@ def join_labels(result, path: str | os.PathLike, *, format: LabelFormat = "jsonl
 
 
 def write_png(result, path: str | os.PathLike, *, top: int = 20) -> None:
-    require("matplotlib", extra="plot", purpose="the composition chart")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from forensics._plots import figure, save_png
 
     rows = [r for r in result.rows() if r["bytes"] > 0 or (r["estimate"] or 0) > 0][:top]
     names = [r["category"] for r in rows][::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(rows) + 1.2))
+    fig = figure(figsize=(7, 0.3 * len(rows) + 1.2), purpose="the composition chart")
+    ax = fig.subplots()
     y = range(len(rows))
     ax.barh([i + 0.2 for i in y], [r["byte_share"] for r in rows][::-1], height=0.4, label="per-document labels")
     half = result.estimate_half_widths() or {}
@@ -81,10 +78,7 @@ def write_png(result, path: str | os.PathLike, *, top: int = 20) -> None:
     ax.set_xlabel("share of bytes")
     ax.legend(loc="lower right")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    save_png(fig, path)
 
 
 def write_report(result, output: str | os.PathLike, *, labels: LabelFormat | None = None,

@@ -797,17 +797,13 @@ def plot_cpt_ratio(rec: CptRecommendation, path: str | os.PathLike) -> None:
 
     >>> plot_cpt_ratio(rec, "cpt.png")  # doctest: +SKIP
     """
-    from forensics._results import atomic_write_bytes
-    from forensics.errors import require
-
-    matplotlib = require("matplotlib", extra="plot", purpose="plotting the D-CPT curve")
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    from forensics._plots import figure as new_figure
+    from forensics._plots import save_png
 
     ratios = np.linspace(0.01, 0.99, 197)
     domain = rec.laws.domain.predict(rec.model_size, rec.tokens, ratios)
     general = rec.laws.general.predict(rec.model_size, rec.tokens, ratios)
-    figure = Figure(figsize=(7, 4.2), dpi=120)
+    figure = new_figure(figsize=(7, 4.2), purpose="plotting the D-CPT curve")
     axes = figure.subplots()
     axes.plot(ratios, domain, label="domain loss", color="tab:blue")
     axes.plot(ratios, general, label="general loss", color="tab:orange")
@@ -828,6 +824,4 @@ def plot_cpt_ratio(rec: CptRecommendation, path: str | os.PathLike) -> None:
     axes.set_ylabel("predicted validation loss")
     axes.set_title(f"D-CPT Law at N = {rec.model_size:.3g}, D = {rec.tokens:.3g} tokens")
     axes.legend(fontsize=8)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
-    atomic_write_bytes(path, buffer.getvalue())
+    save_png(figure, path, bbox_inches="tight")
