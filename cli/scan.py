@@ -55,6 +55,9 @@ def show_result(result, *, top: int = 25) -> None:
         out.print(f"note: short held-back documents of {len(weak)} categories were classified right less than 90% of "
                   f"the time ({listed}{', ...' if len(weak) > 8 else ''}); more sample text helps, e.g. "
                   f"forensics categories build --source code --out DIR --mb-per-category 5", markup=False)
+    if result.partial.markup_documents:
+        out.print(f"{result.partial.markup_documents:,} HTML pages ({result.partial.markup_bytes / 1e6:,.1f} MB) were "
+                  f"classified by their visible text (--markup keep classifies the markup too)", markup=False)
     problems = result.partial.read.problems
     if problems:
         read = result.partial.read
@@ -118,6 +121,9 @@ def finish(result, *, output, as_json, labels, png) -> None:
 @click.option("--resume/--no-resume", default=True, show_default=True, help="Skip units finished before.")
 @click.option("--hash-inputs/--no-hash-inputs", default=True, show_default=True,
               help="Record every shard's sha256 in the provenance.")
+@click.option("--markup", type=click.Choice(["strip", "keep"]), default="strip", show_default=True,
+              help="HTML pages: classify them by their visible text (strip) or with their markup (keep); "
+                   "their bytes and tokens count as they are either way (benchmarks/results/markup.md).")
 @click.option("--include-binary", is_flag=True,
               help="Read text files that look binary (a NUL byte, or mostly invalid UTF-8, in the first 8 KiB); "
                    "by default they are skipped and counted.")
@@ -127,7 +133,7 @@ def finish(result, *, output, as_json, labels, png) -> None:
 @click.option("--progress/--no-progress", default=None, help="Progress bar [default: on a terminal].")
 def command(paths, categories, profiles_file, output, as_json, workers, backend, ray_address, rank, world_size,
             threshold, novelty, max_bytes, tokenizer, fmt, text_key, id_key, labels, png, unit_mb, estimate_method,
-            resume, hash_inputs, include_binary, follow_links, progress):
+            resume, hash_inputs, markup, include_binary, follow_links, progress):
     """Scan corpus shards and report their composition by documents, bytes and tokens.
 
     Every document (a JSONL record, a Parquet row, a text file) gets its most likely category from
@@ -158,7 +164,7 @@ def command(paths, categories, profiles_file, output, as_json, workers, backend,
                          text_key=text_key, id_key=id_key, unit_mb=unit_mb, labels=labels is not None,
                          estimate_method=estimate_method, hash_inputs=hash_inputs,
                          progress=sys.stderr.isatty() if progress is None else progress, resume=resume,
-                         include_binary=include_binary, follow_links=follow_links)
+                         include_binary=include_binary, follow_links=follow_links, markup=markup)
     if result is None:
         click.echo(f"rank {rank} of {world_size} finished its units in {output}; after every rank has finished, "
                    f"run: forensics merge {output}", err=True)

@@ -244,3 +244,30 @@ def test_a_scan_skips_binary_files_and_links_out_of_its_inputs_and_says_so(shard
     with_all = _scan([data], profiles_file, tmp_path / "all", include_binary=True, follow_links=True)
     assert with_all.to_dict()["read"]["binary_files"] == 0 and with_all.to_dict()["read"]["skipped_links"] == 0
     assert with_all.partial.documents.sum() == result.partial.documents.sum() + 2
+
+
+# --- item 15: HTML pages ------------------------------------------------------------------------------
+
+def test_html_pages_are_classified_by_their_visible_text_and_counted_as_they_are(profiles_file, tmp_path):
+    import gzip
+    import html as html_module
+
+    text = gzip.open(ROOT / "fixtures/categories/languages/de/count.jsonl.gz", "rt").read()
+    paragraphs = [json.loads(line)["text"] for line in text.splitlines()[:6]]
+    style = "<style>.nav a { color: #333; } function(x) { return x; }</style><script>var a = [1, 2];</script>"
+    body = "".join(f"<div class=\"para\"><p>{html_module.escape(p)}</p></div>\n" for p in paragraphs)
+    page = f"<!DOCTYPE html><html><head><title>t</title>{style}</head><body><nav><a href=\"/\">x</a></nav>{body}</body></html>"
+    data = tmp_path / "in"
+    data.mkdir()
+    (data / "page.html").write_text(page)
+    (data / "pages.jsonl").write_text(json.dumps({"text": page}) + "\n" + json.dumps({"text": paragraphs[0]}) + "\n")
+    stripped = _scan([data], profiles_file, tmp_path / "strip")
+    summary = stripped.to_dict()
+    assert summary["markup"] == {"documents": 2, "bytes": 2 * len(page.encode()), "handling": "strip"}
+    assert stripped.partial.documents[stripped.names.index("de")] == 3
+    assert stripped.partial.bytes.sum() == 2 * len(page.encode()) + len(paragraphs[0].encode())
+    kept = _scan([data], profiles_file, tmp_path / "keep", markup="keep")
+    assert kept.to_dict()["markup"]["documents"] == 0
+    assert kept.partial.pair_hist.tolist() == stripped.partial.pair_hist.tolist()  # pairs count the raw bytes
+    with pytest.raises(ForensicsError, match="--markup"):
+        _scan([data], profiles_file, tmp_path / "x", markup="drop")

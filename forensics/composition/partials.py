@@ -54,6 +54,8 @@ class Partial:
     unknown_best: np.ndarray | None = None
     novel_documents: int = 0  # of the ``unknown`` documents, those unlike every category (novel)
     novel_bytes: int = 0
+    markup_documents: int = 0  # HTML pages, classified by their visible text
+    markup_bytes: int = 0
 
     def __post_init__(self) -> None:
         if self.unknown_best is None:
@@ -75,7 +77,8 @@ class Partial:
                        self.cpu_seconds + other.cpu_seconds, max(self.peak_rss, other.peak_rss),
                        sorted(self.units + other.units), self.read + other.read,
                        {**self.input_hashes, **other.input_hashes}, self.unknown_best + other.unknown_best,
-                       self.novel_documents + other.novel_documents, self.novel_bytes + other.novel_bytes)
+                       self.novel_documents + other.novel_documents, self.novel_bytes + other.novel_bytes,
+                       self.markup_documents + other.markup_documents, self.markup_bytes + other.markup_bytes)
 
     def to_dict(self) -> dict[str, Any]:
         keys = np.flatnonzero(self.pair_hist)
@@ -84,7 +87,8 @@ class Partial:
                 "seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "peak_rss": self.peak_rss,
                 "units": self.units, "read": self.read,
                 "input_hashes": self.input_hashes, "unknown_best": self.unknown_best,
-                "novel_documents": self.novel_documents, "novel_bytes": self.novel_bytes}
+                "novel_documents": self.novel_documents, "novel_bytes": self.novel_bytes,
+                "markup_documents": self.markup_documents, "markup_bytes": self.markup_bytes}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Partial":
@@ -97,7 +101,8 @@ class Partial:
                    list(data["units"]),
                    ReadStats(**data["read"]), dict(data.get("input_hashes", {})),
                    np.asarray(data.get("unknown_best", np.zeros(len(data["names"]))), np.int64),
-                   int(data.get("novel_documents", 0)), int(data.get("novel_bytes", 0)))
+                   int(data.get("novel_documents", 0)), int(data.get("novel_bytes", 0)),
+                   int(data.get("markup_documents", 0)), int(data.get("markup_bytes", 0)))
 
 
 def partial_path(work_dir: str | os.PathLike, unit: int) -> Path:

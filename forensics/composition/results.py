@@ -177,6 +177,8 @@ class ScanResult:
             "novel": {"documents": part.novel_documents, "bytes": part.novel_bytes,
                       "byte_share": part.novel_bytes / max(int(part.bytes.sum()), 1),
                       "checked": bool(self.plan["settings"].get("novelty"))},
+            "markup": {"documents": part.markup_documents, "bytes": part.markup_bytes,
+                       "handling": self.plan["settings"].get("markup", "keep")},
             "profiles": self.profile_info,
             "seconds": {"wall": seconds, "worker_sum": part.seconds, "worker_cpu_sum": part.cpu_seconds},
             "peak_worker_rss_mb": round(part.peak_rss / 2**20, 1),

@@ -71,6 +71,7 @@ class ScanSettings:
     hash_inputs: bool = True
     novelty: bool = False
     include_binary: bool = False
+    markup: str = "strip"  # HTML pages: classified by their visible text ("strip") or as they are ("keep")
 
     def key(self, profiles_fingerprint: str) -> dict[str, Any]:
         """The settings that change a unit's counts."""
@@ -78,7 +79,8 @@ class ScanSettings:
                 "max_bytes": self.max_bytes,
                 "windows": WINDOWS, "format": self.format, "text_key": self.text_key, "id_key": self.id_key,
                 "tokenizer": _tokenizer_hash(self.tokenizer), "labels": self.labels,
-                "hash_inputs": self.hash_inputs, "include_binary": self.include_binary}
+                "hash_inputs": self.hash_inputs, "include_binary": self.include_binary,
+                "markup": self.markup}
 
 
 def _tokenizer_hash(path: str | None) -> str | None:
@@ -204,7 +206,8 @@ class _UnitCounter:
             return
         docs, self.batch, self.batch_bytes = self.batch, [], 0
         data, starts = pack_texts([d.text for d in docs])
-        scored = score_array(data, starts, self.profiles, max_bytes=self.settings.max_bytes,
+        visible = self._visible([d.text for d in docs], data, starts)
+        scored = score_array(*visible, self.profiles, max_bytes=self.settings.max_bytes,
                              byte_scores=self.settings.novelty)
         scores, lengths = scored[:2]
         byte_scores = scored[2] if self.settings.novelty else None
@@ -212,6 +215,23 @@ class _UnitCounter:
         labels, top, novel = self._label(scores, lengths, sizes, byte_scores)
         self._add_counts(labels, sizes, lengths, docs, top, novel)
         self._pairs(data, starts)
+
+    def _visible(self, texts: list[str], data: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What the documents are classified by: HTML pages by their visible text (``markup="strip"``),
+        everything else as it is. Bytes, tokens and byte pairs always count the documents as they are
+        (what a tokenizer would train on)."""
+        from forensics.composition.profiles import pack_texts
+        from forensics.corpus.markup import looks_like_html, strip_html
+
+        if self.settings.markup != "strip":
+            return data, starts
+        pages = [looks_like_html(t) for t in texts]
+        if not any(pages):
+            return data, starts
+        sizes = np.diff(starts)
+        self.partial.markup_documents += sum(pages)
+        self.partial.markup_bytes += int(sizes[np.array(pages)].sum())
+        return pack_texts([strip_html(t) if page else t for t, page in zip(texts, pages)])
 
     def _add_counts(self, labels, sizes, scored, docs, top, novel, tokens=None) -> None:
         part = self.partial
@@ -233,6 +253,13 @@ class _UnitCounter:
                     record["tokens"] = int(tokens[i])
                 self.label_lines.append(json.dumps(record, ensure_ascii=False))
 
+    @staticmethod
+    def _strip_block(text: str) -> tuple[np.ndarray, np.ndarray]:
+        from forensics.composition.profiles import pack_texts
+        from forensics.corpus.markup import strip_html
+
+        return pack_texts([strip_html(text)])  # a tag cut at a block's end loses at most its own text
+
     def add_text_file(self, blocks) -> None:
         """A plain text file is one document: score ``max_bytes`` of it (windows spread over its first
         block when that is longer), count all of it."""
@@ -244,12 +271,17 @@ class _UnitCounter:
         byte_scores = None
         scored = size = tokens = 0
         first = None
+        page = False
         for doc in blocks:
-            first = first or doc
+            if first is None:  # a file is a page or not by its first block
+                from forensics.corpus.markup import looks_like_html
+
+                first, page = doc, self.settings.markup == "strip" and looks_like_html(doc.text)
             data, starts = pack_texts([doc.text])
             size += int(data.size)
             if limit is None or scored < limit:
-                part = score_array(data, starts, self.profiles, byte_scores=self.settings.novelty,
+                visible = (data, starts) if not page else self._strip_block(doc.text)
+                part = score_array(*visible, self.profiles, byte_scores=self.settings.novelty,
                                    max_bytes=None if limit is None else limit - scored)
                 scores += part[0]
                 scored += int(part[1][0])
@@ -260,6 +292,9 @@ class _UnitCounter:
             self._pairs(data, starts)  # a pair across two blocks of one file is not counted
         if first is None:
             return
+        if page:
+            self.partial.markup_documents += 1
+            self.partial.markup_bytes += size
         labels, top, novel = self._label(scores, np.array([scored]), np.array([size]), byte_scores)
         self._add_counts(labels, np.array([size]), [scored], [first], top, novel,
                          tokens=[tokens] if self.count_tokens is not None else None)
@@ -345,7 +380,8 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
                 format: str = "infer", text_key: str = "text", id_key: str = "id",
                 unit_mb: float = DEFAULT_UNIT_MB, labels: bool = False, estimate_method: str = "nnls",
                 hash_inputs: bool = True, glob_pattern: str | None = None, progress: bool = False,
-                resume: bool = True, include_binary: bool = False, follow_links: bool = False) -> ScanResult | None:
+                resume: bool = True, include_binary: bool = False, follow_links: bool = False,
+                markup: str = "strip") -> ScanResult | None:
     """Scan shards (files, directories, globs) and return their composition.
 
     A document is ``unknown`` below ``threshold``, and with ``novelty`` also when it is unlike every
@@ -355,7 +391,8 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
     profiles used and (with ``labels=True``) per-document labels stay there and a rerun resumes;
     without it they go to a temporary directory. Text files that look binary are skipped and counted
     unless ``include_binary``; inside a directory, symlinks that lead out of it are left out (and counted)
-    unless ``follow_links``. With ``world_size > 1`` only this rank's units run
+    unless ``follow_links``. HTML pages are classified by their visible text (``markup="strip"``,
+    :mod:`forensics.corpus.markup`) and counted as they are; ``markup="keep"`` classifies the markup too. With ``world_size > 1`` only this rank's units run
     and None is returned: merge the ranks with :func:`~forensics.composition.results.merge_scan`.
 
     >>> scan_corpus(["corpus/"], output="out/scan", workers=2).shares["bytes"]  # doctest: +SKIP
@@ -369,6 +406,8 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
         raise ForensicsError(f"unknown estimate method {estimate_method!r}; use em or nnls")
     if profiles is not None and categories is not None:
         raise ForensicsError("give categories or profiles, not both")
+    if markup not in ("strip", "keep"):
+        raise ForensicsError(f"unknown --markup {markup!r}; use strip or keep")
     if max_bytes is not None and max_bytes <= 0:
         raise ForensicsError(f"--max-bytes must be positive (or 0 for whole documents), got {max_bytes}")
     if not unit_mb > 0:
@@ -408,7 +447,7 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
         settings = ScanSettings(work_dir=os.fspath(work_dir), profiles_path=os.fspath(profiles_path),
                                 threshold=threshold, max_bytes=max_bytes, format=format, text_key=text_key,
                                 id_key=id_key, tokenizer=tokenizer, labels=labels, hash_inputs=hash_inputs,
-                                novelty=novelty, include_binary=include_binary)
+                                novelty=novelty, include_binary=include_binary, markup=markup)
         units = plan_units(shards, unit_bytes=max(1, int(unit_mb * (1 << 20))),
                            settings_key=settings.key(loaded.fingerprint))
         parameters = {"inputs": [os.fspath(i) for i in ([inputs] if isinstance(inputs, (str, os.PathLike))
@@ -421,7 +460,7 @@ def scan_corpus(inputs, *, categories: Any = None, profiles: Any = None, output:
                       "format": format,
                       "text_key": text_key, "id_key": id_key, "unit_mb": unit_mb, "labels": labels,
                       "estimate_method": estimate_method, "backend": backend, "world_size": world_size,
-                      "include_binary": include_binary, "follow_links": follow_links}
+                      "include_binary": include_binary, "follow_links": follow_links, "markup": markup}
         plan = {"names": loaded.names, "profiles_path": os.fspath(profiles_path),
                 "shards": [os.fspath(s) for s in shards], "tokenizer": tokenizer,
                 "estimate_method": estimate_method, "settings": settings.key(loaded.fingerprint),
