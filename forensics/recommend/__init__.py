@@ -1,1 +1,11 @@
-"""recommend."""
+"""Mixture recommendations: turn measurements and past training runs into mixture weights.
+
+Four ways in, one module each: :mod:`~forensics.recommend.heuristics` (from the tokens available per
+category: proportional, temperature, UniMax with epoch caps), :mod:`~forensics.recommend.match` (weights
+over sources whose measured composition comes closest to a target mixture), :mod:`~forensics.recommend.runs`
+(learn metric ~ mixture from a table of past runs, RegMix-style, and search the capped simplex; also the
+next runs to make) and :mod:`~forensics.recommend.cpt` (the D-CPT Law for a continual pre-training
+domain ratio); :mod:`~forensics.recommend.parity` proposes a tokenizer training mixture that evens out
+tokens per byte across languages. Tables of runs and ``{name: number}`` files are read in one place
+(:mod:`~forensics.recommend._tables`).
+"""
