@@ -118,12 +118,14 @@ def test_confused_groups_join_pairs_up_to_a_size():
     assert module.confused_groups(scores, lengths, labels) == [[0, 1, 2]]
     # across two category sets a pair stays a pair
     assert module.confused_groups(scores, lengths, labels, ["a", "a", "b", "b"]) == [[0, 1], [1, 2]]
-    original = module.MAX_GROUP_SIZE
+    from forensics.composition.profiles import groups
+
+    original = groups.MAX_GROUP_SIZE
     try:
-        module.MAX_GROUP_SIZE = 2
+        groups.MAX_GROUP_SIZE = 2
         assert module.confused_groups(scores, lengths, labels) == [[0, 1]]
     finally:
-        module.MAX_GROUP_SIZE = original
+        groups.MAX_GROUP_SIZE = original
 
 
 def test_fit_group_model_separates_three_samples():
