@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+
+from forensics._cache import cache_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 TOKENIZERS = FIXTURES / "tokenizers"
 SHARED = ROOT.parent / "shared"
-LARGE_CACHE = Path(os.environ.get("FORENSICS_CACHE", Path.home() / ".cache" / "forensics")) / "tokenizers"
+LARGE_CACHE = cache_dir("tokenizers")
 
 
 @pytest.fixture(scope="session")

@@ -228,8 +228,9 @@ def build_category_set(source: str, out: str | os.PathLike, *, mb_per_category: 
     recipe = get_recipe(source)
     if mb_per_category <= 0:
         raise ForensicsError(f"--mb-per-category must be positive, got {mb_per_category}")
-    cache_dir = Path(cache or os.environ.get("FORENSICS_PACKAGE_CACHE")
-                     or Path.home() / ".cache" / "forensics" / "packages")
+    from forensics._cache import cache_dir as _cache_dir
+
+    cache_dir = Path(cache or os.environ.get("FORENSICS_PACKAGE_CACHE") or _cache_dir("packages"))
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     fetcher = Fetcher(cache=cache_dir, offline=offline)

@@ -34,8 +34,9 @@ def cache_dir() -> Path:
     >>> cache_dir().name
     'counts'
     """
-    root = Path(os.environ.get("FORENSICS_CACHE", Path.home() / ".cache" / "forensics"))
-    return root / "counts"
+    from forensics._cache import cache_dir as _cache_dir
+
+    return _cache_dir("counts")
 
 
 @dataclass

@@ -27,8 +27,9 @@ from forensics.errors import ForensicsError, input_error
 
 def profiles_cache_dir() -> Path:
     """``$FORENSICS_CACHE/profiles`` (default ``~/.cache/forensics/profiles``)."""
-    root = Path(os.environ.get("FORENSICS_CACHE", Path.home() / ".cache" / "forensics"))
-    return root / "profiles"
+    from forensics._cache import cache_dir
+
+    return cache_dir("profiles")
 
 
 
