@@ -73,7 +73,34 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover - the public names as type checkers and IDEs see them
+    from forensics.bpe.compare import compare_tokenizers as compare_tokenizers
     from forensics.bpe.formats import load_tokenizer as load_tokenizer
+    from forensics.bpe.inspect import inspect_tokenizer as inspect_tokenizer
     from forensics.bpe.model import Tokenizer as Tokenizer
+    from forensics.bpe.pretokenize import PreTokenizer as PreTokenizer
+    from forensics.composition.classify import classify_texts as classify_texts
+    from forensics.composition.profiles import build_profiles as build_profiles
+    from forensics.composition.profiles import load_profiles as load_profiles
+    from forensics.composition.scan import scan_corpus as scan_corpus
+    from forensics.corpus.build import build_category_set as build_category_set
+    from forensics.corpus.categories import Category as Category
+    from forensics.corpus.categories import CategorySet as CategorySet
+    from forensics.corpus.categories import load_categories as load_categories
+    from forensics.corpus.quality import quality_report as quality_report
+    from forensics.counting.categories import count_categories as count_categories
+    from forensics.counting.pairs import PairCounts as PairCounts
+    from forensics.counting.pairs import count_pairs as count_pairs
+    from forensics.counting.replay import PairTrace as PairTrace
+    from forensics.counting.replay import replay_merges as replay_merges
+    from forensics.counting.words import count_words as count_words
     from forensics.errors import ForensicsError as ForensicsError
+    from forensics.inference.infer import MixtureEstimate as MixtureEstimate
+    from forensics.inference.infer import infer_mixture as infer_mixture
+    from forensics.recommend.cpt import fit_dcpt_law as fit_dcpt_law
+    from forensics.recommend.cpt import recommend_cpt_ratio as recommend_cpt_ratio
+    from forensics.recommend.heuristics import recommend_heuristic as recommend_heuristic
+    from forensics.recommend.match import recommend_match as recommend_match
+    from forensics.recommend.parity import recommend_parity as recommend_parity
+    from forensics.recommend.runs import recommend_from_runs as recommend_from_runs
+    from forensics.recommend.runs import suggest_runs as suggest_runs

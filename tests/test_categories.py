@@ -149,7 +149,7 @@ def test_quality_report_on_a_small_set(tmp_path: Path) -> None:
     english = "The quick brown fox jumps over the lazy dog while the farmer watches the fields.\n" * 30
     russian = "Съешь же ещё этих мягких французских булок, да выпей чаю, сказал старый мельник.\n" * 30
     code = "def add(a, b):\n    return a + b  # sum of two numbers\n\nfor i in range(10):\n    print(add(i, i))\n" * 30
-    for name, text, script in (("en", english, "Latn"), ("ru", russian, "Cyrl"), ("py", code, "Latn")):
+    for name, text, _script in (("en", english, "Latn"), ("ru", russian, "Cyrl"), ("py", code, "Latn")):
         (tmp_path / name).mkdir()
         half = len(text) // 2
         (tmp_path / name / "train.txt").write_text(text[:half])
