@@ -1,4 +1,18 @@
-"""Helpers shared by the command modules: JSON/terminal output."""
+"""Helpers shared by the command modules, and the conventions every command follows.
+
+The conventions (new commands keep them; ``tests/test_cli_errors.py`` holds every command to the first):
+
+- Bad input: one line ``error: <file>: <problem>; <what to do>`` on stderr, exit code 2, nothing written.
+  Ctrl-C: one line, exit code 130; long jobs keep what finished and resume.
+- ``--json`` prints the JSON result (with its ``provenance``) on stdout; ``-o/--output FILE`` writes it
+  to a file atomically. A command whose main output is a directory takes ``--out DIR`` (``scan`` also
+  answers to its older ``-o/--output``); ``suggest-runs``, whose main output is a CSV, writes the CSV
+  with ``-o`` and its JSON with ``--json FILE``.
+- Charts: ``--plot FILE.png`` (the ``plot`` extra).
+- Lists of names: repeat the option or separate with commas (:func:`split_names`).
+- Every tokenizer argument takes any supported format (``forensics.load_tokenizer``), except
+  ``count-pairs --tokenizer``, which counts token pairs through HF ``tokenizers`` (a ``tokenizer.json``).
+"""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ from cli.common import console, emit_json
 @click.option("--no-cache", is_flag=True, help="Recount everything instead of reading cached traces.")
 @click.option("--pretokenizer", default=None, help="Preset or regex for rank files of unknown encodings.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option("--output", type=click.Path(dir_okay=False), help="Write the JSON result to this file (atomically).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the JSON result to this file (atomically).")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write a bar chart (PNG) of the shares.")
 def command(tokenizer, categories, merges, start, split, method, min_share, solver, bootstrap, confidence, seed, workers, no_cache,
             pretokenizer, as_json, output, plot):

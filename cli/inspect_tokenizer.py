@@ -10,7 +10,7 @@ from cli.common import console, emit_json
 @click.command("inspect")
 @click.argument("tokenizer", type=click.Path(dir_okay=True))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option("--output", type=click.Path(dir_okay=False), help="Write the JSON result to this file (atomically).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the JSON result to this file (atomically).")
 @click.option("--format", "fmt", default=None, help="Force a reader (hf-json, tiktoken, tiktoken-json, tekken, "
               "sentencepiece, merges-txt); by default the content decides.")
 @click.option("--pretokenizer", default=None, help="Preset name (gpt2, cl100k, o200k, ...) or regex; needed for "

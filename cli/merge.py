@@ -9,9 +9,11 @@ import click
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON summary.")
 @click.option("--labels", type=click.Choice(["jsonl", "parquet"]), help="Also join per-document labels.")
-@click.option("--png", is_flag=True, help="Also write composition.png (needs the plot extra).")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Also draw the composition as a PNG chart here "
+              "(needs the plot extra).")
+@click.option("--png", is_flag=True, hidden=True, help="Older spelling: --plot DIRECTORY/composition.png.")
 @click.option("--allow-missing", is_flag=True, help="Merge what is finished even if some units are not.")
-def command(directory, as_json, labels, png, allow_missing):
+def command(directory, as_json, labels, plot, png, allow_missing):
     """Merge the finished units of a scan directory into summary.json and composition.csv.
 
     Partials add up exactly (counts and pair histograms), in any order, so the result equals a
@@ -31,4 +33,4 @@ def command(directory, as_json, labels, png, allow_missing):
     read_plan(directory)  # a directory that holds no scan is refused before anything is written to it
     with DirectoryLock(directory, name=".scan.lock", what="scan"):
         result = merge_scan(directory, allow_missing=allow_missing)
-        finish(result, output=directory, as_json=as_json, labels=labels, png=png)
+        finish(result, output=directory, as_json=as_json, labels=labels, png=png, plot=plot)

@@ -68,11 +68,13 @@ def show_result(result, *, top: int = 25) -> None:
             out.print(f"  {problem}", markup=False)
 
 
-def finish(result, *, output, as_json, labels, png) -> None:
-    from forensics.composition.report import write_report
+def finish(result, *, output, as_json, labels, png, plot=None) -> None:
+    from forensics.composition.report import write_png, write_report
 
     from cli.common import emit_json
 
+    if plot:
+        write_png(result, plot)
     if output:
         paths = write_report(result, output, labels=labels, png=png)
         if not as_json:
@@ -91,7 +93,7 @@ def finish(result, *, output, as_json, labels, png) -> None:
               help="Category set names or directories (repeat or comma-separate) [default: languages,code].")
 @click.option("--profiles", "profiles_file", type=click.Path(exists=True, dir_okay=False),
               help="A profiles .npz from `forensics profiles build` instead of --categories.")
-@click.option("-o", "--output", type=click.Path(file_okay=False),
+@click.option("--out", "-o", "--output", "output", type=click.Path(file_okay=False),
               help="Directory for partials, summary.json, composition.csv (a rerun resumes here).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON summary.")
 @click.option("--workers", type=int, help="Worker processes (local) [default: usable CPUs].")
@@ -114,7 +116,9 @@ def finish(result, *, output, as_json, labels, png) -> None:
 @click.option("--text-key", default="text", show_default=True, help="JSONL/Parquet field holding the text.")
 @click.option("--id-key", default="id", show_default=True, help="JSONL/Parquet field holding the document id.")
 @click.option("--labels", type=click.Choice(["jsonl", "parquet"]), help="Also write per-document labels.")
-@click.option("--png", is_flag=True, help="Also write composition.png (needs the plot extra).")
+@click.option("--plot", "plot", type=click.Path(dir_okay=False), help="Also draw the composition as a PNG chart here "
+              "(needs the plot extra).")
+@click.option("--png", is_flag=True, hidden=True, help="Older spelling: --plot OUT/composition.png.")
 @click.option("--unit-mb", type=float, default=64, show_default=True, help="Work unit size (MiB on disk).")
 @click.option("--estimate", "estimate_method", type=click.Choice(["nnls", "em"]), default="nnls", show_default=True,
               help="How the pair-count mixture estimate is fitted.")
@@ -132,7 +136,7 @@ def finish(result, *, output, as_json, labels, png) -> None:
                    "and counted; files named on the command line are always read).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar [default: on a terminal].")
 def command(paths, categories, profiles_file, output, as_json, workers, backend, ray_address, rank, world_size,
-            threshold, novelty, max_bytes, tokenizer, fmt, text_key, id_key, labels, png, unit_mb, estimate_method,
+            threshold, novelty, max_bytes, tokenizer, fmt, text_key, id_key, labels, plot, png, unit_mb, estimate_method,
             resume, hash_inputs, markup, include_binary, follow_links, progress):
     """Scan corpus shards and report their composition by documents, bytes and tokens.
 
@@ -169,4 +173,4 @@ def command(paths, categories, profiles_file, output, as_json, workers, backend,
         click.echo(f"rank {rank} of {world_size} finished its units in {output}; after every rank has finished, "
                    f"run: forensics merge {output}", err=True)
         return
-    finish(result, output=output, as_json=as_json, labels=labels, png=png)
+    finish(result, output=output, as_json=as_json, labels=labels, png=png, plot=plot)
