@@ -14,6 +14,9 @@ class ForensicsError(Exception):
     """An input problem the user can fix; the message names the file and what to do.
 
     >>> raise ForensicsError("tok.json: not a tokenizer file; pass --format")
+    Traceback (most recent call last):
+    ...
+    forensics.errors.ForensicsError: tok.json: not a tokenizer file; pass --format
     """
 
     exit_code = 2

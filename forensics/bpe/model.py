@@ -8,7 +8,10 @@ priority order, which is what mixture inference reads.
 
 What it leaves out: decoding, special-token parsing inside text, model-specific post-processing.
 
->>> tok = Tokenizer.from_merges([(b"a", b"b")], pretokenizer=PreTokenizer.preset("gpt2"))  # doctest: +SKIP
+>>> from forensics import load_tokenizer
+>>> tok = load_tokenizer("fixtures/tokenizers/gpt2/vocab.bpe.gz")
+>>> tok.num_merges, tok.vocab_size, tok.byte_level
+(50000, 50257, True)
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from forensics.bpe.pretokenize import PreTokenizer
 class Tokenizer:
     """A BPE tokenizer as data: merges in priority order, vocabulary ids, pre-tokenizer, specials.
 
-    >>> tok.merges[0]  # doctest: +SKIP
+    >>> import forensics; tok = forensics.load_tokenizer("fixtures/tokenizers/gpt2/vocab.bpe.gz")
+    >>> tok.merges[0]
     (b' ', b't')
     """
 
@@ -96,7 +100,8 @@ class Tokenizer:
     def merge_ranks(self) -> dict[tuple[int, int], tuple[int, int]]:
         """(left id, right id) -> (priority, new id).
 
-        >>> tok.merge_ranks[(tok.vocab[b" "], tok.vocab[b"t"])]  # doctest: +SKIP
+        >>> import forensics; tok = forensics.load_tokenizer("fixtures/tokenizers/gpt2/vocab.bpe.gz")
+        >>> tok.merge_ranks[(tok.vocab[b" "], tok.vocab[b"t"])]
         (0, 256)
         """
         vocab = self.vocab
@@ -105,7 +110,8 @@ class Tokenizer:
     def merge_table(self) -> np.ndarray:
         """Merges as an int64 array of shape (T, 3): left id, right id, new id.
 
-        >>> tok.merge_table().shape  # doctest: +SKIP
+        >>> import forensics; tok = forensics.load_tokenizer("fixtures/tokenizers/gpt2/vocab.bpe.gz")
+        >>> tok.merge_table().shape
         (50000, 3)
         """
         vocab = self.vocab
@@ -121,7 +127,8 @@ class Tokenizer:
     def token_bytes(self, token_id: int) -> bytes:
         """Raw bytes a token id stands for (byte-fallback ids give their byte).
 
-        >>> tok.token_bytes(tok.vocab[b"the"])  # doctest: +SKIP
+        >>> import forensics; tok = forensics.load_tokenizer("fixtures/tokenizers/gpt2/vocab.bpe.gz")
+        >>> tok.token_bytes(tok.vocab[b"the"])
         b'the'
         """
         if token_id in self.id_to_token:
@@ -151,7 +158,8 @@ class Tokenizer:
     def initial_ids(self, word: str) -> list[int]:
         """Ids of a word's base symbols before any merge.
 
-        >>> tok.initial_ids("hi")  # doctest: +SKIP
+        >>> import forensics; tok = forensics.load_tokenizer("fixtures/tokenizers/gpt2/vocab.bpe.gz")
+        >>> tok.initial_ids("hi")
         [71, 72]
         """
         vocab = self.vocab
@@ -174,7 +182,8 @@ class Tokenizer:
     def encode_word(self, word: str) -> list[int]:
         """BPE on one pre-tokenized word: repeatedly apply the highest-priority merge present.
 
-        >>> tok.encode_word(" hello")  # doctest: +SKIP
+        >>> import forensics; tok = forensics.load_tokenizer("fixtures/tokenizers/gpt2/vocab.bpe.gz")
+        >>> tok.encode_word(" hello")
         [23748]
         """
         if self.ignore_merges:
@@ -211,7 +220,8 @@ class Tokenizer:
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` (no special tokens are recognised inside it).
 
-        >>> tok.encode("Hello world")  # doctest: +SKIP
+        >>> import forensics; tok = forensics.load_tokenizer("fixtures/tokenizers/gpt2/vocab.bpe.gz")
+        >>> tok.encode("Hello world")
         [15496, 995]
         """
         cache = self._word_cache
@@ -228,7 +238,8 @@ class Tokenizer:
     def encode_batch(self, texts: Iterable[str]) -> list[list[int]]:
         """Encode several texts.
 
-        >>> tok.encode_batch(["a", "b"])  # doctest: +SKIP
+        >>> import forensics; tok = forensics.load_tokenizer("fixtures/tokenizers/gpt2/vocab.bpe.gz")
+        >>> tok.encode_batch(["a", "b"])
         [[64], [65]]
         """
         return [self.encode(text) for text in texts]

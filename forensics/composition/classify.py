@@ -11,8 +11,11 @@ pieces add up (plain text files: the windows spread over their first block).
 
 What it leaves out: reading shards (``forensics.corpus.readers``) and aggregation (``scan.py``).
 
->>> labels = classify_texts(["Der Hund schläft im Garten und träumt von Knochen."] * 2)  # doctest: +SKIP
->>> labels[0].label  # doctest: +SKIP
+>>> from forensics.composition.profiles import build_profiles
+>>> from forensics.corpus.categories import load_categories
+>>> profiles = build_profiles(load_categories("languages", categories=["de", "en"]), group_refinement=False)
+>>> labels = classify_texts(["Der Hund schläft im Garten und träumt von Knochen."] * 2, profiles)
+>>> labels[0].label
 'de'
 """
 
@@ -52,7 +55,10 @@ def score_array(data: np.ndarray, starts: np.ndarray, profiles: Profiles, *,
     (and, with ``byte_scores``, the byte n-grams' scores alone and the background's, which
     :func:`novel_mask` reads).
 
-    >>> score_array(*pack_texts(["hello"]), profiles)[1].tolist()  # doctest: +SKIP
+    >>> from forensics.composition.profiles import build_profiles
+    >>> from forensics.corpus.categories import load_categories
+    >>> profiles = build_profiles(load_categories("languages", categories=["de", "en"]), group_refinement=False)
+    >>> score_array(*pack_texts(["hello"]), profiles)[1].tolist()
     [5]
     """
     limit = 0 if max_bytes is None else int(max_bytes)
@@ -73,7 +79,10 @@ def novel_mask(scores: np.ndarray, lengths: np.ndarray, byte_scores: np.ndarray,
     """Documents unlike every category (:func:`~forensics.composition.profiles.novel_documents`),
     from ``score_array(..., byte_scores=True)``.
 
-    >>> novel_mask(*score_array(*pack_texts(["..."]), profiles, byte_scores=True), profiles)  # doctest: +SKIP
+    >>> from forensics.composition.profiles import build_profiles
+    >>> from forensics.corpus.categories import load_categories
+    >>> profiles = build_profiles(load_categories("languages", categories=["de", "en"]), group_refinement=False)
+    >>> novel_mask(*score_array(*pack_texts(["..."]), profiles, byte_scores=True), profiles)
     array([False])
     """
     if not len(scores):
@@ -116,8 +125,11 @@ def decide(scores: np.ndarray, lengths: np.ndarray, profiles: Profiles, *,
     """Best category index per document (-1 when its calibrated probability is below ``threshold``)
     and that probability.
 
-    >>> decide(*score_array(*pack_texts(["..."]), profiles), profiles)  # doctest: +SKIP
-    (array([-1]), array([0.12]))
+    >>> from forensics.composition.profiles import build_profiles
+    >>> from forensics.corpus.categories import load_categories
+    >>> profiles = build_profiles(load_categories("languages", categories=["de", "en"]), group_refinement=False)
+    >>> decide(*score_array(*pack_texts(["The dog sleeps in the garden.", "..."]), profiles), profiles)[0]
+    array([ 1, -1])
     """
     best = scores.argmax(axis=1) if scores.size else np.zeros(len(scores), np.int64)
     prob = label_probability(scores, lengths, profiles.calibration) if len(scores) else np.zeros(0)
@@ -130,7 +142,10 @@ def classify_texts(texts: Sequence[str | bytes], profiles: Profiles | str | None
     """Label each text (``unknown`` below ``threshold``, and with ``novelty`` also when it is unlike
     every category: see :func:`novel_mask`) with profiles (default: languages + code).
 
-    >>> [l.label for l in classify_texts(["def f(x):\\n    return x + 1\\n" * 8])]  # doctest: +SKIP
+    >>> from forensics.composition.profiles import build_profiles
+    >>> from forensics.corpus.categories import load_categories
+    >>> profiles = build_profiles(load_categories("code", categories=["python", "rust"]), group_refinement=False)
+    >>> [label.label for label in classify_texts(["def f(x):\\n    return x + 1\\n" * 8], profiles)]
     ['python']
     """
     profiles = load_profiles() if profiles is None else load_profiles(profiles)

@@ -7,7 +7,11 @@ atomically.
 
 What it leaves out: terminal tables (the CLI draws them with rich).
 
->>> write_report(result, "out/scan", labels="jsonl", png=True)  # doctest: +SKIP
+For the scan of :mod:`forensics.composition.scan`'s example (run with ``labels=True``):
+
+>>> write_report(result, "/tmp/scan", labels="jsonl", png=True)  # doctest: +SKIP
+{'summary': '/tmp/scan/summary.json', 'csv': '/tmp/scan/composition.csv',
+ 'labels': '/tmp/scan/labels.jsonl', 'png': '/tmp/scan/composition.png'}
 """
 
 from __future__ import annotations

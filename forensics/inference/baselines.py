@@ -3,8 +3,12 @@
 Token classification: each merge's token goes to the category where it was most frequent (normalised
 by the category's pair count) when it was made; a category's share is the share of tokens it gets.
 
->>> token_classification(program)  # doctest: +SKIP
-array([0.4, 0.1, ...])
+>>> from forensics.counting.categories import count_categories
+>>> from forensics.inference.program import build_program
+>>> langs = {c: f"fixtures/categories/languages/{c}/count.jsonl.gz" for c in ("de", "en")}
+>>> counts = count_categories("fixtures/tokenizers/gpt2/vocab.bpe.gz", langs, merges=300, workers=1)
+>>> token_classification(build_program(list(counts.traces.values()))).round(2)
+array([0.27, 0.73])
 """
 
 from __future__ import annotations
@@ -17,7 +21,11 @@ from forensics.inference.program import MixtureProgram
 def token_classification(program: MixtureProgram) -> np.ndarray:
     """Share of the window's (seen) merges whose token is most frequent in each category.
 
-    >>> token_classification(program).sum()  # doctest: +SKIP
+    >>> from forensics.counting.categories import count_categories
+    >>> from forensics.inference.program import build_program
+    >>> langs = {c: f"fixtures/categories/languages/{c}/count.jsonl.gz" for c in ("de", "en")}
+    >>> counts = count_categories("fixtures/tokenizers/gpt2/vocab.bpe.gz", langs, merges=300, workers=1)
+    >>> float(token_classification(build_program(list(counts.traces.values()))).sum())
     1.0
     """
     merged = program.merged[program.active]

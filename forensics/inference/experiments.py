@@ -3,7 +3,11 @@
 Used by the accuracy harness (`benchmarks/controlled.py`), `make demo` and the tests: the truth is the
 actual byte share of each category in the text the tokenizer was trained on.
 
->>> texts, truth = mixture_text({"en": docs_en, "de": docs_de}, np.array([0.7, 0.3]), budget=1e6)  # doctest: +SKIP
+>>> from forensics.corpus.categories import load_categories
+>>> langs = load_categories("languages", categories=["en", "de"])
+>>> texts, truth = mixture_text({c.name: c.texts() for c in langs}, np.array([0.7, 0.3]), budget=1e6)
+>>> truth.round(2)
+array([0.7, 0.3])
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@ by default, ``lp`` for the paper's program alone); convert the pair-mass weights
 (resampling chunks of documents) for calibrated per-category intervals; report the token-classification
 baseline, solver diagnostics, the evidence behind the estimate and warnings (:mod:`.evidence`).
 
->>> estimate = infer_mixture("tokenizer.json", "languages", merges=3000)  # doctest: +SKIP
->>> max(estimate.shares, key=estimate.shares.get)  # doctest: +SKIP
+>>> langs = {c: f"fixtures/categories/languages/{c}/count.jsonl.gz" for c in ("de", "en")}
+>>> estimate = infer_mixture("fixtures/tokenizers/gpt2/vocab.bpe.gz", langs, merges=300, workers=1)
+>>> max(estimate.shares, key=estimate.shares.get)
 'en'
 """
 
@@ -59,8 +60,10 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
     estimator (:data:`forensics.inference.estimators.METHODS`). ``bootstrap`` > 0 resamples each
     category's documents that many times for ``confidence`` intervals.
 
-    >>> infer_mixture("gpt2/vocab.bpe", "languages", merges=1000).shares["en"]  # doctest: +SKIP
-    0.97
+    >>> langs = {c: f"fixtures/categories/languages/{c}/count.jsonl.gz" for c in ("de", "en")}
+    >>> estimate = infer_mixture("fixtures/tokenizers/gpt2/vocab.bpe.gz", langs, merges=300, workers=1)
+    >>> round(estimate.shares["en"], 2), round(estimate.baselines["token_classification"]["en"], 2)
+    (0.89, 0.73)
     """
     from forensics.bpe.inspect import _as_tokenizer
     from forensics.counting.categories import count_categories

@@ -13,9 +13,12 @@ steps share one left-hand side: this module turns the traces into segments (pair
 count vector), each standing for up to thousands of (step, pair) rows. Steps whose merged pair occurs in
 no category's sample carry no information about the mixture and are left out (reported as unseen).
 
->>> program = build_program(traces, start=0, steps=3000)  # doctest: +SKIP
->>> program.segment_counts.shape  # doctest: +SKIP
-(412345, 10)
+>>> from forensics.counting.categories import count_categories
+>>> langs = {c: f"fixtures/categories/languages/{c}/count.jsonl.gz" for c in ("de", "en")}
+>>> counts = count_categories("fixtures/tokenizers/gpt2/vocab.bpe.gz", langs, merges=300, workers=1)
+>>> program = build_program(list(counts.traces.values()), start=0, steps=300)
+>>> program.segment_counts.shape
+(12414, 2)
 """
 
 from __future__ import annotations
@@ -75,8 +78,11 @@ def build_program(traces: list[PairTrace], *, start: int = 0, steps: int | None 
                   names: list[str] | None = None) -> MixtureProgram:
     """Segments and merged-pair counts of every category over steps [start, start + steps).
 
-    >>> build_program([trace_a, trace_b], steps=1000).num_steps  # doctest: +SKIP
-    1000
+    >>> from forensics.counting.categories import count_categories
+    >>> langs = {c: f"fixtures/categories/languages/{c}/count.jsonl.gz" for c in ("de", "en")}
+    >>> counts = count_categories("fixtures/tokenizers/gpt2/vocab.bpe.gz", langs, merges=300, workers=1)
+    >>> build_program(list(counts.traces.values()), steps=100).num_steps
+    100
     """
     if len(traces) < 2:
         raise ForensicsError("mixture inference needs at least two categories")

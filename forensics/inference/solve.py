@@ -15,9 +15,13 @@ its steps (a sparse table answers range minima in O(1)); add, for the most viola
 a ``v_p`` column when the pair has none; every few rounds drop rows with large slack and zero dual.
 Stop when no (step, pair) row is violated: the answer is optimal for the full LP1_T.
 
->>> solution = solve_program(program)  # doctest: +SKIP
->>> solution.alpha.round(3)  # doctest: +SKIP
-array([0.312, 0.101, ...])
+>>> from forensics.counting.categories import count_categories
+>>> from forensics.inference.program import build_program
+>>> langs = {c: f"fixtures/categories/languages/{c}/count.jsonl.gz" for c in ("de", "en")}
+>>> counts = count_categories("fixtures/tokenizers/gpt2/vocab.bpe.gz", langs, merges=300, workers=1)
+>>> solution = solve_program(build_program(list(counts.traces.values())))
+>>> solution.status, solution.alpha.round(3)
+('optimal', array([0.11, 0.89]))
 """
 
 from __future__ import annotations
@@ -144,7 +148,13 @@ def solve_program(program: MixtureProgram, options: SolveOptions | None = None, 
     the slacks v_t and v_p; None prices every slack at 1, which is LP1_T exactly. The weighted
     estimators (:mod:`.estimators`) price a unit of violation by how noisy the counts behind it are.
 
-    >>> solve_program(program, SolveOptions(solver="cbc")).objective  # doctest: +SKIP
+    >>> from forensics.counting.categories import count_categories
+    >>> from forensics.inference.program import build_program
+    >>> langs = {c: f"fixtures/categories/languages/{c}/count.jsonl.gz" for c in ("de", "en")}
+    >>> counts = count_categories("fixtures/tokenizers/gpt2/vocab.bpe.gz", langs, merges=300, workers=1)
+    >>> program = build_program(list(counts.traces.values()), steps=100)
+    >>> round(solve_program(program, SolveOptions(solver="cbc")).objective)
+    76198
     """
     options = options or SolveOptions()
     started = time.perf_counter()

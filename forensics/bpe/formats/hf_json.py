@@ -10,7 +10,12 @@ each token; the redundant ones are counted. The normaliser and pre-tokenizer are
 
 What it leaves out: WordPiece/Unigram models, post-processors, decoders (only used to detect byte level).
 
->>> tok = load_tokenizer("tokenizer.json")  # doctest: +SKIP
+>>> from forensics import load_tokenizer
+>>> from forensics.inference.experiments import train_reference_bpe
+>>> train_reference_bpe(["the cat sat on the mat"] * 20, 10, "/tmp/forensics-hf-tokenizer.json")
+>>> tok = load_tokenizer("/tmp/forensics-hf-tokenizer.json")
+>>> tok.format, tok.merges[0]
+('hf-json', (b'a', b't'))
 """
 
 from __future__ import annotations

@@ -13,7 +13,10 @@ long or given twice, the unknown piece, the 256 byte pieces, the precompiled map
 What it leaves out: Unigram models (refused with a clear error), the precompiled normalisation map
 (approximated by NFKC when the model asks for an NFKC-type rule), user-defined symbols inside text.
 
->>> tok = load_tokenizer("fixtures/tokenizers/sentencepiece/botchan_en_bpe_1000.model")  # doctest: +SKIP
+>>> from forensics import load_tokenizer
+>>> tok = load_tokenizer("fixtures/tokenizers/sentencepiece/botchan_en_bpe_1000.model")
+>>> tok.format, tok.num_merges, tok.byte_level
+('sentencepiece', 928, False)
 """
 
 from __future__ import annotations

@@ -4,7 +4,10 @@
 Token ids are ranks shifted by the number of special tokens, and only the first
 ``default_vocab_size - default_num_special_tokens`` ranks are in use.
 
->>> tok = load_tokenizer("fixtures/tokenizers/tekken/tekken_240911.first6000.json.gz")  # doctest: +SKIP
+>>> from forensics import load_tokenizer
+>>> tok = load_tokenizer("fixtures/tokenizers/tekken/tekken_240911.first6000.json.gz")
+>>> tok.format, len(tok.special_tokens), tok.num_merges
+('tekken', 1000, 5744)
 """
 
 from __future__ import annotations

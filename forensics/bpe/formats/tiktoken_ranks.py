@@ -6,7 +6,10 @@ Rank files carry no pre-tokenizer: well-known encodings are recognised by conten
 caller passes ``--pretokenizer``. A rank given twice is refused, as tiktoken refuses it, and so is a token
 given twice.
 
->>> tok = load_tokenizer("fixtures/tokenizers/claude/claude.json.gz")  # doctest: +SKIP
+>>> from forensics import load_tokenizer
+>>> tok = load_tokenizer("fixtures/tokenizers/tiktoken/r50k_base.tiktoken.gz")
+>>> tok.format, tok.recognised_encoding
+('tiktoken', 'r50k_base')
 """
 
 from __future__ import annotations

@@ -28,9 +28,10 @@ The modules, each importing only from those above it::
 This package re-exports every name the single ``profiles.py`` module had; a tuned constant is read
 where it is defined (patch ``profiles.groups.MAX_GROUP_SIZE``, not the re-export).
 
->>> profiles = load_profiles(["languages", "code"])  # doctest: +SKIP
->>> profiles.names[:3]  # doctest: +SKIP
-['ar', 'as', 'ca']
+>>> from forensics.corpus.categories import load_categories
+>>> profiles = build_profiles(load_categories("languages", categories=["de", "en"]), group_refinement=False)
+>>> profiles.names
+['de', 'en']
 """
 
 from __future__ import annotations

@@ -51,7 +51,11 @@ def load_profiles(spec: Any = DEFAULT_SETS, *, split: str = "train", cache: bool
                   **params: Any) -> Profiles:
     """Profiles from a ``.npz`` file, or built (and cached) from category set names or directories.
 
-    >>> load_profiles("profiles.npz")  # doctest: +SKIP
+    >>> from forensics.corpus.categories import load_categories
+    >>> profiles = build_profiles(load_categories("languages", categories=["de", "en"]), group_refinement=False)
+    >>> profiles.save("/tmp/de-en.npz")
+    >>> load_profiles("/tmp/de-en.npz").names
+    ['de', 'en']
     """
     if isinstance(spec, Profiles):
         return spec
