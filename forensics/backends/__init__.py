@@ -31,8 +31,9 @@ class Backend(Protocol):
     def map_unordered(self, fn: Callable[[Any], T], items: Iterable[Any]) -> Iterator[T]: ...
 
 
-def get_backend(name: str = "local", *, workers: int | None = None, address: str | None = None) -> Backend:
-    """The backend called ``name`` (``local`` or ``ray``).
+def get_backend(name: str = "local", *, workers: int | None = None, address: str | None = None,
+                start_method: str | None = None) -> Backend:
+    """The backend called ``name`` (``local`` or ``ray``); ``start_method`` picks how local workers start.
 
     >>> get_backend("local", workers=2).workers
     2
@@ -40,7 +41,7 @@ def get_backend(name: str = "local", *, workers: int | None = None, address: str
     if name == "local":
         from forensics.backends.local import LocalBackend
 
-        return LocalBackend(workers=workers)
+        return LocalBackend(workers=workers, start_method=start_method)
     if name == "ray":
         from forensics.backends.ray import RayBackend
 

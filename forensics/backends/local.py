@@ -1,6 +1,8 @@
 """The local backend: a pool of worker processes on this machine (one worker runs in-process).
 
-Workers are started with ``spawn`` (no inherited threads or locks); results come back as they finish.
+Workers are started with ``spawn`` by default (no inherited threads or locks; ``start_method="fork"``
+lets a plain script without an ``if __name__ == "__main__"`` guard use the pool, as counting does);
+results come back as they finish.
 Workers ignore Ctrl-C; on Ctrl-C (or any error) the main process cancels queued items and stops the
 workers within seconds.
 """
@@ -28,8 +30,9 @@ class LocalBackend:
 
     name = "local"
 
-    def __init__(self, *, workers: int | None = None) -> None:
+    def __init__(self, *, workers: int | None = None, start_method: str | None = None) -> None:
         self.workers = max(1, workers or default_workers())
+        self.start_method = start_method or "spawn"
 
     def map_unordered(self, fn: Callable[[Any], T], items: Iterable[Any]) -> Iterator[T]:
         items = list(items)
@@ -40,7 +43,7 @@ class LocalBackend:
         import multiprocessing
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-        context = multiprocessing.get_context("spawn")
+        context = multiprocessing.get_context(self.start_method)
         pool = ProcessPoolExecutor(max_workers=min(self.workers, len(items)), mp_context=context,
                                    initializer=_ignore_interrupts)
         try:

@@ -13,6 +13,7 @@ rerun with another number of merges or another solver setting reads them back in
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import time
 from dataclasses import dataclass, field
@@ -159,7 +160,10 @@ def count_categories(tokenizer: Tokenizer | str | os.PathLike, categories, *, sp
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(groups), desc="categories", unit="cat", leave=False, disable=None)
-    runner = get_backend("local", workers=workers)  # Ctrl-C stops its workers; one worker runs in-process
+    # Ctrl-C stops the workers; one worker runs in-process. fork where there is one: a user's plain script
+    # (no __main__ guard) calling count_categories or infer_mixture must work, as it did with fork before.
+    start = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    runner = get_backend("local", workers=workers, start_method=start)
     jobs = [(name, files, tok, merges, cache, text_key) for name, files in groups.items()]
     for name, path, row in runner.map_unordered(_count_job, jobs):
         rows[name] = row
@@ -195,8 +199,11 @@ def _category_files(categories, *, split: str) -> dict[str, list[str]]:
                                          f"them or leave one set out")
                 combined[name], origin[name] = files, spec
         return combined
-    if isinstance(categories, dict):
-        groups = {str(k): [str(p) for p in (v if isinstance(v, (list, tuple)) else [v])] for k, v in categories.items()}
+    if isinstance(categories, dict):  # {name: files, directories or globs}
+        from forensics.corpus.readers import expand_inputs
+
+        groups = {str(k): [str(p) for p in expand_inputs(list(v) if isinstance(v, (list, tuple)) else [v])]
+                  for k, v in categories.items()}
     else:
         from forensics.corpus.categories import load_categories
 

@@ -51,8 +51,9 @@ def tokenizer_file(path: str | os.PathLike) -> Path:
     if not path.is_dir():
         return path
     for name in TOKENIZER_NAMES:
-        if (path / name).exists():
-            return path / name
+        for suffix in ("", ".gz", ".zst"):  # read compressed too, as a file path is
+            if (path / f"{name}{suffix}").exists():
+                return path / f"{name}{suffix}"
     raise input_error(path, "is a directory with no tokenizer file in it",
                       "pass the tokenizer file itself (tokenizer.json, *.tiktoken, merges.txt, *.model)")
 

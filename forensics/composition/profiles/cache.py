@@ -34,11 +34,15 @@ def profiles_cache_dir() -> Path:
 
 
 def _cache_key(specs: list[Any], split: str, params: dict[str, Any]) -> str:
-    from forensics.corpus.categories import load_categories
+    from forensics.corpus.categories import CategorySet, load_categories
 
     digest = hashlib.sha256(json.dumps([PROFILE_VERSION, split, params], sort_keys=True).encode())
     for spec in specs:
-        cat_set = load_categories(spec, split=split)
+        if isinstance(spec, CategorySet):  # loaded already (its own split)
+            cat_set = spec
+            digest.update(f"split={spec.split}".encode())
+        else:
+            cat_set = load_categories(spec, split=split)
         for cat in cat_set:
             digest.update(f"{cat_set.name}/{cat.name}/{cat.group}".encode())
             for path in cat.files:
