@@ -19,7 +19,7 @@ import json
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 import regex
 
@@ -146,7 +146,7 @@ class PreTokenizer:
 
     # ----- application -----------------------------------------------------------------------------
     @cached_property
-    def _compiled(self) -> list[tuple[str, object]]:
+    def _compiled(self) -> list[tuple[str, Any]]:
         compiled: list[tuple[str, object]] = []
         for kind, arg in self.steps:
             if kind == "split":
@@ -213,7 +213,7 @@ class PreTokenizer:
             parts.append(self.normalizer)
         for kind, arg in self.steps:
             if kind == "split":
-                parts.append(f"regex split ({arg.behavior})")  # type: ignore[union-attr]
+                parts.append(f"regex split ({arg.behavior})")  # type: ignore[union-attr,attr-defined]
             elif kind == "digits":
                 parts.append("single digits" if arg else "digit runs")
             elif kind == "metaspace":

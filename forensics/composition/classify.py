@@ -154,7 +154,7 @@ def classify_texts(texts: Sequence[str | bytes], profiles: Profiles | str | None
     scored = score_array(*pack_texts(texts), profiles, max_bytes=max_bytes, byte_scores=novelty)
     scores, lengths = scored[:2]
     labels, top = decide(scores, lengths, profiles, threshold=threshold)
-    novel = novel_mask(*scored, profiles) if novelty else np.zeros(len(texts), bool)
+    novel = novel_mask(scores, lengths, scored[2], profiles) if novelty else np.zeros(len(texts), bool)
     labels[novel] = -1
     order = np.argsort(-scores, axis=1)[:, :2]
     out = []

@@ -51,7 +51,7 @@ class Partial:
     read: ReadStats = field(default_factory=ReadStats)
     input_hashes: dict[str, str] = field(default_factory=dict)
     # bytes of the documents labelled ``unknown``, by their best (if unconvincing) category
-    unknown_best: np.ndarray | None = None
+    unknown_best: np.ndarray = None  # type: ignore[assignment]  # zeros after __post_init__
     novel_documents: int = 0  # of the ``unknown`` documents, those unlike every category (novel)
     novel_bytes: int = 0
     markup_documents: int = 0  # HTML pages, classified by their visible text

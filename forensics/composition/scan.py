@@ -191,7 +191,7 @@ class _UnitCounter:
         from forensics.composition.classify import decide, novel_mask
 
         labels, top = decide(scores, lengths, self.profiles, threshold=self.settings.threshold)
-        novel = novel_mask(scores, lengths, byte_scores, self.profiles) if self.settings.novelty \
+        novel = novel_mask(scores, lengths, byte_scores, self.profiles) if byte_scores is not None \
             else np.zeros(len(scores), bool)
         labels[novel] = -1
         self.partial.novel_documents += int(novel.sum())
@@ -330,7 +330,7 @@ def run_unit(job: tuple[ScanSettings, Unit]) -> dict[str, Any]:
     for shard in unit.shards:
         path = Path(shard)
         kind = detect_format(path) if settings.format == "infer" else settings.format
-        documents = iter_file_documents(path, format=settings.format, text_key=settings.text_key,
+        documents = iter_file_documents(path, format=settings.format, text_key=settings.text_key,  # type: ignore[arg-type]
                                         id_key=settings.id_key, stats=stats, on_error="skip",
                                         whole_text_files=False, include_binary=settings.include_binary)
         if kind == "text":

@@ -207,7 +207,7 @@ def _category_files(categories, *, split: str) -> dict[str, list[str]]:
     else:
         from forensics.corpus.categories import load_categories
 
-        loaded = load_categories(categories, split=split)
+        loaded = load_categories(categories, split=split)  # type: ignore[arg-type]
         groups = {cat.name: [str(p) for p in cat.files] for cat in loaded}
     if len(groups) < 1:
         raise ForensicsError(f"{categories}: no categories found")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from typing import Any
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -173,7 +174,7 @@ class ChunkedWordCounts:
     """
 
     words: list[str]
-    chunk_counts: object  # scipy.sparse.csr_matrix of int64
+    chunk_counts: Any  # scipy.sparse.csr_matrix of int64
     bytes_per_chunk: np.ndarray
     documents: int
 

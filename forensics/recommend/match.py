@@ -55,10 +55,10 @@ def recommend_match(target: Mapping[str, float] | str | os.PathLike, *,
     (0.4, -0.1)
     """
     target_path = os.fspath(target) if isinstance(target, (str, os.PathLike)) else None
-    if target_path:
-        # `forensics infer` writes its estimate as "shares" (by bytes).
-        target = read_mapping(target_path, what="target mixture", keys=("shares", "mixture", "weights", "estimate"))
-    target = normalise(target, what="target mixture", path=target_path)
+    # `forensics infer` writes its estimate as "shares" (by bytes).
+    given = read_mapping(target_path, what="target mixture", keys=("shares", "mixture", "weights", "estimate")) \
+        if target_path else target
+    target = normalise(given, what="target mixture", path=target_path)  # type: ignore[arg-type]
     composition = _read_sources(sources, target)
     source_names = list(composition)
     categories = list(dict.fromkeys([*target, *(c for comp in composition.values() for c in comp)]))

@@ -212,30 +212,19 @@ def _read_samples(samples, *, categories: Sequence[str] | None, max_bytes: int) 
 
 def _read_directory(location: str | os.PathLike, max_bytes: int) -> dict[str, str]:
     """A category set (bundled name or directory, through forensics.corpus) or a folder of ``<name>.txt``."""
-    try:
-        from forensics.corpus.categories import load_categories
-        from forensics.corpus.readers import iter_documents
-    except ImportError:  # pragma: no cover - corpus/ is a sibling package
-        load_categories = None
-    if load_categories is not None:
-        category_set = load_categories(location)
-        texts = {}
-        for category in category_set:
-            parts, size = [], 0
-            for document in iter_documents(list(category.files)):
-                parts.append(document.text)
-                size += len(document.text.encode("utf-8"))
-                if size >= max_bytes:
-                    break
-            texts[category.name] = "\n".join(parts)
-        return texts
-    directory = Path(location)
-    if not directory.is_dir():
-        raise input_error(directory, "not a directory of category samples")
-    files = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix == ".txt")
-    if not files:
-        raise input_error(directory, "no <category>.txt files found")
-    return {path.stem: _read_file(path, max_bytes) for path in files}
+    from forensics.corpus.categories import load_categories
+    from forensics.corpus.readers import iter_documents
+
+    texts = {}
+    for category in load_categories(location):
+        parts, size = [], 0
+        for document in iter_documents(list(category.files)):
+            parts.append(document.text)
+            size += len(document.text.encode("utf-8"))
+            if size >= max_bytes:
+                break
+        texts[category.name] = "\n".join(parts)
+    return texts
 
 
 def _read_file(path: Path, max_bytes: int) -> str:
