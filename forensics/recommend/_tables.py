@@ -1,14 +1,22 @@
 """Reading and checking the small tables the recommenders take: run CSVs, mixtures, sizes and caps.
 
-Every problem is a :class:`~forensics.errors.ForensicsError` whose one-line message names the file, the row or
-column, and what to do. Leaves out: large or streaming tables (run tables have hundreds of rows, not millions).
+One CSV reader (:func:`_read_rows`: UTF-8 with or without a BOM, blank lines skipped) serves two views of a
+table: :func:`read_table`, every column a plain number (mixture and metric tables for ``recommend runs``), and
+:func:`read_columns`, named columns whose cells may carry k/M/B/T suffixes and may be missing (the runs table of
+``recommend cpt``). Every problem is a :class:`~forensics.errors.ForensicsError` whose one-line message names
+the file, the row or line and column, and what to do.
+
+Leaves out: large or streaming tables (run tables have hundreds of rows, not millions) and checks of what the
+numbers mean (ranges, signs): the recommender that reads a table checks its own columns.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +27,52 @@ from forensics.errors import ForensicsError, input_error
 
 # Mixture weights in published run tables are rounded (RegMix rows sum to 0.996..1.003).
 SUM_TOLERANCE = 0.01
+_SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
+_COUNT_RE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([kKmMbBgGtT]?)\s*$")
+_MISSING_CELLS = frozenset({"nan", "na", "n/a", "null", "none", "inf", "-inf"})  # read as NaN by read_columns
+
+
+def parse_count(text: str | float | int) -> float:
+    """A number with an optional k/M/B/T suffix.
+
+    >>> parse_count("1.8B"), parse_count("5e9"), parse_count(300)
+    (1800000000.0, 5000000000.0, 300.0)
+    """
+    if isinstance(text, (int, float)):
+        return float(text)
+    match = _COUNT_RE.match(text)
+    if not match:
+        raise ValueError(f"not a number: {text!r} (examples: 1.8B, 500M, 2e10)")
+    return float(match.group(1)) * _SUFFIXES.get(match.group(2).lower(), 1.0)
+
+
+def _read_records(path: str | os.PathLike) -> list[tuple[int, list[str]]]:
+    """The non-blank records of a UTF-8 CSV (a BOM is dropped), each with its 1-based record number."""
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise input_error(path, "no such file") from None
+    except OSError as exc:
+        raise input_error(path, f"cannot read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise input_error(path, "not UTF-8 text", "save the table as a UTF-8 CSV") from None
+    try:
+        return [(number, row) for number, row in enumerate(csv.reader(io.StringIO(text)), start=1)
+                if any(cell.strip() for cell in row)]
+    except csv.Error as exc:
+        raise input_error(path, f"not a readable CSV ({exc})") from None
+
+
+def _read_rows(path: str | os.PathLike, *, what: str = "rows") -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header (names stripped) and the data rows with their line numbers; errors when either is missing."""
+    records = _read_records(path)
+    if not records:
+        raise input_error(path, "empty file", "expected a CSV with a header row")
+    if len(records) < 2:
+        raise input_error(path, f"no {what} below the header", "add one row per training run")
+    return [cell.strip() for cell in records[0][1]], records[1:]
 
 
 @dataclass(frozen=True)
@@ -53,22 +107,12 @@ def read_table(path: str | os.PathLike) -> Table:
     ['index', 'train_the_pile_arxiv']
     """
     path = os.fspath(path)
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-    except FileNotFoundError:
-        raise input_error(path, "file not found") from None
-    except UnicodeDecodeError:
-        raise input_error(path, "not a UTF-8 CSV file") from None
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
-    if len(rows) < 2:
-        raise input_error(path, "needs a header row and at least one data row")
-    header = [name.strip() for name in rows[0]]
+    header, rows = _read_rows(path)
     if len(set(header)) != len(header):
         duplicated = sorted({name for name in header if header.count(name) > 1})
         raise input_error(path, f"duplicate column names {duplicated}")
-    values = np.empty((len(rows) - 1, len(header)), dtype=np.float64)
-    for r, row in enumerate(rows[1:]):
+    values = np.empty((len(rows), len(header)), dtype=np.float64)
+    for r, (_, row) in enumerate(rows):
         if len(row) != len(header):
             raise input_error(path, f"row {r + 1} has {len(row)} cells, the header has {len(header)}")
         for c, cell in enumerate(row):
@@ -83,10 +127,57 @@ def read_table(path: str | os.PathLike) -> Table:
     return Table(header, values, path)
 
 
+@dataclass(frozen=True)
+class Columns:
+    """Named columns of a CSV as float64 arrays (NaN where a cell is missing) and each row's line in the file."""
+
+    values: dict[str, np.ndarray]
+    lines: list[int]
+    path: str
+
+
+def read_columns(path: str | os.PathLike, columns: Mapping[str, str], *, what: str = "rows",
+                 hint: str | None = None) -> Columns:
+    """Read the columns named by ``columns`` (``{key: name in the file}``); other columns are ignored.
+
+    Cells are numbers with an optional k/M/B/T suffix (:func:`parse_count`); blank, short-row and NA-like
+    cells ("nan", "n/a", "null", "inf", ...) become NaN for the caller to reject with the row's line.
+    ``hint`` says how to choose other columns; ``what`` names the rows ("no runs below the header").
+
+    >>> read_columns("runs.csv", {"n": "model_size"}, what="runs").values["n"]  # doctest: +SKIP
+    array([1.8e+09, 5.0e+08])
+    """
+    path = os.fspath(path)
+    header, rows = _read_rows(path, what=what)
+    missing = [name for name in columns.values() if name not in header]
+    if missing:
+        raise input_error(path, f"missing column(s) {', '.join(missing)}; found {', '.join(header)}", hint)
+    doubled = sorted({name for name in columns.values() if header.count(name) > 1})
+    if doubled:
+        raise input_error(path, f"column(s) {', '.join(doubled)} appear more than once", "rename the copies")
+    index = {key: header.index(name) for key, name in columns.items()}
+    values: dict[str, list[float]] = {key: [] for key in columns}
+    for line, row in rows:
+        for key, name in columns.items():
+            cell = row[index[key]].strip() if index[key] < len(row) else ""
+            try:
+                values[key].append(parse_count(cell) if cell else math.nan)
+            except ValueError:
+                if cell.lower() not in _MISSING_CELLS:
+                    raise input_error(path, f"line {line}: column '{name}' is {cell!r}, not a number",
+                                      "fix the cell or drop the run") from None
+                values[key].append(math.nan)
+    return Columns({key: np.asarray(column, dtype=np.float64) for key, column in values.items()},
+                   [line for line, _ in rows], path)
+
+
 def join_tables(left: Table, right: Table, *, on: str) -> Table:
     """Join two tables on a key column (rows in ``left``'s order); every key must appear in both.
 
-    >>> join_tables(mixtures, losses, on="index")  # doctest: +SKIP
+    >>> mixtures = Table(["index", "web", "code"], np.array([[1, .7, .3], [2, .4, .6]]), "mix.csv")
+    >>> losses = Table(["index", "loss"], np.array([[2, 3.1], [1, 2.9]]), "loss.csv")
+    >>> join_tables(mixtures, losses, on="index").values.tolist()
+    [[1.0, 0.7, 0.3, 2.9], [2.0, 0.4, 0.6, 3.1]]
     """
     keys_left, keys_right = left.column(on), right.column(on)
     position = {key: i for i, key in enumerate(keys_right)}
@@ -127,8 +218,9 @@ def pick_weight_columns(table: Table, spec: str | Sequence[str] | None, *, exclu
 
     Detection keeps every column not in ``exclude`` whose values lie in [0, 1]; those must sum to 1 per row.
 
-    >>> pick_weight_columns(table, "train_the_pile_")  # doctest: +SKIP
-    ['train_the_pile_arxiv', ...]
+    >>> table = Table(["web_a", "web_b", "loss"], np.array([[.7, .3, 2.9], [.4, .6, 3.1]]), "runs.csv")
+    >>> pick_weight_columns(table, "web_"), pick_weight_columns(table, None, exclude=["loss"])
+    (['web_a', 'web_b'], ['web_a', 'web_b'])
     """
     if isinstance(spec, str):
         names = [c for c in table.columns if c.startswith(spec)]
@@ -165,13 +257,9 @@ def read_mapping(path: str | os.PathLike, *, what: str,
     """
     path = os.fspath(path)
     if not Path(path).is_file():
-        raise input_error(path, "file not found")
+        raise input_error(path, "no such file")
     if path.endswith(".csv"):
-        try:
-            with open(path, newline="", encoding="utf-8") as handle:
-                rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise input_error(path, f"not a readable UTF-8 CSV file ({exc})", "expected rows of 'name,value'") from None
+        rows = [row for _, row in _read_records(path)]
         if rows and len(rows[0]) >= 2:
             try:
                 float(rows[0][1])
@@ -278,8 +366,6 @@ def parse_assignments(items: Sequence[str], *, what: str) -> dict[str, float]:
 
 def write_csv(path: str | os.PathLike, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     """Write a CSV atomically."""
-    import io
-
     from forensics._results import atomic_write_text
 
     buffer = io.StringIO()

@@ -1,19 +1,16 @@
 """Learning from past training runs (RegMix-style): fit metric ~ mixture, then search the simplex.
 
 Input: a table of small training runs, one row per run, with the mixture weights it was trained on and the
-metrics it reached. Several models are fitted and the one with the best K-fold rank correlation on the runs is
-kept (the held-out runs a user may have are never looked at):
-
-- ``explaw``: the exponential mixing law L = c + k * exp(t . w) (Ye et al. 2024), fitted with a robust
-  (soft-L1) loss from several starts; few parameters, so it suits few runs. Its optimum is a vertex of the
-  feasible region (it is monotone in t . w), so on its own it recommends "as much of the best source as the caps
-  allow".
-- ``ridge``: ridge regression on [w, log(w + eps)]; eps and the penalty are part of the candidate grid.
-- ``trees``: gradient-boosted trees (LightGBM, the optional extra ``trees``), for many runs, as in RegMix.
+metrics it reached. The models of :mod:`~forensics.recommend.run_models` (the exponential mixing law ``explaw``,
+``ridge`` on [w, log(w + eps)], LightGBM ``trees``) are fitted and the one with the best K-fold rank correlation
+on the runs is kept (the held-out runs a user may have are never looked at). ``explaw`` is monotone in t . w, so
+on its own its optimum is a vertex of the feasible region: "as much of the best source as the caps allow".
 
 The chosen model scores Dirichlet candidate mixtures drawn around the runs' mean mixture (or a given prior) and
 capped; the recommendation is the mean of the top-k. Refitting on bootstrap resamples of the runs gives the
-spread of the recommended weights. :func:`suggest_runs` proposes the next batch of runs to make.
+spread of the recommended weights. :func:`suggest_runs` proposes the next batch of runs to make. The run table,
+the capped simplex, the recommendation and the suggestions stay in one module: the last two share the sampling
+of the simplex, and each of the four is under 150 lines.
 
 Leaves out: scaling across model sizes (fit on runs of one size; RegMix finds the ranking transfers) and
 multi-objective fronts (combine metrics into one target with weights).
@@ -22,13 +19,13 @@ multi-objective fronts (combine metrics into one target with weights).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
-from forensics.errors import ForensicsError, input_error, require
+from forensics.errors import ForensicsError, input_error
 from forensics.recommend._tables import (
     SUM_TOLERANCE,
     _listing,
@@ -39,14 +36,28 @@ from forensics.recommend._tables import (
     pick_weight_columns,
     read_table,
 )
+from forensics.recommend.run_models import (
+    MODELS,
+    RIDGE_EPS,
+    RIDGE_PENALTY,
+    TREES_MIN_RUNS,
+    Candidate,
+    ModelName,
+    ModelScore,
+    Predictor,
+    candidates,
+    cross_validate,
+    fit_explaw,
+    fit_ridge,
+    fit_trees,
+)
 
-ModelName = Literal["explaw", "ridge", "trees"]
-MODELS: tuple[str, ...] = ("explaw", "ridge", "trees")
-RIDGE_EPS: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
-RIDGE_PENALTY: tuple[float, ...] = (1e-3, 1e-2, 1e-1)
-TREES_MIN_RUNS = 100  # below this, LightGBM's leaves hold too few runs to beat the smooth models
-
-Predictor = Callable[[np.ndarray], np.ndarray]
+__all__ = [  # the models are re-exported: `from forensics.recommend.runs import fit_trees` keeps working
+    "MODELS", "RIDGE_EPS", "RIDGE_PENALTY", "TREES_MIN_RUNS", "Candidate", "ModelName", "ModelScore", "Predictor",
+    "candidates", "cross_validate", "fit_explaw", "fit_ridge", "fit_trees",
+    "RunTable", "load_runs", "read_mixtures", "apply_caps", "sample_mixtures", "sample_capped",
+    "RunsRecommendation", "recommend_from_runs", "RunSuggestions", "suggest_runs",
+]
 
 
 # ----------------------------------------------------------------------------------------------- run tables
@@ -107,167 +118,6 @@ def read_mixtures(path: str | os.PathLike, sources: Sequence[str]) -> np.ndarray
         raise input_error(path, f"missing weight columns {missing[:5]}" + (" ..." if len(missing) > 5 else ""),
                           "the mixtures need the same weight columns as the runs")
     return check_weights(table.values[:, [table.index(n) for n in sources]], list(sources), table.path)
-
-
-# ----------------------------------------------------------------------------------------------- models
-def _ridge_features(weights: np.ndarray, eps: float) -> np.ndarray:
-    return np.hstack([weights, np.log(weights + eps)])
-
-
-def fit_ridge(weights: np.ndarray, target: np.ndarray, *, eps: float = 1e-2, penalty: float = 1e-1) -> Predictor:
-    """Ridge regression on standardised [w, log(w + eps)]; ``penalty`` is per run (lambda = penalty * n).
-
-    >>> predict = fit_ridge(np.eye(3)[[0, 1, 2, 0]], np.array([1.0, 2.0, 3.0, 1.0]))
-    """
-    features = _ridge_features(weights, eps)
-    mean, scale = features.mean(axis=0), features.std(axis=0)
-    scale[scale == 0] = 1.0
-    z = (features - mean) / scale
-    offset = target.mean()
-    gram = z.T @ z + penalty * len(z) * np.eye(z.shape[1])
-    coef = np.linalg.solve(gram, z.T @ (target - offset))
-
-    def predict(mixtures: np.ndarray) -> np.ndarray:
-        return ((_ridge_features(mixtures, eps) - mean) / scale) @ coef + offset
-
-    predict.coefficients = {"offset": float(offset), "coef": coef.tolist()}  # type: ignore[attr-defined]
-    return predict
-
-
-def fit_explaw(weights: np.ndarray, target: np.ndarray, *, starts: int = 6, seed: int = 0) -> Predictor:
-    """Fit L = c + k * exp(t . w) with a soft-L1 loss, keeping the best of several starts.
-
-    Starts linearise the law: for a guess of c, log(L - c) = log k + t . w is a least-squares problem.
-
-    >>> w = np.random.default_rng(0).dirichlet(np.ones(3), 20)
-    >>> predict = fit_explaw(w, 2 + np.exp(w @ [1.0, -1.0, 0.5]))
-    """
-    from scipy.optimize import least_squares
-
-    n, m = weights.shape
-    spread = float(target.max() - target.min()) or 1.0
-    scale = max(float(np.median(np.abs(target - np.median(target)))), 1e-6 * spread)
-    design = np.hstack([np.ones((n, 1)), weights])
-    rng = np.random.default_rng(seed)
-    best = None
-    for i in range(starts):
-        c0 = target.min() - spread * (0.05, 0.3, 1.0, 3.0)[i % 4]
-        coef, *_ = np.linalg.lstsq(design, np.log(target - c0), rcond=None)
-        x0 = np.r_[c0, coef]
-        if i >= 4:
-            x0[2:] += rng.normal(0.0, 0.5, m)
-
-        def residuals(x):
-            return x[0] + np.exp(np.clip(x[1] + weights @ x[2:], -50, 50)) - target
-
-        fit = least_squares(residuals, x0, loss="soft_l1", f_scale=scale, max_nfev=200 * (m + 2))
-        if best is None or fit.cost < best.cost:
-            best = fit
-    params = best.x
-
-    def predict(mixtures: np.ndarray) -> np.ndarray:
-        return params[0] + np.exp(np.clip(params[1] + mixtures @ params[2:], -50, 50))
-
-    # k = exp(log_k) can overflow when c drifts far below the data; log_k is what the fit determines.
-    predict.coefficients = {"c": float(params[0]), "log_k": float(params[1]),  # type: ignore[attr-defined]
-                            "t": params[2:].tolist()}
-    return predict
-
-
-def fit_trees(weights: np.ndarray, target: np.ndarray, *, seed: int = 0, iterations: int = 1000,
-              learning_rate: float = 0.01) -> Predictor:
-    """Gradient-boosted trees (LightGBM, RegMix's settings; no early stopping). Needs the extra ``trees``."""
-    lightgbm = require("lightgbm", extra="trees", purpose="the 'trees' run model")
-    params = {"objective": "regression", "learning_rate": learning_rate, "seed": seed, "deterministic": True,
-              "force_col_wise": True, "num_threads": 1, "verbose": -1}
-    model = lightgbm.train(params, lightgbm.Dataset(weights, label=target), num_boost_round=iterations)
-
-    def predict(mixtures: np.ndarray) -> np.ndarray:
-        return model.predict(mixtures)
-
-    predict.coefficients = {}  # type: ignore[attr-defined]
-    return predict
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One model configuration that K-fold cross-validation can choose."""
-
-    model: str
-    parameters: dict
-
-    def fit(self, weights: np.ndarray, target: np.ndarray, seed: int) -> Predictor:
-        if self.model == "ridge":
-            return fit_ridge(weights, target, **self.parameters)
-        if self.model == "explaw":
-            return fit_explaw(weights, target, seed=seed, **self.parameters)
-        return fit_trees(weights, target, seed=seed, **self.parameters)
-
-    @property
-    def label(self) -> str:
-        inner = ", ".join(f"{k}={v:g}" for k, v in self.parameters.items())
-        return f"{self.model}({inner})" if inner else self.model
-
-
-def _have_lightgbm() -> bool:
-    try:
-        import lightgbm  # noqa: F401
-    except ImportError:  # absent, or installed without its native library
-        return False
-    return True
-
-
-def candidates(models: Sequence[str] | Literal["auto"], n_runs: int) -> list[Candidate]:
-    """The configurations to cross-validate; ``auto`` adds trees only when installed and runs are many."""
-    if models == "auto":
-        chosen = ["explaw", "ridge"]
-        if n_runs >= TREES_MIN_RUNS and _have_lightgbm():
-            chosen.append("trees")
-    else:
-        chosen = list(models)
-        unknown = [m for m in chosen if m not in MODELS]
-        if unknown or not chosen:
-            raise ForensicsError(f"unknown models {unknown or chosen}; choose from {', '.join(MODELS)}")
-    result = []
-    for model in chosen:
-        if model == "ridge":
-            result += [Candidate("ridge", {"eps": e, "penalty": p}) for e in RIDGE_EPS for p in RIDGE_PENALTY]
-        elif model == "explaw":
-            result.append(Candidate("explaw", {}))
-        else:
-            result.append(Candidate("trees", {}))
-    return result
-
-
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    from scipy.stats import spearmanr
-
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return -1.0
-    return float(spearmanr(a, b)[0])
-
-
-@dataclass
-class ModelScore:
-    """Cross-validated rank correlation and RMSE of one candidate (pooled out-of-fold predictions)."""
-
-    model: str
-    parameters: dict
-    cv_spearman: float
-    cv_rmse: float
-
-
-def cross_validate(runs_weights: np.ndarray, target: np.ndarray, candidate: Candidate, *, folds: int = 5,
-                   seed: int = 0) -> ModelScore:
-    """K-fold out-of-fold predictions for every run; their Spearman correlation with the target."""
-    n = len(target)
-    order = np.random.default_rng(seed).permutation(n)
-    predicted = np.empty(n)
-    for fold in np.array_split(order, min(folds, n)):
-        train = np.setdiff1d(order, fold)
-        predicted[fold] = candidate.fit(runs_weights[train], target[train], seed)(runs_weights[fold])
-    rmse = float(np.sqrt(np.mean((predicted - target) ** 2)))
-    return ModelScore(candidate.model, dict(candidate.parameters), _spearman(predicted, target), rmse)
 
 
 # ----------------------------------------------------------------------------------------------- the simplex
@@ -382,10 +232,13 @@ def recommend_from_runs(runs: RunTable | str | os.PathLike, *, target: str | Map
     Unless ``extrapolate``, no source gets more weight than the most any run gave it: the models are only
     trusted where there are runs.
 
-    >>> rec = recommend_from_runs("mix.csv", metrics="loss.csv",
-    ...                           target="metric/the_pile_pile_cc_val_loss")  # doctest: +SKIP
-    >>> rec.model, rec.cv[0].cv_spearman  # doctest: +SKIP
-    ('ridge', 0.97)
+    >>> w = np.random.default_rng(0).dirichlet(np.ones(3), 30)  # 30 runs; the loss falls with "code"
+    >>> runs = RunTable(["web", "code", "books"], w, 2 + np.exp(w @ [1.0, -1.0, 0.5]), "loss", "<memory>")
+    >>> rec = recommend_from_runs(runs, candidates_count=2000, bootstrap=0)
+    >>> rec.model, round(rec.cv[0].cv_spearman, 3), max(rec.weights, key=rec.weights.get)
+    ('explaw', 1.0, 'code')
+
+    From files, as RegMix keeps them: ``recommend_from_runs("mix.csv", metrics="loss.csv", target="loss")``.
     """
     if not isinstance(runs, RunTable):
         if target is None:
