@@ -17,6 +17,8 @@ demo: venv
 	$(BIN)/python -m cli.demo
 
 test: venv
+	$(BIN)/ruff check forensics cli tests benchmarks fixtures
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -x
 
 clean:

@@ -27,6 +27,7 @@ does not come from a package; packages whose licence does not allow redistributi
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import heapq
@@ -34,7 +35,7 @@ import io
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -147,7 +148,7 @@ def _toml_value(value: object) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
-def categories_toml(set_meta: dict[str, object], categories: dict[str, dict[str, object]]) -> str:
+def categories_toml(set_meta: Mapping[str, object], categories: Mapping[str, Mapping[str, object]]) -> str:
     """A ``categories.toml`` text (see :mod:`forensics.corpus.categories`).
 
     >>> print(categories_toml({"group": "code"}, {"c": {"licence": "MIT"}}))
@@ -244,13 +245,13 @@ def build_category_set(source: str, out: str | os.PathLike, *, mb_per_category: 
         recipes = [r for r in recipes if r.name in set(categories)]
     target = int(mb_per_category * 1e6 / 2)
     built: list[CategoryBuild] = []
-    metadata: dict[str, dict[str, object]] = {}
+    metadata: dict[str, Mapping[str, object]] = {}
     used_packages: dict[str, Package] = {}
     for cat in sorted(recipes, key=lambda r: r.name):
         if progress:
             progress(cat.name)
         fetcher.used = {}
-        fetcher.order = lambda unit, name=cat.name: unit_order(seed, name, unit)
+        fetcher.order = functools.partial(unit_order, seed, cat.name)  # type: ignore[method-assign]
         # Every source yields its units in the seeded order; merging keeps that order across sources, so
         # de-duplication and the split see one deterministic stream, read only until both splits are full.
         raw = heapq.merge(*(src(fetcher) for src in cat.sources), key=lambda d: fetcher.order(d.unit))

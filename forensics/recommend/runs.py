@@ -103,7 +103,7 @@ def load_runs(path: str | os.PathLike, *, target: str | Mapping[str, float],
         raise input_error(path, f"columns {clash} are both weights and target")
     raw = table.values[:, [table.index(name) for name in sources]]
     mixture = check_weights(raw, sources, table.path)
-    value = sum(weight * table.column(name) for name, weight in terms.items())
+    value = np.sum([weight * table.column(name) for name, weight in terms.items()], axis=0)
     target_name = target if isinstance(target, str) else " + ".join(f"{w:g}*{n}" for n, w in terms.items())
     if len(value) < 5:
         raise input_error(path, f"only {len(value)} runs; at least 5 are needed to fit and cross-validate")
