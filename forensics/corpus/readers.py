@@ -196,6 +196,25 @@ def binary_reason(head: bytes) -> str | None:
     return None
 
 
+def skipped_as_binary(head: bytes, source: str, *, stats: ReadStats, on_error: OnError, include_binary: bool,
+                      instead: str = "read it as text") -> bool:
+    """Whether a text shard starting with ``head`` is skipped as binary (counted, with a problem line).
+
+    >>> stats = ReadStats(); skipped_as_binary(b"\\x00\\x01", "a.bin", stats=stats, on_error="skip", include_binary=False)
+    True
+    >>> stats.binary_files, stats.skipped_files
+    (1, 1)
+    """
+    reason = None if include_binary else binary_reason(head)
+    if reason is None:
+        return False
+    stats.binary_files += 1
+    stats.skipped_files += 1
+    stats.problem(f"{source}: looks binary ({reason}); skipped (pass include_binary=True, --include-binary, "
+                  f"to {instead})", on_error=on_error)
+    return True
+
+
 class _Prefixed:
     """A handle whose first bytes were already read (to sniff them): gives them back first."""
 
@@ -360,12 +379,7 @@ def iter_file_documents(path: Path, *, format: Format = "infer", text_key: str =
                                             stats=stats, on_error=on_error, max_line_bytes=max_line_bytes)
                 return
             head = read_head(handle)
-            reason = None if include_binary else binary_reason(head)
-            if reason:
-                stats.binary_files += 1
-                stats.skipped_files += 1
-                stats.problem(f"{source}: looks binary ({reason}); skipped (pass include_binary=True, "
-                              f"--include-binary, to read it as text)", on_error=on_error)
+            if skipped_as_binary(head, source, stats=stats, on_error=on_error, include_binary=include_binary):
                 return
             if head:  # an empty text file is a file without documents
                 yield from _text_documents(_Prefixed(head, handle), source, stats=stats,

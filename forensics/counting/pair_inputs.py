@@ -34,12 +34,12 @@ from forensics.corpus.readers import (
     Format,
     OnError,
     ReadStats,
-    binary_reason,
     detect_format,
     iter_documents,
     iter_file_documents,
     open_binary,
     read_head,
+    skipped_as_binary,
 )
 from forensics.counting.pair_tokenizers import encode_texts
 from forensics.errors import input_error
@@ -179,12 +179,8 @@ def file_byte_documents(paths: list[Path], *, format: Format, text_key: str, com
                 continue
             if plain:
                 handle.seek(0)  # the mapped and parallel readers start at 0 anyway
-            reason = None if include_binary else binary_reason(head)
-            if reason:
-                stats.binary_files += 1
-                stats.skipped_files += 1
-                stats.problem(f"{source}: looks binary ({reason}); skipped (pass include_binary=True, "
-                              f"--include-binary, to count it)", on_error=on_error)
+            if skipped_as_binary(head, source, stats=stats, on_error=on_error, include_binary=include_binary,
+                                 instead="count it"):
                 continue
             if not head:  # an empty file holds no document (as in iter_documents)
                 continue
