@@ -151,7 +151,7 @@ def token_counter(path: str | None):
         if path.endswith(".json"):
             tok = load_pair_tokenizer(path)
             return lambda texts: [len(ids) for ids in encode_texts(tok, texts)]
-        from forensics import load_tokenizer
+        from forensics.bpe.formats import load_tokenizer
 
         slow = load_tokenizer(path)
         return lambda texts: [len(slow.encode(t)) for t in texts]
