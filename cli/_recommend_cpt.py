@@ -69,7 +69,8 @@ def cpt(runs, model_size, tokens, max_general_increase, general_baseline, domain
       forensics recommend cpt runs.csv --domain-tokens 2B --compute-budget 1e21 --json cpt.json
       forensics recommend cpt runs.csv --plot cpt.png --csv cpt.csv
     """
-    from forensics._results import file_sha256, provenance
+    from forensics._results import file_sha256
+    from cli.common import command_provenance
     from forensics.recommend.cpt import (cpt_report, fit_dcpt_law, plot_cpt_ratio, read_cpt_runs,
                                          recommend_cpt_ratio, write_cpt_csv)
 
@@ -91,7 +92,7 @@ def cpt(runs, model_size, tokens, max_general_increase, general_baseline, domain
                       "model_size": model_size_column, "tokens": tokens_column, "domain_ratio": ratio_column,
                       "general_loss": general_column, "domain_loss": domain_column},
                   "huber_delta": huber_delta, "starts": starts, "leave_one_out": not no_loo, "step": step}
-    block = provenance(command="recommend cpt", parameters=parameters, inputs={runs: file_sha256(runs)})
+    block = command_provenance(parameters=parameters, inputs={runs: file_sha256(runs)})
     if json_path:
         from cli.common import emit_json
 

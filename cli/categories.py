@@ -136,7 +136,7 @@ def quality(name: str, sample_bytes: int, vocab_size: int, as_json: bool, output
     The cross-check trains a small BPE on each category's train split; on the category's count split
     its own tokenizer should need the fewest tokens per byte.
     """
-    from forensics._results import provenance
+    from cli.common import command_provenance
     from forensics.corpus.quality import quality_report
 
     report = quality_report(name, sample_bytes=sample_bytes, vocab_size=vocab_size)
@@ -144,8 +144,7 @@ def quality(name: str, sample_bytes: int, vocab_size: int, as_json: bool, output
         from cli.common import emit_json
 
         rows = [{**vars(c), "own_is_best": c.own_is_best} for c in report.categories]
-        emit_json({"provenance": provenance(command="categories quality",
-                                            parameters={"set": name, "sample_bytes": sample_bytes,
+        emit_json({"provenance": command_provenance(parameters={"set": name, "sample_bytes": sample_bytes,
                                                         "vocab_size": vocab_size}),
                    "set": report.set_name, "own_best_share": report.own_best_share, "categories": rows}, output)
         if not as_json:

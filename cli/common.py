@@ -47,3 +47,39 @@ def console():
     from rich.console import Console
 
     return Console(file=sys.stdout, soft_wrap=False)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
+
+
+def command_provenance(*, parameters: dict[str, Any] | None = None, inputs: dict[str, str] | None = None,
+                       seed: int | None = None) -> dict[str, Any]:
+    """The provenance block of the running command: every option as given on the command line, with
+    ``parameters`` (values as the command resolved them) taking precedence, plus input hashes and seed."""
+    from forensics._results import provenance
+
+    ctx = click.get_current_context()
+    given = {key: _plain(value) for key, value in ctx.params.items()}
+    return provenance(command=_command_name(ctx.command), parameters=given | (parameters or {}), inputs=inputs,
+                      seed=seed)
+
+
+def _command_name(command: click.Command) -> str:
+    """``recommend cpt`` for that command, however it was invoked (through ``forensics`` or on its own)."""
+    from cli.main import group
+
+    def find(node: click.Command, path: list[str]) -> list[str] | None:
+        if node is command:
+            return path
+        for name, child in getattr(node, "commands", {}).items():
+            found = find(child, path + [name])
+            if found is not None:
+                return found
+        return None
+
+    return " ".join(find(group, []) or [command.name or "?"])

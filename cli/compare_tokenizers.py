@@ -21,12 +21,13 @@ def command(a, b, as_json, output):
     """
     from dataclasses import asdict
 
-    from forensics._results import file_sha256, provenance
+    from forensics._results import file_sha256
+    from cli.common import command_provenance
     from forensics.bpe.compare import compare_tokenizers
 
     result = compare_tokenizers(a, b)
     data = asdict(result)
-    data["provenance"] = provenance(command="compare", parameters={"a": a, "b": b},
+    data["provenance"] = command_provenance(parameters={"a": a, "b": b},
                                     inputs={a: file_sha256(result.a_source), b: file_sha256(result.b_source)})
     if as_json or output:
         emit_json(data, output)

@@ -32,7 +32,8 @@ def command(tokenizer, categories, out_dir, merges, split, workers, no_cache, pr
     MEMORY: grows with the number of unique words per category, not with sample size.
     """
 
-    from forensics._results import check_output_directory, file_sha256, output_directory, provenance, to_json, write_json
+    from forensics._results import check_output_directory, file_sha256, output_directory, to_json, write_json
+    from cli.common import command_provenance
     from forensics.bpe.formats import load_tokenizer
     from forensics.counting.categories import count_categories, summary_table
 
@@ -53,7 +54,7 @@ def command(tokenizer, categories, out_dir, merges, split, workers, no_cache, pr
     rows = summary_table(counts)
     result = {
         "tokenizer": str(tokenizer), "merges": counts.merges, "categories": rows,
-        "provenance": provenance(command="count", parameters={"tokenizer": str(tokenizer), "categories": sets,
+        "provenance": command_provenance(parameters={"tokenizer": str(tokenizer), "categories": sets,
                                                                "merges": merges, "split": split, "cache": not no_cache},
                                  inputs={str(tokenizer): file_sha256(tok.source), **counts.inputs}),
     }

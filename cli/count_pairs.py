@@ -40,7 +40,8 @@ def command(paths, tokenizer, device, top_k, fmt, text_key, threads, batch_mb, i
       forensics count-pairs 'shards/*.jsonl.zst' --tokenizer tokenizer.json --top 50 -o pairs.json
       forensics count-pairs big.txt --device gpu
     """
-    from forensics._results import file_sha256, provenance
+    from forensics._results import file_sha256
+    from cli.common import command_provenance
     from forensics.corpus.readers import ReadStats, expand_inputs
     from forensics.counting.pairs import count_pairs, load_pair_tokenizer, resolve_backend, token_text
     from forensics.errors import ForensicsError
@@ -80,8 +81,7 @@ def command(paths, tokenizer, device, top_k, fmt, text_key, threads, batch_mb, i
         "read": {"files": read.files, "skipped_files": read.skipped_files, "binary_files": read.binary_files,
                  "skipped_links": read.skipped_links, "skipped_lines": read.skipped_lines},
         "read_problems": read.problems[:20],
-        "provenance": provenance(
-            command="count-pairs",
+        "provenance": command_provenance(
             parameters={"paths": list(paths), "tokenizer": tokenizer, "device": device, "top": top_k,
                         "format": fmt, "text_key": text_key, "threads": threads, "batch_mb": batch_mb,
                         "include_binary": include_binary, "follow_links": follow_links},

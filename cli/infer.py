@@ -52,7 +52,8 @@ def command(tokenizer, categories, merges, start, split, method, min_share, solv
       forensics infer fixtures/tokenizers/gpt2/vocab.bpe.gz --categories languages,code
       forensics infer llama3/tokenizer.json --start 100000 --merges 20000 --json
     """
-    from forensics._results import file_sha256, provenance
+    from forensics._results import file_sha256
+    from cli.common import command_provenance
     from forensics.bpe.formats import load_tokenizer
     from forensics.inference.infer import infer_mixture
 
@@ -65,8 +66,8 @@ def command(tokenizer, categories, merges, start, split, method, min_share, solv
                              bootstrap=bootstrap, confidence=confidence, seed=seed, workers=workers,
                              cache=not no_cache, progress=not as_json)
     result = estimate.to_dict()
-    result["provenance"] = provenance(
-        command="infer", seed=seed,
+    result["provenance"] = command_provenance(
+        seed=seed,
         parameters={"tokenizer": str(tokenizer), "categories": sets, **estimate.parameters},
         inputs={str(tokenizer): file_sha256(tok.source), **{f"category:{k}": v for k, v in estimate.inputs.items()
                                                            if k != "tokenizer"}})

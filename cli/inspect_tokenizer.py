@@ -26,12 +26,13 @@ def command(tokenizer, as_json, output, fmt, pretokenizer, top):
     """
     from dataclasses import asdict
 
-    from forensics._results import file_sha256, provenance
+    from forensics._results import file_sha256
+    from cli.common import command_provenance
     from forensics.bpe.inspect import inspect_tokenizer
 
     report = inspect_tokenizer(tokenizer, top=top, format=fmt, pretokenizer=pretokenizer)
     result = asdict(report)
-    result["provenance"] = provenance(command="inspect", parameters={"tokenizer": tokenizer, "format": fmt,
+    result["provenance"] = command_provenance(parameters={"tokenizer": tokenizer, "format": fmt,
                                                                       "pretokenizer": pretokenizer, "top": top},
                                       inputs={tokenizer: file_sha256(report.source)})
     if as_json or output:

@@ -32,10 +32,10 @@ def _inputs(*paths: Any) -> dict[str, str]:
 
 def _emit(result: Any, *, command: str, parameters: dict, inputs: dict[str, str], as_json: bool,
           output: str | None, seed: int | None = None) -> dict:
-    from forensics._results import provenance
+    from cli.common import command_provenance
 
     payload = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else dict(result)
-    payload["provenance"] = provenance(command=command, parameters=parameters, inputs=inputs, seed=seed)
+    payload["provenance"] = command_provenance(parameters=parameters, inputs=inputs, seed=seed)
     if as_json or output:
         emit_json(payload, output)
     return payload

@@ -35,7 +35,8 @@ def command(sources, prior, from_runs, weights_spec, count, cap, min_distance, c
     """
     import dataclasses
 
-    from forensics._results import file_sha256, provenance, write_json
+    from forensics._results import file_sha256, write_json
+    from cli.common import command_provenance
     from forensics.errors import ForensicsError
     from forensics.recommend._tables import (
         check_weights,
@@ -78,8 +79,8 @@ def command(sources, prior, from_runs, weights_spec, count, cap, min_distance, c
     else:
         click.echo(text, nl=False)
     if json_path:
-        payload = {**dataclasses.asdict(result), "provenance": provenance(
-            command="suggest-runs", seed=seed, inputs=inputs,
+        payload = {**dataclasses.asdict(result), "provenance": command_provenance(
+            seed=seed, inputs=inputs,
             parameters={"sources": sources, "prior": prior, "from_runs": from_runs, "weights": weights_spec,
                         "n": count, "caps": list(cap), "min_distance": min_distance,
                         "concentration": list(concentration), "decimals": decimals})}
