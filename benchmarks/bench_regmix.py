@@ -7,12 +7,18 @@ on the same runs in the same process: RegMix's linear regression (OLS on the wei
 settings (1000 rounds, learning rate 0.01, no early stopping). The held-out runs are used only for scoring.
 
     .venv/bin/python benchmarks/bench_regmix.py [--subsets 20] [--write benchmarks/results/recommend.md]
+    .venv/bin/python benchmarks/bench_regmix.py --region-only   # the region-shift section alone (issue 20)
+
+The region-shift section scores every model on each fold of `forensics.recommend.validation` (training runs
+only) and compares the default choice (region) with the old K-fold choice on the held-out runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import importlib.util
+import os
 import platform
 import statistics
 import time
@@ -36,13 +42,21 @@ def load(target: str):
     return train, test_1m, test_60m
 
 
-def ours(train: RunTable, rows: np.ndarray, test: np.ndarray, models) -> tuple[np.ndarray, str, float]:
+def label_of(model: str, parameters: dict) -> str:
+    if model == "ensemble":
+        return "ensemble(" + " + ".join(parameters["members"]) + ")"
+    return model + ("(" + ", ".join(f"{k}={v:g}" for k, v in parameters.items()) + ")" if parameters else "")
+
+
+def ours(train: RunTable, rows: np.ndarray, test: np.ndarray, models, select: str = "kfold",
+         keep: list | None = None) -> tuple[np.ndarray, str, float]:
     subset = RunTable(train.sources, train.weights[rows], train.target[rows], train.target_name, train.path)
     start = time.perf_counter()
-    rec = recommend_from_runs(subset, models=models, candidates_count=2000, bootstrap=0, predict=test)
-    label = rec.model + ("(" + ", ".join(f"{k}={v:g}" for k, v in rec.model_parameters.items()) + ")"
-                         if rec.model_parameters else "")
-    return np.array(rec.predictions), label, time.perf_counter() - start
+    rec = recommend_from_runs(subset, models=models, candidates_count=2000, bootstrap=0, predict=test,
+                              select=select)
+    if keep is not None:
+        keep.append(rec)
+    return np.array(rec.predictions), label_of(rec.model, rec.model_parameters), time.perf_counter() - start
 
 
 def ols(train: RunTable, rows: np.ndarray, test: np.ndarray) -> np.ndarray:
@@ -63,6 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subsets", type=int, default=20, help="random 64-run subsets (plus the first 64)")
     parser.add_argument("--write", help="write the markdown results here")
+    parser.add_argument("--region-only", action="store_true", help="only the region-shift section")
     args = parser.parse_args()
     train, test_1m, test_60m = load(PILE_CC)
     lines: list[str] = []
@@ -70,6 +85,12 @@ def main() -> None:
     def say(text: str = "") -> None:
         print(text)
         lines.append(text)
+
+    if args.region_only:
+        region_section(train, test_1m, test_60m, args.subsets, say)
+        if args.write:
+            Path(args.write).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return
 
     say("# Recommendations from run tables: RegMix held-out ranking")
     say()
@@ -147,9 +168,77 @@ def main() -> None:
         predicted, label, _ = ours(tr, everything, t1.weights, ["explaw", "ridge"])
         say(f"| {target.removeprefix('metric/the_pile_').removesuffix('_val_loss')} | {label} | "
             f"{rho(predicted, t1.target):.4f} | {rho(predicted, t60.target):.4f} |")
+    say()
+    region_section(train, test_1m, test_60m, args.subsets, say)
     if args.write:
         Path(args.write).parent.mkdir(parents=True, exist_ok=True)
         Path(args.write).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def region_section(train: RunTable, test_1m: RunTable, test_60m: RunTable, n_subsets: int, say) -> None:
+    """Issue 20: Spearman per region-shift fold and model; the default (region) choice vs the K-fold choice."""
+    say("## Model choice on region-shift folds (`select=\"region\"`, the default since issue 20)")
+    say()
+    say(f"forensics {__version__}, Python {platform.python_version()}, numpy {np.__version__}, lightgbm "
+        f"{importlib.metadata.version('lightgbm') if HAVE_TREES else 'absent'}, {platform.machine()}, "
+        f"{os.cpu_count()} cores. Folds on the 512 training runs only (20% held out per fold; `source_max` one "
+        "fold per source, its top 10%, averaged; `near_optimum` is each model's own optimum, so its rows are "
+        "different folds). Per model family, the configuration with the best region score.")
+    say()
+    everything = np.arange(len(train.target))
+    for models in (["explaw", "ridge", "trees"] if HAVE_TREES else ["explaw", "ridge"],):
+        kept: list = []
+        start = time.perf_counter()
+        region_pred, region_label, _ = ours(train, everything, test_1m.weights, models, "region", kept)
+        seconds = time.perf_counter() - start
+        rec = kept[0]
+        kinds = list(rec.ranking[0].region)
+        families: dict[str, object] = {}
+        for score in rec.ranking:  # sorted best first, so the first of each family is its best
+            families.setdefault(score.model, score)
+        say("| model | K-fold | " + " | ".join(kinds) + " | region mean | worst fold |")
+        say("|---" * (len(kinds) + 4) + "|")
+        for score in families.values():
+            say(f"| {label_of(score.model, score.parameters)} | {score.cv_spearman:.4f} | "
+                + " | ".join(f"{score.region[k]:.4f}" for k in kinds)
+                + f" | {score.region_spearman:.4f} | {min(score.region.values()):.4f} |")
+        chosen = rec.ranking[0]
+        best = {k: max(s.region[k] for s in rec.ranking) for k in kinds}
+        say(f"| **default choice** {region_label} | {chosen.cv_spearman:.4f} | "
+            + " | ".join(f"{chosen.region[k]:.4f} ({chosen.region[k] - best[k]:+.4f})" for k in kinds)
+            + f" | {chosen.region_spearman:.4f} | {min(chosen.region.values()):.4f} |")
+        say()
+        say(f"Default choice vs the best of all {len(rec.ranking)} configurations on each fold kind in brackets; "
+            f"fit + region validation + K-fold took {seconds:.1f} s.")
+        say()
+        kfold_pred, kfold_label, kfold_seconds = ours(train, everything, test_1m.weights, models, "kfold")
+        say("| 512 runs -> 256 held-out runs | chosen | Spearman 1M | Spearman 60M | time (s) |")
+        say("|---|---|---|---|---|")
+        say(f"| default (region) | {region_label} | {rho(region_pred, test_1m.target):.4f} | "
+            f"{rho(region_pred, test_60m.target):.4f} | {seconds:.1f} |")
+        say(f"| old (K-fold) | {kfold_label} | {rho(kfold_pred, test_1m.target):.4f} | "
+            f"{rho(kfold_pred, test_60m.target):.4f} | {kfold_seconds:.1f} |")
+        say()
+    subsets = [np.arange(64)] + [np.random.default_rng(s).permutation(len(train.target))[:64]
+                                 for s in range(n_subsets)]
+    say(f"64-run subsets ({len(subsets)}: the first 64 rows and {n_subsets} random draws), core models "
+        "(explaw + ridge):")
+    say()
+    say("| select | Spearman 1M median (min..max) | Spearman 60M median (min..max) | subsets >= 0.93 (1M, 60M) "
+        "| models chosen |")
+    say("|---|---|---|---|---|")
+    for select in ("region", "kfold"):
+        s1, s60, labels = [], [], []
+        for rows in subsets:
+            predicted, label, _ = ours(train, rows, test_1m.weights, ["explaw", "ridge"], select)
+            s1.append(rho(predicted, test_1m.target))
+            s60.append(rho(predicted, test_60m.target))
+            labels.append(label.split("(")[0])
+        chosen_models = ", ".join(f"{m} x{labels.count(m)}" for m in sorted(set(labels)))
+        say(f"| {select} | {statistics.median(s1):.4f} ({min(s1):.4f}..{max(s1):.4f}) | "
+            f"{statistics.median(s60):.4f} ({min(s60):.4f}..{max(s60):.4f}) | "
+            f"{sum(x >= 0.93 for x in s1)}/{len(s1)}, {sum(x >= 0.93 for x in s60)}/{len(s60)} | {chosen_models} |")
+    say()
 
 
 if __name__ == "__main__":

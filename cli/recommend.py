@@ -221,6 +221,14 @@ def _weights_spec(value: str | None) -> str | list[str] | None:
 @click.option("--models", default="auto", show_default=True,
               help="Comma list from explaw, ridge, trees (trees needs the 'trees' extra); auto picks by runs.")
 @click.option("--folds", type=int, default=5, show_default=True, help="K for K-fold model selection.")
+@click.option("--select", type=click.Choice(["region", "kfold"]), default="region", show_default=True,
+              help="Choose the model by region-shift folds (held-out far, high/low-entropy, source-heavy and "
+                   "near-optimum runs) or by K-fold only.")
+@click.option("--validate", "validate_path", type=click.Path(exists=True, dir_okay=False),
+              help="CSV of your own runs not trained on (same weight and target columns): choose the model "
+                   "that ranks them best.")
+@click.option("--validate-metrics", type=click.Path(exists=True, dir_okay=False),
+              help="A second CSV with the metrics of the --validate runs, joined on --on.")
 @click.option("--cap", multiple=True, metavar="SOURCE=MAX", help="Largest weight of a source (repeatable).")
 @click.option("--prior", type=click.Path(exists=True, dir_okay=False),
               help="JSON {source: weight} to centre the search on; default: the runs' mean mixture.")
@@ -234,13 +242,14 @@ def _weights_spec(value: str | None) -> str | list[str] | None:
               help="Let the search give a source more weight than any run did (the model is untested there).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @_output_options
-def runs(runs, target, weights_spec, metrics, on, maximize, models, folds, cap, prior, candidates_count, top_k,
-         bootstrap, predict_path, extrapolate, seed, as_json, output, csv_path):
+def runs(runs, target, weights_spec, metrics, on, maximize, models, folds, select, validate_path, validate_metrics,
+         cap, prior, candidates_count, top_k, bootstrap, predict_path, extrapolate, seed, as_json, output, csv_path):
     """Learn metric ~ mixture from a CSV of past training runs (RegMix-style) and recommend a mixture.
 
     \b
-    Models (exponential mixing law, ridge on [w, log w], LightGBM trees) are chosen by K-fold rank
-    correlation on the runs. The search scores Dirichlet mixtures under the caps and averages the top k;
+    Models (exponential mixing law, ridge on [w, log w], LightGBM trees) are chosen by rank correlation
+    on region-shift folds of the runs (held-out regions where recommendations land; K-fold is reported
+    too), or on your own --validate runs. The search scores Dirichlet mixtures under the caps and averages the top k;
     bootstrap refits give the spread. A warning says when the optimum lies outside the runs' region.
 
     \b
@@ -258,13 +267,15 @@ def runs(runs, target, weights_spec, metrics, on, maximize, models, folds, cap, 
     result = recommend_from_runs(runs, target=target_spec, weights=_weights_spec(weights_spec), metrics=metrics,
                                  on=on, maximize=maximize, models=model_list, folds=folds, caps=caps,
                                  prior=prior_map, candidates_count=candidates_count, top_k=top_k,
-                                 bootstrap=bootstrap, predict=predict_path, extrapolate=extrapolate, seed=seed)
+                                 bootstrap=bootstrap, predict=predict_path, extrapolate=extrapolate, select=select,
+                                 validate=validate_path, validate_metrics=validate_metrics, seed=seed)
     parameters = {"runs": runs, "target": target_spec, "weights": weights_spec, "metrics": metrics, "on": on,
                   "maximize": maximize, "models": models, "folds": folds, "caps": caps, "prior": prior,
                   "candidates": candidates_count, "top_k": top_k, "bootstrap": bootstrap, "predict": predict_path,
-                  "extrapolate": extrapolate}
+                  "extrapolate": extrapolate, "select": select, "validate": validate_path,
+                  "validate_metrics": validate_metrics}
     _emit(result, command="recommend runs", parameters=parameters,
-          inputs=_inputs(runs, metrics, prior, predict_path), as_json=as_json, output=output, seed=seed)
+          inputs=_inputs(runs, metrics, prior, predict_path, validate_path, validate_metrics), as_json=as_json, output=output, seed=seed)
     _weights_csv(csv_path, ["index", *result.sources], [[1, *result.weights.values()]])
     if not as_json:
         _print_runs(result)
@@ -277,12 +288,24 @@ def _print_runs(result) -> None:
     from rich.table import Table
 
     out = console()
-    cv = Table(title=f"models by K-fold rank correlation ({result.n_runs} runs)")
-    for column in ("model", "parameters", "Spearman", "RMSE"):
+    by = {"region": "region-shift", "kfold": "K-fold", "validate": "--validate"}.get(result.select, result.select)
+    cv = Table(title=f"models by {by} rank correlation ({result.n_runs} runs)")
+    columns = ["model", "parameters", "K-fold Spearman", "RMSE"]
+    columns += ["region Spearman", "worst fold"] if result.select != "kfold" else []
+    columns += ["--validate Spearman"] if result.select == "validate" else []
+    for column in columns:
         cv.add_column(column, justify="left" if column in ("model", "parameters") else "right")
-    for score in result.cv[:8]:
-        params = ", ".join(f"{k}={v:g}" for k, v in score.parameters.items())
-        cv.add_row(score.model, params, f"{score.cv_spearman:.4f}", f"{score.cv_rmse:.4g}")
+    for score in result.ranking[:8]:
+        params = ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={'+'.join(map(str, v))}"
+                           for k, v in score.parameters.items())
+        row = [score.model, params, f"{score.cv_spearman:.4f}", f"{score.cv_rmse:.4g}"]
+        if result.select != "kfold":
+            worst = min(score.region, key=score.region.get) if score.region else None
+            row += [f"{score.region_spearman:.4f}" if score.region_spearman is not None else "-",
+                    f"{score.region[worst]:.3f} ({worst})" if worst else "-"]
+        if result.select == "validate":
+            row.append(f"{score.validate_spearman:.4f}")
+        cv.add_row(*row)
     out.print(cv)
     prefix = os.path.commonprefix(result.sources)
     prefix = prefix if all(len(s) > len(prefix) for s in result.sources) else ""

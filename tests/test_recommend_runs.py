@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from forensics.recommend.runs import (
     Candidate,
     RunTable,
     apply_caps,
+    candidates,
     cross_validate,
     fit_explaw,
     fit_ridge,
@@ -325,3 +327,105 @@ def test_search_sizes_must_be_positive(tmp_path, option):
     path = _write(tmp_path / "r.csv", ["a", "b", "loss"], rows)
     with pytest.raises(ForensicsError, match="--candidates and --top-k must be at least 1"):
         recommend_from_runs(path, target="loss", **option)
+
+
+# ------------------------------------------------------------------------------------------ region-shift validation
+def _regmix_subset(regmix, n_runs):
+    train = regmix[0]
+    return RunTable(train.sources, train.weights[:n_runs], train.target[:n_runs], train.target_name, train.path)
+
+
+@needs_regmix
+def test_region_folds_are_disjoint_deterministic_and_hold_out_their_region(regmix):
+    from forensics.recommend.validation import entropy, nearest_fold, region_folds
+
+    w = regmix[0].weights
+    folds = region_folds(w)
+    assert [f.describe() for f in folds] == [f.describe() for f in region_folds(w.copy())]
+    assert {f.kind for f in folds} == {"far", "high_entropy", "low_entropy", "source_max"}
+    assert len([f for f in folds if f.kind == "source_max"]) == w.shape[1]
+    for fold in folds:
+        assert not set(fold.train) & set(fold.test)
+        assert sorted([*fold.train, *fold.test]) == list(range(len(w)))
+    by_name = {f.name: f for f in folds}
+    h = entropy(w)
+    assert h[by_name["high_entropy"].test].min() >= h[by_name["high_entropy"].train].max()
+    assert h[by_name["low_entropy"].test].max() <= h[by_name["low_entropy"].train].min()
+    far = np.abs(w - w.mean(axis=0)).sum(axis=1)
+    assert far[by_name["far"].test].min() >= far[by_name["far"].train].max()
+    for j in range(w.shape[1]):  # every held-out run has more of source j than every remaining run
+        fold = by_name[f"source_max[{j + 1}/{w.shape[1]}]"]
+        assert w[fold.test, j].min() > w[fold.train, j].max()
+    near = nearest_fold(w, w[0], 50)
+    assert 0 in near.test and len(near.test) == 50 and not set(near.train) & set(near.test)
+
+
+def test_rank_average_orders_by_mean_rank():
+    from forensics.recommend.validation import rank_average
+
+    a, b = np.array([1.0, 2.0, 3.0, 4.0]), np.array([10.0, 30.0, 20.0, 40.0])
+    mixed = rank_average([a, b])
+    assert np.argsort(mixed).tolist() == [0, 1, 2, 3] or np.argsort(mixed).tolist() == [0, 2, 1, 3]
+    assert sorted(mixed.tolist()) == sorted(((a + b) / 2).tolist())
+    assert rank_average([np.array([2.0]), np.array([4.0])]).tolist() == [3.0]
+
+
+@needs_regmix
+def test_region_choice_is_the_best_region_score_and_kfold_reproduces_the_old_choice(regmix):
+    runs = _regmix_subset(regmix, 200)
+    kwargs = dict(models=["explaw", "ridge"], candidates_count=1000, bootstrap=0)
+    rec = recommend_from_runs(runs, **kwargs)
+    assert rec.select == "region" and rec.ranking[0].model == rec.model
+    assert rec.ranking[0].parameters == rec.model_parameters
+    assert rec.ranking[0].region_spearman == max(s.region_spearman for s in rec.ranking)
+    assert set(rec.ranking[0].region) == {"far", "high_entropy", "low_entropy", "source_max", "near_optimum"}
+    assert rec.cv[0].cv_spearman == max(s.cv_spearman for s in rec.cv)
+    document = json.loads(json.dumps(dataclasses.asdict(rec)))
+    assert document["ranking"][0]["region"] == rec.ranking[0].region and document["folds"]
+    old = recommend_from_runs(runs, select="kfold", **kwargs)
+    best = max(rec.cv, key=lambda s: (s.cv_spearman, -s.cv_rmse))
+    assert (old.model, old.model_parameters) == (best.model, best.parameters)
+    assert old.ranking[0].region_spearman is None and old.folds == []
+    # the old selection, spelled out: K-fold over the same candidates
+    scores = [cross_validate(runs.weights, runs.target, c, folds=5, seed=0) for c in candidates(kwargs["models"], 200)]
+    scores.sort(key=lambda s: (-s.cv_spearman, s.cv_rmse))
+    assert (old.model, old.model_parameters) == (scores[0].model, scores[0].parameters)
+    with pytest.raises(ForensicsError, match="unknown select"):
+        recommend_from_runs(runs, select="best", **kwargs)
+
+
+def test_ensemble_is_scored_and_chosen_only_when_best():
+    from forensics.recommend.validation import RankEnsemble, select_model
+
+    w, loss = _synthetic(80)
+    loss = loss + np.random.default_rng(1).normal(0, 0.02, len(loss))
+    pool = np.random.default_rng(2).dirichlet(np.ones(4), 500)
+    chosen = select_model(w, loss, [Candidate("explaw", {}), Candidate("ridge", {"eps": 1e-2, "penalty": 1e-1})],
+                          pool=pool, margin=1.0)
+    ensembles = [s for s in chosen.scores if s.model == "ensemble"]
+    assert len(ensembles) == 1 and ensembles[0].parameters["members"] == ["explaw", "ridge(eps=0.01, penalty=0.1)"]
+    assert chosen.scores[0].region_spearman == max(s.region_spearman for s in chosen.scores)
+    assert (chosen.chosen.model == "ensemble") == (chosen.scores[0].model == "ensemble")
+    if isinstance(chosen.chosen, RankEnsemble):
+        assert chosen.model(w).shape == (80,)
+    none = select_model(w, loss, [Candidate("explaw", {}), Candidate("ridge", {"eps": 1e-2, "penalty": 1e-1})],
+                        pool=pool, margin=-1.0)
+    assert all(s.model != "ensemble" for s in none.scores)
+
+
+@needs_regmix
+def test_validate_runs_choose_the_model(regmix, tmp_path):
+    runs = _regmix_subset(regmix, 150)
+    test_1m = regmix[1]
+    rec = recommend_from_runs(runs, models=["ridge"], candidates_count=500, bootstrap=0, validate=test_1m)
+    assert rec.select == "validate"
+    assert rec.ranking[0].validate_spearman == max(s.validate_spearman for s in rec.ranking) > 0.9
+    out = tmp_path / "rec.json"
+    assert main(["recommend", "runs", str(REGMIX / "train_mixture_1m.csv"), "--metrics",
+                 str(REGMIX / "train_pile_loss_1m.csv"), "--target", TARGET, "--models", "ridge",
+                 "--candidates", "300", "--bootstrap", "0", "-o", str(out),
+                 "--validate", str(REGMIX / "test_mixture_1m.csv"),
+                 "--validate-metrics", str(REGMIX / "test_pile_loss_1m.csv")]) == 0
+    payload = json.loads(out.read_text())
+    assert payload["select"] == "validate" and payload["ranking"][0]["validate_spearman"] > 0.98
+    assert payload["provenance"]["parameters"]["validate"].endswith("test_mixture_1m.csv")

@@ -16,7 +16,7 @@ its pooled out-of-fold predictions. Leaves out: reading run tables and searching
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -177,22 +177,36 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 @dataclass
 class ModelScore:
-    """Cross-validated rank correlation and RMSE of one candidate (pooled out-of-fold predictions)."""
+    """Cross-validated rank correlation and RMSE of one candidate (pooled out-of-fold predictions).
+
+    ``region`` holds the Spearman on each region-shift fold kind and ``region_spearman`` their mean
+    (:mod:`~forensics.recommend.validation`); both stay empty when the model is chosen by K-fold only.
+    """
 
     model: str
     parameters: dict
     cv_spearman: float
     cv_rmse: float
+    region: dict[str, float] = field(default_factory=dict)
+    region_spearman: float | None = None
+    validate_spearman: float | None = None
 
 
-def cross_validate(runs_weights: np.ndarray, target: np.ndarray, candidate: Candidate, *, folds: int = 5,
-                   seed: int = 0) -> ModelScore:
-    """K-fold out-of-fold predictions for every run; their Spearman correlation with the target."""
+def out_of_fold(runs_weights: np.ndarray, target: np.ndarray, candidate: Candidate, *, folds: int = 5,
+                seed: int = 0) -> np.ndarray:
+    """The K-fold prediction for every run, made by a fit that never saw it."""
     n = len(target)
     order = np.random.default_rng(seed).permutation(n)
     predicted = np.empty(n)
     for fold in np.array_split(order, min(folds, n)):
         train = np.setdiff1d(order, fold)
         predicted[fold] = candidate.fit(runs_weights[train], target[train], seed)(runs_weights[fold])
+    return predicted
+
+
+def cross_validate(runs_weights: np.ndarray, target: np.ndarray, candidate: Candidate, *, folds: int = 5,
+                   seed: int = 0) -> ModelScore:
+    """K-fold out-of-fold predictions for every run; their Spearman correlation with the target."""
+    predicted = out_of_fold(runs_weights, target, candidate, folds=folds, seed=seed)
     rmse = float(np.sqrt(np.mean((predicted - target) ** 2)))
     return ModelScore(candidate.model, dict(candidate.parameters), _spearman(predicted, target), rmse)
