@@ -8,6 +8,7 @@ reference runs on a small prefix only (it recounts all pairs every step). Prints
 memory (each measurement in its own process), the machine and versions. Medians over --repeat runs.
 
     python benchmarks/bench_replay.py --sizes 1 10 100 --merges 3000 30000 100000
+    python benchmarks/bench_replay.py --words --words-mb 50   # word counting only: reference vs fast
 Text: real files from this machine (Python's standard library, /usr/share/doc, /usr/include), built once
 into benchmarks/data/replay-<N>mb.txt (never committed).
 """
@@ -109,6 +110,83 @@ def prefix(text: Path, size: int) -> Path:
     return target
 
 
+def build_category_text(megabytes: int) -> Path:
+    """Bundled category samples (fixtures/categories, sorted), repeated up to ``megabytes``, one text file."""
+    import gzip
+
+    target = DATA / f"words-{megabytes}mb.txt"
+    if target.exists():
+        return target
+    DATA.mkdir(parents=True, exist_ok=True)
+    texts = []
+    for path in sorted((HERE.parent / "fixtures" / "categories").glob("*/*/*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            texts.extend(json.loads(line)["text"] for line in handle if line.strip())
+    blob = "\n\n".join(texts).encode("utf-8")
+    budget = megabytes * 1_000_000
+    with open(target, "wb") as out:
+        written = 0
+        while written < budget:
+            piece = blob[: budget - written].decode("utf-8", "ignore").encode("utf-8")
+            out.write(piece + b"\n\n")
+            written += len(piece) + 2
+    return target
+
+
+WORD_TOKENIZERS = {"gpt2 (r50k)": "r50k", "claude": "claude", "cl100k": "cl100k", "o200k": "o200k", "llama3": "llama3",
+                   "tekken": "tekken", "whitespace": "whitespace",
+                   "sentencepiece mistral (fallback)": "fixtures/tokenizers/sentencepiece/mistral-tokenizer.model.v1"}
+
+
+def words_main(megabytes: int, repeat: int) -> list[dict]:
+    """Word counting alone, reference (processes) vs fast scanner (threads), same text, same run."""
+    import numba
+    import regex
+
+    from forensics import load_tokenizer
+    from forensics.bpe.pretokenize import PreTokenizer
+    from forensics.counting.fast_words import supported
+    from forensics.counting.words import count_words
+
+    text = build_category_text(megabytes)
+    mb = text.stat().st_size / 1e6
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; python "
+          f"{platform.python_version()}, regex {regex.__version__}, numba {numba.__version__}")
+    print(f"text: {mb:.0f} MB of bundled category samples ({text.name}); median of {repeat} runs, "
+          f"{os.cpu_count()} workers each\n")
+    print("| pre-tokenizer | fast path | words | reference s | fast s | speedup | reference MB/s | fast MB/s "
+          "| reference Mwords/s | fast Mwords/s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    rows = []
+    for label, source in WORD_TOKENIZERS.items():
+        rules = (PreTokenizer.preset(source) if source in PreTokenizer.presets()
+                 else load_tokenizer(HERE.parent / source).training_pretokenizer)
+        count_words([text], pretokenizer=rules, fast=True)  # compile / warm the caches
+        times = {}
+        for fast in (False, True):
+            runs = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                counted = count_words([text], pretokenizer=rules, fast=fast)
+                runs.append(time.perf_counter() - started)
+            times[fast] = statistics.median(runs)
+            if not fast:
+                reference = counted
+        same = reference.words == counted.words and bool((reference.counts == counted.counts).all())
+        if not same:
+            raise SystemExit(f"{label}: fast counts differ from the reference")
+        words = counted.total_words
+        row = {"pretokenizer": label, "fast": supported(rules), "words": words, "mb": mb,
+               "reference_seconds": times[False], "fast_seconds": times[True]}
+        rows.append(row)
+        print(f"| {label} | {'yes' if row['fast'] else 'no'} | {words / 1e6:.1f} M | {times[False]:.2f} | "
+              f"{times[True]:.2f} | {times[False] / times[True]:.1f}x | {mb / times[False]:.1f} | "
+              f"{mb / times[True]:.1f} | {words / times[False] / 1e6:.2f} | {words / times[True] / 1e6:.2f} |",
+              flush=True)
+    print(json.dumps({"words": rows}))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10])
@@ -117,7 +195,12 @@ def main() -> None:
     parser.add_argument("--reference-bytes", type=int, default=100_000)
     parser.add_argument("--reference-merges", type=int, default=300)
     parser.add_argument("--child", nargs=4)
+    parser.add_argument("--words", action="store_true", help="time word counting only (reference vs fast)")
+    parser.add_argument("--words-mb", type=int, default=50)
     args = parser.parse_args()
+    if args.words:
+        words_main(args.words_mb, args.repeat)
+        return
     if args.child:
         kind, text, merges, tokenizer = args.child
         print(json.dumps(_child(kind, text, int(merges), tokenizer)))
