@@ -11,7 +11,9 @@ stopped with nothing counted twice; ``rank``/``world_size`` run one slice of the
 merged afterwards with ``forensics merge``. The result carries per-document shares and the pair-count
 mixture estimate side by side.
 
-What it leaves out: splitting one shard across units (a unit is whole shards); remote file systems.
+What it leaves out: splitting one shard across units (a unit is whole shards); remote file systems;
+storing partials (``partials.py``) and the result (``results.py``). (A little over 500 lines: planning,
+the per-unit counter and the entry point share the settings and their fingerprint.)
 
 With the default profiles (languages + code: built once and cached, about 90 s) on the synthetic corpus
 written by :mod:`forensics.composition.synthetic`'s example:
