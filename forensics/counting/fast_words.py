@@ -329,20 +329,28 @@ def _scan_count(codes, bounds, classes, folds, mode):
                     break
                 s = (s + 1) & mask
             if 2 * used > capacity:  # grow and reinsert
-                capacity *= 2
+                table = _grown(table)
+                capacity = table.shape[0]
                 mask = capacity - 1
-                grown = np.zeros((capacity, 4), np.int64)
-                for old in range(capacity // 2):
-                    if table[old, 0]:
-                        t = table[old, 2] & mask
-                        while grown[t, 0]:
-                            t = (t + 1) & mask
-                        grown[t, :] = table[old, :]
-                table = grown
             i = e
     keep = table[:, 0] > 0
     kept = table[keep]
     return kept[:, 0] - 1, kept[:, 0] - 1 + kept[:, 1], kept[:, 3]
+
+
+@nb.njit(cache=True, nogil=True)
+def _grown(table):
+    # the hash table (slot: start + 1, length, key, count) at twice the size, every entry reinserted
+    capacity = 2 * table.shape[0]
+    mask = capacity - 1
+    grown = np.zeros((capacity, 4), np.int64)
+    for old in range(table.shape[0]):
+        if table[old, 0]:
+            t = table[old, 2] & mask
+            while grown[t, 0]:
+                t = (t + 1) & mask
+            grown[t, :] = table[old, :]
+    return grown
 
 
 @nb.njit(cache=True, nogil=True)
@@ -385,14 +393,6 @@ def _merge(arena, arena_used, table, used, codes, starts, ends, counts):
                     break
             s = (s + 1) & mask
         if 2 * used > capacity:
-            capacity *= 2
-            mask = capacity - 1
-            grown = np.zeros((capacity, 4), np.int64)
-            for old in range(capacity // 2):
-                if table[old, 0]:
-                    t = table[old, 2] & mask
-                    while grown[t, 0]:
-                        t = (t + 1) & mask
-                    grown[t, :] = table[old, :]
-            table = grown
+            table = _grown(table)
+            capacity = table.shape[0]
     return arena, arena_used, table, used

@@ -12,15 +12,16 @@ What it leaves out: merging (see :mod:`forensics.counting.replay`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import time
-from typing import Any
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -87,8 +88,7 @@ class WordCounts:
             return cls(words=words, counts=data["counts"].copy(), **meta)
 
 
-def _count_batch(args: tuple[PreTokenizer, list[str]]) -> Counter:
-    pretokenizer, texts = args
+def _count_batch(texts: list[str], pretokenizer: PreTokenizer) -> Counter:
     counter: Counter = Counter()
     for text in texts:
         counter.update(pretokenizer.split(text))
@@ -110,19 +110,28 @@ def _count_fast(docs: Iterable[Document], pretokenizer: PreTokenizer, workers: i
 
     table = WordTable()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending = []
-        for batch in _batches(docs, FAST_BATCH_CHARS):
-            pending.append((pool.submit(scan, batch, pretokenizer), sum(len(t) for t in batch)))
-            while len(pending) >= 2 * workers:
-                future, size = pending.pop(0)
-                table.add(future.result())
-                if progress:
-                    progress(size)
-        for future, size in pending:
-            table.add(future.result())
-            if progress:
-                progress(size)
+        _in_order(pool, functools.partial(scan, pretokenizer=pretokenizer), _batches(docs, FAST_BATCH_CHARS),
+                  workers=workers, add=table.add, progress=progress)
     return table.result()
+
+
+def _in_order(pool, fn, batches: Iterable[list[str]], *, workers: int, add, progress) -> None:
+    """``add(fn(batch))`` for every batch, in order, with at most ``2 * workers`` batches in flight (memory
+    stays bounded whatever the input size); ``progress`` gets each batch's characters."""
+    pending: list = []
+
+    def take() -> None:
+        future, size = pending.pop(0)
+        add(future.result())
+        if progress:
+            progress(size)
+
+    for batch in batches:
+        pending.append((pool.submit(fn, batch), sum(len(t) for t in batch)))
+        while len(pending) >= 2 * workers:
+            take()
+    while pending:
+        take()
 
 
 def _batches(docs: Iterable[Document], limit: int) -> Iterator[list[str]]:
@@ -176,23 +185,13 @@ def count_words(inputs: Sequence[str | os.PathLike] | str | os.PathLike, *,
         total = dict(zip(*_count_fast(docs, pretokenizer, workers, progress)))  # type: ignore[assignment]
     elif workers <= 1:
         for batch in _batches(docs, BATCH_CHARS):
-            total.update(_count_batch((pretokenizer, batch)))
+            total.update(_count_batch(batch, pretokenizer))
             if progress:
                 progress(sum(len(t) for t in batch))
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            pending = []
-            for batch in _batches(docs, BATCH_CHARS):
-                pending.append((pool.submit(_count_batch, (pretokenizer, batch)), sum(len(t) for t in batch)))
-                while len(pending) >= 2 * workers:
-                    future, size = pending.pop(0)
-                    total.update(future.result())
-                    if progress:
-                        progress(size)
-            for future, size in pending:
-                total.update(future.result())
-                if progress:
-                    progress(size)
+            _in_order(pool, functools.partial(_count_batch, pretokenizer=pretokenizer),
+                      _batches(docs, BATCH_CHARS), workers=workers, add=total.update, progress=progress)
     words = sorted(total)
     counts = np.array(list(map(total.__getitem__, words)), dtype=np.int64)
     return WordCounts(words=words, counts=counts, bytes=stats.bytes, documents=stats.documents,
