@@ -8,9 +8,15 @@ settings (1000 rounds, learning rate 0.01, no early stopping). The held-out runs
 
     .venv/bin/python benchmarks/bench_regmix.py [--subsets 20] [--write benchmarks/results/recommend.md]
     .venv/bin/python benchmarks/bench_regmix.py --region-only   # the region-shift section alone (issue 20)
+    .venv/bin/python benchmarks/bench_regmix.py --intervals-only --write benchmarks/results/recommend.md
 
 The region-shift section scores every model on each fold of `forensics.recommend.validation` (training runs
-only) and compares the default choice (region) with the old K-fold choice on the held-out runs.
+only) and compares the default choice (region) with the old K-fold choice on the held-out runs. The intervals
+section measures the coverage of the 90% prediction intervals (`forensics.recommend.intervals`) on the 256
+held-out runs and, refitted on each region-shift fold's training runs only, on that fold's held-out runs; and
+the distance of the recommendation from the runs against the reach of the validation
+(`forensics.recommend.distance`). With --intervals-only, --write replaces that section of the file (or appends
+it) and leaves the rest.
 """
 
 from __future__ import annotations
@@ -28,7 +34,11 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from forensics import __version__
+from forensics.recommend.distance import nearest_distance
+from forensics.recommend.intervals import bootstrap_runs, calibrate, intervals
+from forensics.recommend.run_models import Candidate, kfold_splits, out_of_fold
 from forensics.recommend.runs import RunTable, fit_trees, load_runs, recommend_from_runs
+from forensics.recommend.validation import Fold, nearest_fold, region_folds
 
 REGMIX = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "regmix"
 PILE_CC = "metric/the_pile_pile_cc_val_loss"
@@ -78,13 +88,20 @@ def main() -> None:
     parser.add_argument("--subsets", type=int, default=20, help="random 64-run subsets (plus the first 64)")
     parser.add_argument("--write", help="write the markdown results here")
     parser.add_argument("--region-only", action="store_true", help="only the region-shift section")
+    parser.add_argument("--intervals-only", action="store_true", help="only the intervals and distance section")
     args = parser.parse_args()
     train, test_1m, test_60m = load(PILE_CC)
     lines: list[str] = []
 
     def say(text: str = "") -> None:
-        print(text)
+        print(text, flush=True)
         lines.append(text)
+
+    if args.intervals_only:
+        intervals_section(train, test_1m, args.subsets, say)
+        if args.write:
+            replace_section(Path(args.write), lines)
+        return
 
     if args.region_only:
         region_section(train, test_1m, test_60m, args.subsets, say)
@@ -170,6 +187,7 @@ def main() -> None:
             f"{rho(predicted, t1.target):.4f} | {rho(predicted, t60.target):.4f} |")
     say()
     region_section(train, test_1m, test_60m, args.subsets, say)
+    intervals_section(train, test_1m, args.subsets, say)
     if args.write:
         Path(args.write).parent.mkdir(parents=True, exist_ok=True)
         Path(args.write).write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -238,6 +256,199 @@ def region_section(train: RunTable, test_1m: RunTable, test_60m: RunTable, n_sub
         say(f"| {select} | {statistics.median(s1):.4f} ({min(s1):.4f}..{max(s1):.4f}) | "
             f"{statistics.median(s60):.4f} ({min(s60):.4f}..{max(s60):.4f}) | "
             f"{sum(x >= 0.93 for x in s1)}/{len(s1)}, {sum(x >= 0.93 for x in s60)}/{len(s60)} | {chosen_models} |")
+    say()
+
+
+INTERVALS_HEADING = "## Prediction intervals and the distance from the runs (issue 20)"
+
+
+def replace_section(path: Path, lines: list[str]) -> None:
+    """Put ``lines`` (starting with their heading) in place of the section with that heading, or append them."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    heading = lines[0]
+    if heading in text:
+        before, _, rest = text.partition(heading)
+        after = rest[rest.find("\n## "):] if "\n## " in rest else ""
+        text = before + "\n".join(lines) + ("\n" + after.lstrip("\n") if after else "\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def covered(bounds: list[list[float]] | tuple[np.ndarray, np.ndarray], measured: np.ndarray) -> tuple[float, float]:
+    """Share of ``measured`` inside the intervals, and their median width."""
+    low, high = (np.asarray(b) for b in (zip(*bounds) if isinstance(bounds, list) else bounds))
+    return float(np.mean((measured >= low) & (measured <= high))), float(np.median(high - low))
+
+
+def fold_coverage(candidate: Candidate, weights: np.ndarray, target: np.ndarray, train: np.ndarray,
+                  test: np.ndarray, replicates: int) -> dict[str, np.ndarray | float]:
+    """Intervals fitted on ``train`` runs only (bootstrap and K-fold calibration), scored on ``test`` runs: per
+    held-out run whether inside (raw, calibrated), the width, the error and the TV to the nearest training run."""
+    w, y = weights[train], target[train]
+    reps = bootstrap_runs(w, y, candidate, replicates=replicates, seed=0)
+    calibration = calibrate(reps, w, y, out_of_fold(w, y, candidate, folds=5, seed=0))
+    centre = candidate.fit(w, y, 0)(weights[test])
+    measured = target[test]
+    low, high = intervals(reps, weights[test], centre)
+    scaled_low, scaled_high = intervals(reps, weights[test], centre, scale=calibration.scale)
+    return {"raw": (measured >= low) & (measured <= high),
+            "inside": (measured >= scaled_low) & (measured <= scaled_high), "width": scaled_high - scaled_low,
+            "error": measured - centre, "distance": nearest_distance(weights[test], w), "scale": calibration.scale}
+
+
+def intervals_section(train: RunTable, test_1m: RunTable, n_subsets: int, say) -> None:
+    """Issue 20 items 1-2: coverage of the 90% intervals, and the recommendation's distance from the runs."""
+    say(INTERVALS_HEADING)
+    say()
+    say(f"forensics {__version__}, Python {platform.python_version()}, numpy {np.__version__}, lightgbm "
+        f"{importlib.metadata.version('lightgbm') if HAVE_TREES else 'absent'}, {platform.machine()}, "
+        f"{os.cpu_count()} cores (shared). Target Pile-CC loss; intervals are 90%, from `--bootstrap` refits on "
+        "resampled runs plus their out-of-bag residuals, centred on the model's prediction and widened by the "
+        "K-fold calibration scale when the K-fold folds need it (`forensics/recommend/intervals.py`).")
+    say()
+    everything = np.arange(len(train.target))
+    say("### The whole command on the 512 runs (default region choice)")
+    say()
+    say("| models | --bootstrap | chosen | K-fold raw coverage | scale | coverage, 256 held-out runs (1M) | "
+        "median width | recommendation: predicted (90% interval) | wall time (s) |")
+    say("|---|---|---|---|---|---|---|---|---|")
+    kept = {}
+    for label, chosen_models, replicates in [("core", ["explaw", "ridge"], 0), ("core", ["explaw", "ridge"], 20),
+                                             ("core", ["explaw", "ridge"], 100)] + (
+            [("auto", "auto", 20)] if HAVE_TREES else []):
+        start = time.perf_counter()
+        rec = recommend_from_runs(train, models=chosen_models, bootstrap=replicates, predict=test_1m.weights)
+        seconds = time.perf_counter() - start
+        kept[(label, replicates)] = rec
+        calibration = rec.interval.get("calibration")
+        if rec.prediction_intervals is None:
+            say(f"| {label} | {replicates} | {label_of(rec.model, rec.model_parameters)} | - | - | - | - | "
+                f"{rec.predicted:.4f} | {seconds:.1f} |")
+            continue
+        coverage, width = covered(rec.prediction_intervals, test_1m.target)
+        low, high = rec.predicted_interval
+        say(f"| {label} | {replicates} | {label_of(rec.model, rec.model_parameters)} | "
+            f"{calibration['raw_coverage']:.3f} | {calibration['scale']:.3f} | {coverage:.3f} | {width:.4f} | "
+            f"{rec.predicted:.4f} ({low:.4f}..{high:.4f}) | {seconds:.1f} |")
+    say()
+    rec = kept[("core", 20)]
+    say(f"Measured Pile-CC loss of the 256 held-out runs: sd {np.std(test_1m.target):.4f}, range "
+        f"{np.min(test_1m.target):.4f}..{np.max(test_1m.target):.4f}; the best training run: "
+        f"{rec.best_run['value']:.4f}.")
+    say()
+    if rec.comparison:
+        say(f"Next-best distinct mixtures (core, 20 refits): {rec.comparison}.")
+        say()
+        say("| mixture | predicted | 90% interval | TV from the recommendation | "
+            "refits preferring the recommendation |")
+        say("|---|---|---|---|---|")
+        for alt in rec.alternatives:
+            say(f"| {alt['label']} | {alt['predicted']:.4f} | {alt['interval'][0]:.4f}..{alt['interval'][1]:.4f} "
+                f"| {alt['distance']:.3f} | {alt['recommended_better']:.0%} |")
+        say()
+
+    if rec.model == "ensemble":  # the folds refit one configuration; on the 512 runs the choice is ridge
+        raise SystemExit("the default choice is an ensemble; fix the model of the fold coverage by hand")
+    chosen = Candidate(rec.model, rec.model_parameters)
+    say("### Coverage where predictions land: refitted on each region-shift fold's training runs only")
+    say()
+    say(f"Model fixed to the default choice on all runs, {label_of(rec.model, rec.model_parameters)}; on each fold "
+        "the bootstrap (20 refits) and the K-fold calibration use the fold's training runs only, and the fold's "
+        "held-out runs are scored (`source_max`: 17 folds pooled; `near_optimum`: the runs nearest the "
+        "recommendation).")
+    say()
+    say("| fold kind | held-out runs | raw coverage | calibrated coverage | median width | mean error "
+        "(measured - predicted) | median TV to the nearest training run | scale |")
+    say("|---|---|---|---|---|---|---|---|")
+    w, y = train.weights, train.target
+    point = np.array([rec.weights[s] for s in train.sources])
+    folds = region_folds(w) + [nearest_fold(w, point, int(np.ceil(0.2 * len(y))))]
+    folds += [Fold("kfold", f"kfold[{k + 1}/5]", tr, te) for k, (tr, te) in enumerate(kfold_splits(len(y), 5, 0))]
+    results: dict[str, list[dict]] = {}
+    for fold in folds:
+        results.setdefault(fold.kind, []).append(fold_coverage(chosen, w, y, fold.train, fold.test, 20))
+
+    def pooled(parts: list[dict], key: str) -> np.ndarray:
+        return np.concatenate([part[key] for part in parts])
+
+    for kind, parts in results.items():
+        say(f"| {kind} | {len(pooled(parts, 'inside'))} | {pooled(parts, 'raw').mean():.3f} | "
+            f"{pooled(parts, 'inside').mean():.3f} | {np.median(pooled(parts, 'width')):.4f} | "
+            f"{pooled(parts, 'error').mean():+.4f} | {np.median(pooled(parts, 'distance')):.3f} | "
+            f"{np.mean([part['scale'] for part in parts]):.3f} |")
+    region = [part for kind, parts in results.items() if kind != "kfold" for part in parts]
+    kinds_mean = np.mean([pooled(parts, "inside").mean() for kind, parts in results.items() if kind != "kfold"])
+    say(f"| region-shift, runs pooled | {len(pooled(region, 'inside'))} | {pooled(region, 'raw').mean():.3f} | "
+        f"{pooled(region, 'inside').mean():.3f} | {np.median(pooled(region, 'width')):.4f} | "
+        f"{pooled(region, 'error').mean():+.4f} | {np.median(pooled(region, 'distance')):.3f} | - |")
+    say(f"| region-shift, mean of the 5 fold kinds | - | - | {kinds_mean:.3f} | - | - | - | - |")
+    say()
+    say("By the held-out run's TV to its nearest training run (calibrated coverage, runs of every region-shift fold "
+        "pooled; K-fold beside):")
+    say()
+    say("| TV to the nearest training run | region-shift runs | coverage | K-fold runs | coverage |")
+    say("|---|---|---|---|---|")
+    far_d, far_in = pooled(region, "distance"), pooled(region, "inside")
+    k_d, k_in = pooled(results["kfold"], "distance"), pooled(results["kfold"], "inside")
+    for low, high in [(0.0, 0.15), (0.15, 0.25), (0.25, 0.35), (0.35, 0.45), (0.45, 1.0)]:
+        here, there = (far_d >= low) & (far_d < high), (k_d >= low) & (k_d < high)
+        say(f"| {low:.2f}..{high:.2f} | {here.sum()} | {far_in[here].mean() if here.any() else float('nan'):.3f} | "
+            f"{there.sum()} | " + (f"{k_in[there].mean():.3f} |" if there.any() else "- |"))
+    say()
+
+    subsets = [np.arange(64)] + [np.random.default_rng(s).permutation(len(train.target))[:64]
+                                 for s in range(n_subsets)]
+    say(f"### 64-run subsets ({len(subsets)}: the first 64 rows and {n_subsets} random draws), core models, "
+        "20 refits, scored on the 256 held-out runs")
+    say()
+    coverages, widths, scales, labels, reaches, beyond, seconds = [], [], [], [], [], 0, []
+    for rows in subsets:
+        subset = RunTable(train.sources, train.weights[rows], train.target[rows], train.target_name, train.path)
+        start = time.perf_counter()
+        sub = recommend_from_runs(subset, models=["explaw", "ridge"], candidates_count=2000, bootstrap=20,
+                                  predict=test_1m.weights)
+        seconds.append(time.perf_counter() - start)
+        coverage, width = covered(sub.prediction_intervals, test_1m.target)
+        coverages.append(coverage)
+        widths.append(width)
+        scales.append(sub.interval["calibration"]["scale"])
+        labels.append(sub.model)
+        beyond += bool(sub.distance["beyond"])
+        reaches.append((sub.distance["nearest_run"], sub.distance["validated"]["nearest_run"]))
+    say("| coverage median (min..max) | subsets >= 0.85 | median width | calibration scale median (max) | models "
+        "chosen | median wall time (s) |")
+    say("|---|---|---|---|---|---|")
+    chosen_models = ", ".join(f"{m} x{labels.count(m)}" for m in sorted(set(labels)))
+    say(f"| {statistics.median(coverages):.3f} ({min(coverages):.3f}..{max(coverages):.3f}) | "
+        f"{sum(c >= 0.85 for c in coverages)}/{len(coverages)} | {statistics.median(widths):.4f} | "
+        f"{statistics.median(scales):.3f} ({max(scales):.3f}) | {chosen_models} | {statistics.median(seconds):.1f} |")
+    say()
+
+    say("### Distance of the recommendation from the runs (TV), against the reach of the validation")
+    say()
+    say("Reach: the 90th percentile of the held-out runs' TV from their fold's nearest training run and from its "
+        "training runs' centre, each fold kind weighted equally (`forensics/recommend/distance.py`). A warning "
+        "when the recommendation lies farther out on either.")
+    say()
+    say("| runs | select | to the nearest run | reach | to the runs' centre | reach | nearest runs (row: TV) | "
+        "warning |")
+    say("|---|---|---|---|---|---|---|---|")
+    for runs_label, subset_rows in [("512", everything), ("first 64", np.arange(64))]:
+        subset = RunTable(train.sources, train.weights[subset_rows], train.target[subset_rows], train.target_name,
+                          train.path, [train.ids[i] for i in subset_rows] if train.ids else None)
+        for select, extrapolate in (("region", False), ("kfold", False), ("region", True)):
+            d = recommend_from_runs(subset, models=["explaw", "ridge"], candidates_count=5000, bootstrap=0,
+                                    select=select, extrapolate=extrapolate).distance
+            reach = d["validated"]
+            nearest = ", ".join(f"{r['row']}: {r['distance']:.3f}" for r in d["nearest_runs"][:3])
+            mode = select + (", --extrapolate" if extrapolate else "")
+            say(f"| {runs_label} | {mode} | {d['nearest_run']:.3f} | {reach['nearest_run']:.3f} | "
+                f"{d['centre']:.3f} | {reach['centre']:.3f} | {nearest} | {'yes' if d['beyond'] else 'no'} |")
+    say()
+    near, limit = zip(*reaches)
+    say(f"64-run subsets (core, region): the recommendation lies {statistics.median(near):.3f} TV from the nearest "
+        f"run (median; reach {statistics.median(limit):.3f}); the warning fired on {beyond} of {len(subsets)}.")
     say()
 
 

@@ -60,6 +60,14 @@ def _fmt(x: float, digits: int = 4) -> str:
     return f"{x:.{digits}g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"
 
 
+def _count(x: float) -> str:
+    """A token or byte count in 3 significant digits with a k/M/B/T suffix: 83848 -> '83.8k'."""
+    for suffix, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= size:
+            return f"{x / size:.3g}{suffix}"
+    return f"{x:.3g}"
+
+
 _OUTPUT_OPTIONS = [
     click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of a table."),
     click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the JSON result here."),
@@ -80,14 +88,31 @@ def recommend() -> None:
     \b
     EXAMPLES
       forensics recommend heuristic sizes.json --method unimax --budget 100B --max-epochs 4
-      forensics recommend match reference_mixture.json --sources scans.json --cap wiki=0.1
+      forensics recommend match gpt2_mixture.json --source web=scans/web --source code=scans/code --budget 1B
       forensics recommend runs mixtures.csv --metrics losses.csv --target metric/pile_cc_loss
       forensics recommend parity fixtures/categories/languages --categories en,de,ja
     """
 
 
+_SOURCE_OPTION = click.option(
+    "--source", "scan_sources", multiple=True, metavar="NAME=SCAN_DIR",
+    help="A candidate source measured by `forensics scan --out SCAN_DIR` (repeatable): its byte shares per "
+         "category (unknown included) and its size in tokens (bytes if the scan counted none).")
+
+
+def _scans(values: tuple[str, ...]):
+    """{name: ScanSource} from --source options, or None; the scans' summaries for the provenance inputs."""
+    if not values:
+        return None, {}
+    from forensics.recommend.sources import parse_source_options, read_scans
+
+    scans = read_scans(parse_source_options(values))
+    return scans, {f"source:{name}": scan.sha256 for name, scan in scans.items() if scan.sha256}
+
+
 @recommend.command("heuristic")
-@click.argument("sizes", type=click.Path(exists=True, dir_okay=False))
+@click.argument("sizes", required=False, type=click.Path(exists=True, dir_okay=False))
+@_SOURCE_OPTION
 @click.option("--method", type=click.Choice(["proportional", "temperature", "unimax", "all"]), default="unimax",
               show_default=True, help="Heuristic; 'all' compares the three.")
 @click.option("--budget", help="Training tokens (1e9, 500M, 2B); default: all available tokens.")
@@ -95,93 +120,147 @@ def recommend() -> None:
 @click.option("--max-epochs", type=float, default=4.0, show_default=True,
               help="UniMax cap on repeats per category (a warning only for the other methods).")
 @_output_options
-def heuristic(sizes, method, budget, alpha, max_epochs, as_json, output, csv_path):
-    """Weights from the tokens available per category (a scan result, JSON {name: tokens} or name,tokens CSV).
+def heuristic(sizes, scan_sources, method, budget, alpha, max_epochs, as_json, output, csv_path):
+    """Weights from the tokens available per category (SIZES: a scan result, JSON {name: tokens} or name,tokens
+    CSV) or per source (--source NAME=SCAN_DIR, one per source).
 
     \b
-    Reports the tokens and epochs each category gets within the budget.
+    Reports the tokens and epochs each category (or source) gets within the budget; with --source, also the
+    category mixture by bytes the weights give.
+
+    \b
+    EXAMPLE
+      forensics recommend heuristic --source web=scans/web --source code=scans/code --budget 1B --max-epochs 4
     """
+    from forensics.errors import ForensicsError
     from forensics.recommend.heuristics import METHODS, recommend_heuristic
 
+    if (sizes is None) == (not scan_sources):
+        raise ForensicsError("give SIZES (tokens per category) or --source NAME=SCAN_DIR per source, one of them")
+    scans, scan_inputs = _scans(scan_sources)
     methods = list(METHODS) if method == "all" else [method]
-    results = [recommend_heuristic(sizes, method=m, budget=_budget(budget), alpha=alpha, max_epochs=max_epochs)
-               for m in methods]
-    parameters = {"sizes": sizes, "method": method, "budget": budget, "alpha": alpha, "max_epochs": max_epochs}
+    results = [recommend_heuristic(sizes, scans=scans, method=m, budget=_budget(budget), alpha=alpha,
+                                   max_epochs=max_epochs) for m in methods]
+    parameters = {"sizes": sizes, "sources": dict(s.partition("=")[::2] for s in scan_sources) or None,
+                  "method": method, "budget": budget, "alpha": alpha, "max_epochs": max_epochs}
     body = results[0] if len(results) == 1 else {"recommendations": [dataclasses.asdict(r) for r in results]}
-    _emit(body, command="recommend heuristic", parameters=parameters, inputs=_inputs(sizes),
+    _emit(body, command="recommend heuristic", parameters=parameters, inputs=_inputs(sizes) | scan_inputs,
           as_json=as_json, output=output)
     names = list(results[0].available)
-    _weights_csv(csv_path, ["category", *[f"{r.method}_weight" for r in results]],
+    what = "source" if scans else "category"
+    _weights_csv(csv_path, [what, *[f"{r.method}_weight" for r in results]],
                  [[n, *[r.weights[n] for r in results]] for n in names])
     if not as_json:
         from rich.table import Table
 
-        table = Table(title=f"recommended weights (budget {_fmt(results[0].budget)} tokens)")
+        unit = results[0].unit
+        table = Table(title=f"recommended weights (budget {_count(results[0].budget)} {unit})")
         short = {"proportional": "prop", "temperature": "temp", "unimax": "unimax"}
-        table.add_column("category")
-        table.add_column("tokens", justify="right")
+        table.add_column(what)
+        table.add_column(unit, justify="right")
         for r in results:
             table.add_column(f"{short[r.method]} w", justify="right")
             table.add_column("epochs", justify="right")
         for n in names:
-            row = [n, _fmt(results[0].available[n])]
+            row = [n, _count(results[0].available[n])]
             for r in results:
                 row += [f"{r.weights[n]:.4f}", f"{r.epochs[n]:.3g}"]
             table.add_row(*row)
         console().print(table)
+        if results[0].mixture is not None:
+            mixture = Table(title="category mixture by bytes", min_width=32)
+            mixture.add_column("category")
+            for r in results:
+                mixture.add_column(short[r.method], justify="right")
+            for category in results[0].mixture:
+                mixture.add_row(category, *[f"{r.mixture[category]:.4f}" for r in results if r.mixture])
+            console().print(mixture)
+    shown = set()
     for r in results:
-        _warn([f"{r.method}: {w}" for w in r.warnings])
+        new = [w for w in r.warnings if w not in shown]
+        shown.update(new)
+        _warn([f"{r.method}: {w}" for w in new])
 
 
 @recommend.command("match")
 @click.argument("target", type=click.Path(exists=True, dir_okay=False))
+@_SOURCE_OPTION
 @click.option("--sources", type=click.Path(exists=True, dir_okay=False),
-              help="JSON {source: {category: share}}; default: each category is a source.")
+              help="JSON {source: {category: share}} (instead of --source); default: each category is a source.")
 @click.option("--cap", multiple=True, metavar="SOURCE=MAX", help="Largest weight of a source (repeatable).")
 @click.option("--available", type=click.Path(exists=True, dir_okay=False),
               help="Tokens available per source (JSON or CSV); with --budget and --max-epochs gives caps.")
-@click.option("--budget", help="Training tokens (1e9, 500M, 2B).")
+@click.option("--budget", help="Training tokens (1e9, 500M, 2B); with --source, in the scans' unit.")
 @click.option("--max-epochs", type=float, help="Most repeats of any source.")
 @click.option("--norm", type=click.Choice(["l1", "l2"]), default="l1", show_default=True,
               help="Distance to the target: l1 (LP) or l2 (QP).")
 @_output_options
-def match(target, sources, cap, available, budget, max_epochs, norm, as_json, output, csv_path):
-    """Weights over sources whose mixture comes closest to TARGET (JSON {category: share}, e.g. an infer result).
+def match(target, scan_sources, sources, cap, available, budget, max_epochs, norm, as_json, output, csv_path):
+    """Weights over sources whose mixture comes closest to TARGET (JSON {category: share}, e.g. the -o result
+    of `forensics infer`).
 
     \b
-    EXAMPLE
-      forensics recommend match gpt_mixture.json --available tokens.json --budget 100B --max-epochs 4
+    Sources: one `forensics scan` output each (--source NAME=SCAN_DIR: composition and size, in tokens when
+    the scans counted them), or a JSON of compositions (--sources) with --available sizes. The residual per
+    category lists every category of the target and the sources (a category the target lacks counts as 0).
+
+    \b
+    EXAMPLES
+      forensics recommend match gpt_mixture.json --source web=scans/web --source code=scans/code \\
+          --budget 100B --max-epochs 4
+      forensics recommend match gpt_mixture.json --sources compositions.json --available tokens.json \\
+          --budget 100B --max-epochs 4
     """
+    from forensics.errors import ForensicsError
     from forensics.recommend._tables import parse_assignments, read_mapping
     from forensics.recommend.match import recommend_match
 
+    if scan_sources and (sources or available):
+        raise ForensicsError("--source takes a scan per source (composition and size): drop --sources and "
+                             "--available, or --source")
+    scans, scan_inputs = _scans(scan_sources)
     caps = parse_assignments(cap, what="--cap") or None
     available_map = read_mapping(available, what="available tokens") if available else None
-    result = recommend_match(target, sources=sources, caps=caps, available=available_map,
+    result = recommend_match(target, sources=sources, scans=scans, caps=caps, available=available_map,
                              budget=_budget(budget), max_epochs=max_epochs, norm=norm)
-    parameters = {"target": target, "sources": sources, "caps": caps, "available": available, "budget": budget,
-                  "max_epochs": max_epochs, "norm": norm}
+    parameters = {"target": target, "sources": sources,
+                  "scans": dict(s.partition("=")[::2] for s in scan_sources) or None, "caps": caps,
+                  "available": available, "budget": budget, "max_epochs": max_epochs, "norm": norm}
     _emit(result, command="recommend match", parameters=parameters,
-          inputs=_inputs(target, sources, available), as_json=as_json, output=output)
+          inputs=_inputs(target, sources, available) | scan_inputs, as_json=as_json, output=output)
     _weights_csv(csv_path, ["source", "weight"], [[s, w] for s, w in result.weights.items()])
     if not as_json:
-        from rich.table import Table
-
-        weights = Table(title="source weights")
-        for column in ("source", "weight", "cap", "tokens", "epochs"):
-            weights.add_column(column, justify="left" if column == "source" else "right")
-        for s, w in result.weights.items():
-            tokens = _fmt(result.tokens[s]) if result.tokens else "-"
-            epochs = f"{result.epochs[s]:.3g}" if result.epochs and s in result.epochs else "-"
-            weights.add_row(s, f"{w:.4f}", f"{result.caps[s]:.4g}", tokens, epochs)
-        residual = Table(title=f"category mixture ({norm} distance {result.distance:.4f})")
-        for column in ("category", "target", "achieved", "residual"):
-            residual.add_column(column, justify="left" if column == "category" else "right")
-        for c in result.target:
-            residual.add_row(c, f"{result.target[c]:.4f}", f"{result.achieved[c]:.4f}", f"{result.residual[c]:+.4f}")
-        console().print(weights)
-        console().print(residual)
+        _print_match(result, norm)
     _warn(result.warnings)
+
+
+def _print_match(result, norm: str) -> None:
+    from rich.table import Table
+
+    unit = result.unit
+    weights = Table(title=f"source weights (shares of the {unit})")
+    columns = ["source", "weight", *(["byte share"] if result.byte_weights else []), "cap", unit, "epochs"]
+    columns += ["size", "unknown"] if result.sources else []
+    for column in columns:
+        weights.add_column(column, justify="left" if column == "source" else "right")
+    for s, w in result.weights.items():
+        row = [s, f"{w:.4f}", *([f"{result.byte_weights[s]:.4f}"] if result.byte_weights else []),
+               f"{result.caps[s]:.4g}", _count(result.tokens[s]) if result.tokens else "-",
+               f"{result.epochs[s]:.3g}" if result.epochs and s in result.epochs else "-"]
+        if result.sources:
+            info = result.sources[s]
+            row += [_count(info["size"]), f"{info['unknown']:.1%}"]
+        weights.add_row(*row)
+    residual = Table(title=f"category mixture by bytes ({norm} distance {result.distance:.4f})")
+    for column in ("category", "target", "achieved", "residual", "note"):
+        residual.add_column(column, justify="left" if column in ("category", "note") else "right")
+    for c in result.target:
+        note = "in no source" if c in result.not_in_sources else "not in the target" if c in result.not_in_target \
+            else ""
+        residual.add_row(c, f"{result.target[c]:.4f}", f"{result.achieved[c]:.4f}", f"{result.residual[c]:+.4f}",
+                         note)
+    console().print(weights)
+    console().print(residual)
 
 
 def _parse_targets(items: tuple[str, ...]) -> str | dict[str, float]:
@@ -235,7 +314,9 @@ def _weights_spec(value: str | None) -> str | list[str] | None:
 @click.option("--candidates", "candidates_count", type=int, default=50_000, show_default=True,
               help="Dirichlet mixtures scored in the search.")
 @click.option("--top-k", type=int, default=100, show_default=True, help="Average of the k best candidates.")
-@click.option("--bootstrap", type=int, default=20, show_default=True, help="Refits for the spread of the weights.")
+@click.option("--bootstrap", type=int, default=20, show_default=True,
+              help="Refits on resampled runs (and ensemble members): the spread of the weights and the 90% "
+                   "intervals of the predictions (0: neither).")
 @click.option("--predict", "predict_path", type=click.Path(exists=True, dir_okay=False),
               help="CSV of mixtures (same weight columns): print the model's prediction for each row.")
 @click.option("--extrapolate", is_flag=True,
@@ -249,8 +330,11 @@ def runs(runs, target, weights_spec, metrics, on, maximize, models, folds, selec
     \b
     Models (exponential mixing law, ridge on [w, log w], LightGBM trees) are chosen by rank correlation
     on region-shift folds of the runs (held-out regions where recommendations land; K-fold is reported
-    too), or on your own --validate runs. The search scores Dirichlet mixtures under the caps and averages the top k;
-    bootstrap refits give the spread. A warning says when the optimum lies outside the runs' region.
+    too), or on your own --validate runs. The search scores Dirichlet mixtures under the caps and averages the top k.
+    Refits on resampled runs give the spread of the weights and 90% intervals for every prediction (plus
+    out-of-bag residuals, widened when the K-fold folds need it); the next-best distinct mixtures are shown with
+    theirs, and a line says when they cannot be told apart. The distance (TV) from the runs is reported, and a
+    warning says when it exceeds what the model choice was tested on, or the optimum lies outside the runs' ranges.
 
     \b
     EXAMPLE (RegMix tables)
@@ -275,7 +359,8 @@ def runs(runs, target, weights_spec, metrics, on, maximize, models, folds, selec
                   "extrapolate": extrapolate, "select": select, "validate": validate_path,
                   "validate_metrics": validate_metrics}
     _emit(result, command="recommend runs", parameters=parameters,
-          inputs=_inputs(runs, metrics, prior, predict_path, validate_path, validate_metrics), as_json=as_json, output=output, seed=seed)
+          inputs=_inputs(runs, metrics, prior, predict_path, validate_path, validate_metrics), as_json=as_json,
+          output=output, seed=seed)
     _weights_csv(csv_path, ["index", *result.sources], [[1, *result.weights.values()]])
     if not as_json:
         _print_runs(result)
@@ -320,11 +405,63 @@ def _print_runs(result) -> None:
                       f"{low:.3f}..{high:.3f}",
                       f"{result.best_run['weights'][s]:.4f}")
     out.print(table)
-    out.print(f"predicted {result.target}: {result.predicted:.4f} (bootstrap sd {result.predicted_spread:.4f}); "
-              f"best run (row {result.best_run['row']}): {result.best_run['value']:.4f}")
+    level = f"{result.interval.get('level', 0.9):.0%}"
+    interval = (f"{level} interval {result.predicted_interval[0]:.4f}..{result.predicted_interval[1]:.4f}; "
+                if result.predicted_interval else "")
+    out.print(f"predicted {result.target}: {result.predicted:.4f} ({interval}bootstrap sd "
+              f"{result.predicted_spread:.4f}); best run (row {result.best_run['row']}): "
+              f"{result.best_run['value']:.4f}", markup=False)
+    _print_distance(out, result.distance)
+    calibration = result.interval.get("calibration")
+    if calibration:
+        out.print(f"intervals: {result.interval['replicates']} refits on resampled runs plus out-of-bag residuals; "
+                  f"on the K-fold folds {calibration['raw_coverage']:.0%} of the runs fell inside, scaled by "
+                  f"{calibration['scale']:.2f} to {calibration['coverage']:.0%}", markup=False)
+    if result.alternatives:
+        others = Table(title=f"the recommendation and the next-best distinct mixtures ({level} intervals; "
+                             "weights in the JSON)")
+        for column in ("mixture", "predicted", f"{level} interval", "TV from rec.", "rec. better in"):
+            others.add_column(column, justify="left" if column == "mixture" else "right")
+        rows = [{"label": "recommended", "predicted": result.predicted, "interval": result.predicted_interval,
+                 "distance": 0.0, "recommended_better": None}, *result.alternatives]
+        for alt in rows:
+            span, better = alt["interval"], alt["recommended_better"]
+            others.add_row(alt["label"], f"{alt['predicted']:.4f}",
+                           f"{span[0]:.4f}..{span[1]:.4f}" if span else "-", f"{alt['distance']:.3f}",
+                           f"{better:.0%} of refits" if better is not None else "-")
+        out.print(others)
+    if result.comparison:
+        out.print(result.comparison, markup=False)
     if result.predictions is not None:
-        out.print("predictions: " + ", ".join(f"{p:.4f}" for p in result.predictions[:20])
-                  + (" ..." if len(result.predictions) > 20 else ""))
+        shown = min(20, len(result.predictions))
+        predictions = Table(title=f"predictions for the --predict mixtures ({shown} of {len(result.predictions)})")
+        for column in ("row", "predicted", f"{level} interval", "TV to nearest run"):
+            predictions.add_column(column, justify="right")
+        spans = result.prediction_intervals or [None] * len(result.predictions)
+        for i in range(shown):
+            span = spans[i]
+            predictions.add_row(str(i + 1), f"{result.predictions[i]:.4f}",
+                                f"{span[0]:.4f}..{span[1]:.4f}" if span else "-",
+                                f"{result.prediction_distances[i]:.3f}")
+        out.print(predictions)
+
+
+def _print_distance(out, distance: dict) -> None:
+    """One line: how far the recommendation lies from the runs, and how far out the model choice was tested."""
+    if not distance:
+        return
+    nearest = ", ".join(f"row {r['row']}" + (f" (run {r['run']})" if r["run"] not in (None, str(r["row"])) else "")
+                        + f" {r['distance']:.3f}" for r in distance["nearest_runs"][:3])
+    line = (f"distance from the runs (TV): {distance['nearest_run']:.3f} to the nearest run ({nearest}), "
+            f"{distance['centre']:.3f} to the runs' centre")
+    reach = distance.get("validated")
+    if reach:
+        by = {"region": "region-shift folds", "kfold": "K-fold folds", "validate": "--validate runs"}[reach["by"]]
+        line += (f"; the {by} tested the model out to {reach['nearest_run']:.3f} and {reach['centre']:.3f} "
+                 f"({reach['quantile']:.0%} of {reach['held_out_runs']} held-out runs)")
+        if distance["beyond"]:
+            line += ": BEYOND what was tested (see the warning)"
+    out.print(line, markup=False)
 
 
 @recommend.command("parity")

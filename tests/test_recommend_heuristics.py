@@ -122,3 +122,50 @@ def test_heuristic_reads_a_scan_summary(tmp_path):
         row["tokens"] = tokens
     path.write_text(json.dumps(summary))
     assert read_mapping(path, what="sizes") == {"en": 90.0, "de": 30.0}
+
+
+# ------------------------------------------------------------------------------------------ from scan outputs
+@pytest.fixture(scope="module")
+def scans(tmp_path_factory, gpt2_hf_json):
+    from test_recommend_match import build_scans
+
+    return build_scans(tmp_path_factory.mktemp("scans"), gpt2_hf_json)
+
+
+def test_heuristic_over_sources_from_scans(scans):
+    from forensics.recommend.sources import read_scans
+
+    sources = {name: scans[name] for name in ("english", "european", "code")}
+    measured = read_scans(sources)
+    rec = recommend_heuristic(scans=sources, method="unimax", budget=100_000, max_epochs=2)
+    assert rec.unit == "tokens" and rec.available == {n: float(s.tokens) for n, s in measured.items()}
+    assert all(rec.epochs[n] <= 2 + 1e-9 for n in sources) and sum(rec.weights.values()) == pytest.approx(1.0)
+    # the category mixture by bytes: token weights times bytes per token, through each source's composition
+    mass = {n: rec.weights[n] * measured[n].bytes / measured[n].tokens for n in sources}
+    total = sum(mass.values())
+    en = sum(mass[n] / total * measured[n].composition.get("en", 0.0) for n in sources)
+    assert rec.mixture["en"] == pytest.approx(en) and sum(rec.mixture.values()) == pytest.approx(1.0)
+    in_bytes = recommend_heuristic(scans={"english": scans["english_bytes"], "code": scans["code"]},
+                                   method="proportional")
+    assert in_bytes.unit == "bytes" and in_bytes.available["english"] == measured["english"].bytes
+    assert any("english counted no tokens" in w for w in in_bytes.warnings)
+    with pytest.raises(ForensicsError, match="one of them"):
+        recommend_heuristic({"a": 1.0}, scans=sources)
+
+
+def test_cli_heuristic_with_sources_from_scans(scans, capsys, tmp_path):
+    options = [o for name in ("english", "european", "code") for o in ("--source", f"{name}={scans[name]}")]
+    out_csv = tmp_path / "w.csv"
+    assert main(["recommend", "heuristic", *options, "--budget", "100k", "--max-epochs", "2", "--method", "all",
+                 "--json", "--csv", str(out_csv)]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert [r["unit"] for r in payload["recommendations"]] == ["tokens"] * 3
+    assert {"source:english", "source:code"} <= set(payload["provenance"]["inputs"])
+    assert out_csv.read_text().splitlines()[0].startswith("source,")
+    assert main(["recommend", "heuristic", *options, "--budget", "100k"]) == 0
+    assert "category mixture by bytes" in capsys.readouterr().out
+    for args, message in [([], "give SIZES"), (["--source", "x"], "expected NAME=SCAN_DIR"),
+                          ([*options, "--source", f"english={scans['code']}"], "given twice")]:
+        assert main(["recommend", "heuristic", *args]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], err

@@ -234,11 +234,15 @@ def test_cli_runs_predict_and_provenance(tmp_path, capsys):
             str(REGMIX / "train_pile_loss_1m.csv"), "--target", TARGET, "--models", "ridge", "--bootstrap", "3",
             "--candidates", "2000", "--predict", str(REGMIX / "test_mixture_1m.csv"), "-o", str(out)]
     assert main(args) == 0
-    assert "recommended mixture" in capsys.readouterr().out
+    table = capsys.readouterr().out
+    assert "recommended mixture" in table and "90% interval" in table and "distance from the runs (TV)" in table
     payload = json.loads(out.read_text())
     assert len(payload["predictions"]) == 256
     test = load_runs(REGMIX / "test_mixture_1m.csv", metrics=REGMIX / "test_pile_loss_1m.csv", target=TARGET)
     assert spearmanr(payload["predictions"], test.target)[0] >= 0.98
+    assert len(payload["prediction_intervals"]) == len(payload["prediction_distances"]) == 256
+    assert payload["distance"]["validated"]["by"] == "region" and payload["interval"]["replicates"] == 3
+    assert payload["alternatives"] and "predicted_interval" in payload
     assert len(payload["provenance"]["inputs"]) == 3
     assert payload["model"] == "ridge" and abs(sum(payload["weights"].values()) - 1) < 1e-9
 
@@ -420,6 +424,7 @@ def test_validate_runs_choose_the_model(regmix, tmp_path):
     rec = recommend_from_runs(runs, models=["ridge"], candidates_count=500, bootstrap=0, validate=test_1m)
     assert rec.select == "validate"
     assert rec.ranking[0].validate_spearman == max(s.validate_spearman for s in rec.ranking) > 0.9
+    assert rec.distance["validated"]["by"] == "validate" and rec.distance["validated"]["held_out_runs"] == 256
     out = tmp_path / "rec.json"
     assert main(["recommend", "runs", str(REGMIX / "train_mixture_1m.csv"), "--metrics",
                  str(REGMIX / "train_pile_loss_1m.csv"), "--target", TARGET, "--models", "ridge",
@@ -429,3 +434,122 @@ def test_validate_runs_choose_the_model(regmix, tmp_path):
     payload = json.loads(out.read_text())
     assert payload["select"] == "validate" and payload["ranking"][0]["validate_spearman"] > 0.98
     assert payload["provenance"]["parameters"]["validate"].endswith("test_mixture_1m.csv")
+
+
+# ------------------------------------------------------------------------------------------ distance and intervals
+@pytest.fixture(scope="module")
+def regmix_ridge(regmix):
+    """The default path on all 512 runs with ridge only (fast), 10 refits, predicting the 256 held-out runs."""
+    train, test_1m, _ = regmix
+    return recommend_from_runs(train, models=["ridge"], candidates_count=3000, bootstrap=10, predict=test_1m.weights)
+
+
+@needs_regmix
+def test_regmix_distance_from_the_runs_and_the_reach_of_the_folds(regmix, regmix_ridge):
+    from forensics.recommend.distance import total_variation
+    from forensics.recommend.validation import region_folds
+
+    train = regmix[0]
+    rec = regmix_ridge
+    point = np.array([rec.weights[s] for s in train.sources])
+    tv = np.abs(train.weights - point).sum(axis=1) / 2
+    d = rec.distance
+    assert d["nearest_run"] == pytest.approx(tv.min()) and d["centre"] == pytest.approx(
+        np.abs(train.weights.mean(axis=0) - point).sum() / 2)
+    assert [r["row"] for r in d["nearest_runs"]] == (np.argsort(tv, kind="stable")[:5] + 1).tolist()
+    assert all(r["run"] == f"{r['row']:g}" for r in d["nearest_runs"])  # RegMix's index column counts from 1
+    reach = d["validated"]
+    assert reach["by"] == "region" and 0.3 < reach["nearest_run"] < 0.6 and 0.7 < reach["centre"] < 0.95
+    # the reach is the 90th percentile with every fold kind weighted equally: check it on the far fold alone
+    far = next(f for f in region_folds(train.weights) if f.kind == "far")
+    far_nearest = total_variation(train.weights[far.test], train.weights[far.train]).min(axis=1)
+    assert np.quantile(far_nearest, 0.9) < reach["nearest_run"] < far_nearest.max() + 0.5
+    assert not d["beyond"] and not any("tested" in w for w in rec.warnings)
+    assert len(rec.prediction_distances) == 256 and min(rec.prediction_distances) >= 0
+
+
+@needs_regmix
+def test_regmix_intervals_cover_the_held_out_runs(regmix, regmix_ridge):
+    test_1m = regmix[1]
+    rec = regmix_ridge
+    low, high = np.array(rec.prediction_intervals).T
+    assert (low < np.array(rec.predictions)).all() and (np.array(rec.predictions) < high).all()
+    inside = np.mean((test_1m.target >= low) & (test_1m.target <= high))
+    assert 0.85 <= inside <= 0.97  # 0.906 with 20 refits (benchmarks/results/recommend.md)
+    calibration = rec.interval["calibration"]
+    assert calibration["scale"] >= 1.0 and calibration["coverage"] >= 0.89 and rec.interval["replicates"] == 10
+    assert rec.predicted_interval[0] < rec.predicted < rec.predicted_interval[1]
+    assert 0.15 < rec.predicted_interval[1] - rec.predicted_interval[0] < 0.4
+    assert rec.alternatives and rec.alternatives[-1]["label"].startswith("best run (row 203")
+    for alt in rec.alternatives:
+        assert alt["distance"] >= 0.1 - 1e-9 and 0.0 <= alt["recommended_better"] <= 1.0
+        assert alt["interval"][0] < alt["predicted"] < alt["interval"][1]
+        assert set(alt["weights"]) == set(rec.sources)
+    assert rec.comparison.startswith("cannot be told apart")
+    json.dumps(dataclasses.asdict(rec))
+
+
+def test_reach_warning_when_the_optimum_lies_beyond_the_folds():
+    """Runs crowd around the centre; the law pulls the optimum to a corner the folds never held out."""
+    rng = np.random.default_rng(0)
+    w = rng.dirichlet(np.full(3, 30.0), 60)
+    loss = 3.0 - 2.0 * w[:, 0] + rng.normal(0, 0.005, 60)
+    runs = RunTable(["a", "b", "c"], w, loss, "loss", "synthetic")
+    rec = recommend_from_runs(runs, models=["ridge"], candidates_count=3000, bootstrap=5, extrapolate=True)
+    d = rec.distance
+    assert rec.weights["a"] > 0.8 and d["beyond"] and "nearest_run" in d["beyond_by"]
+    assert d["nearest_run"] > d["validated"]["nearest_run"]
+    assert any("not tested that far out" in message for message in rec.warnings)
+    inside = recommend_from_runs(runs, models=["ridge"], candidates_count=3000, bootstrap=0)
+    assert not inside.distance["beyond"] and inside.distance["nearest_runs"][0]["run"] is None
+    kfold = recommend_from_runs(runs, models=["ridge"], candidates_count=3000, bootstrap=0, select="kfold")
+    assert kfold.distance["validated"]["by"] == "kfold"
+
+
+def test_validated_reach_weighs_fold_kinds_equally():
+    from forensics.recommend.distance import validated_reach
+    from forensics.recommend.validation import Fold
+
+    w = np.array([[1.0, 0.0], [0.9, 0.1], [0.5, 0.5], [0.45, 0.55], [0.0, 1.0], [0.05, 0.95]])
+    near = Fold("a", "a", np.array([0, 2, 4]), np.array([1, 3, 5]))  # each held-out run 0.05-0.1 from a training run
+    far = Fold("b", "b", np.array([2, 3, 4, 5]), np.array([0]))  # 0.5 out
+    many_near = [near] * 10
+    reach = validated_reach(w, many_near + [far], by="region", quantile=0.9)
+    assert reach.nearest_run == pytest.approx(0.5)  # kind b weighs half however many folds kind a has
+    assert validated_reach(w, many_near, by="region").nearest_run == pytest.approx(0.1)
+    assert validated_reach(w, [], by="region") is None
+
+
+def test_intervals_bootstrap_ensemble_members_and_calibration():
+    from forensics.recommend.intervals import Replicates, bootstrap_runs, calibrate, intervals
+    from forensics.recommend.validation import RankEnsemble
+
+    w, loss = _synthetic(60)
+    ensemble = RankEnsemble((Candidate("explaw", {}), Candidate("ridge", {"eps": 0.01, "penalty": 0.1})))
+    reps = bootstrap_runs(w, loss, ensemble, replicates=6, seed=1)
+    assert set(reps.members) == {"explaw", "ridge(eps=0.01, penalty=0.1)"}  # resampled within the ensemble
+    assert reps.residuals.shape == (6, 60) and np.isnan(reps.residuals).any()
+    # intervals too narrow for the K-fold errors get widened until 90% of the runs fall inside
+    flat = Replicates([lambda x: np.zeros(len(x))] * 2, ["m", "m"], np.array([[0.1, -0.1, np.nan], [0.1, -0.1, 0.05]]))
+    runs = np.zeros((3, 2))
+    truth = np.array([0.0, 0.0, 0.0])
+    oof = np.array([0.3, -0.3, 0.0])  # errors of 0.3 against raw half-widths under 0.1
+    calibration = calibrate(flat, runs, truth, oof)
+    assert calibration.scale > 3 and calibration.raw_coverage == pytest.approx(1 / 3) and calibration.coverage >= 0.9
+    low, high = intervals(flat, runs[:1], np.array([0.0]), scale=calibration.scale)
+    assert low[0] < -0.29 and high[0] > 0.29
+
+
+def test_maximize_intervals_and_no_bootstrap():
+    w, loss = _synthetic(60)
+    runs = RunTable(["a", "b", "c", "d"], w, -loss, "accuracy", "synthetic")
+    rec = recommend_from_runs(runs, models=["ridge"], maximize=True, candidates_count=1000, bootstrap=8,
+                              predict=w[:5])
+    low, high = rec.predicted_interval
+    assert low < rec.predicted < high
+    for (lo, hi), p in zip(rec.prediction_intervals, rec.predictions):
+        assert lo < p < hi
+    none = recommend_from_runs(runs, models=["ridge"], maximize=True, candidates_count=1000, bootstrap=0,
+                               predict=w[:5])
+    assert none.predicted_interval is None and none.prediction_intervals is None
+    assert "at least 2 bootstrap" in none.interval["note"] and none.comparison is None

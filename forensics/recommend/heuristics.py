@@ -1,7 +1,9 @@
 """Mixture weights from measured sizes alone: proportional, temperature sampling and UniMax.
 
-Given the tokens available per category (from a ``forensics scan`` result or a table) and a token budget, each
-heuristic returns weights, the tokens each category gets and how many epochs of it that means:
+Given the tokens available per category (from a ``forensics scan`` result or a table), or per source (``scans``:
+one ``forensics scan`` output per source, :mod:`~forensics.recommend.sources`), and a token budget, each heuristic
+returns weights, the tokens each gets and how many epochs of it that means (with scans, also the category mixture
+by bytes the weights give; sizes are in bytes when the scans counted no tokens):
 
 - ``proportional``: p_i = q_i, the share of the available tokens.
 - ``temperature``: p_i proportional to q_i ** alpha (mT5 and XLM-R use alpha = 0.3); small categories are
@@ -21,6 +23,7 @@ from typing import Literal
 
 from forensics.errors import ForensicsError
 from forensics.recommend._tables import as_mapping, read_mapping
+from forensics.recommend.sources import ScanSource, byte_mixture, read_scans, source_sizes
 
 Method = Literal["proportional", "temperature", "unimax"]
 METHODS: tuple[str, ...] = ("proportional", "temperature", "unimax")
@@ -38,12 +41,15 @@ class HeuristicRecommendation:
     budget: float
     parameters: dict[str, float | None]
     warnings: list[str] = field(default_factory=list)
+    unit: str = "tokens"
+    mixture: dict[str, float] | None = None
 
 
-def recommend_heuristic(sizes: Mapping[str, float] | str | os.PathLike, *, method: Method = "unimax",
-                        budget: float | None = None, alpha: float = 0.3,
+def recommend_heuristic(sizes: Mapping[str, float] | str | os.PathLike | None = None, *,
+                        scans: Mapping[str, str | os.PathLike | ScanSource] | None = None,
+                        method: Method = "unimax", budget: float | None = None, alpha: float = 0.3,
                         max_epochs: float | None = 4.0) -> HeuristicRecommendation:
-    """Recommend weights from the tokens available per category.
+    """Recommend weights from the tokens available per category (``sizes``) or per source (``scans``).
 
     ``budget`` defaults to all available tokens (one pass over everything). ``max_epochs`` caps UniMax and, for the
     other methods, only produces a warning when a category would be repeated more often.
@@ -52,11 +58,18 @@ def recommend_heuristic(sizes: Mapping[str, float] | str | os.PathLike, *, metho
     >>> round(r.weights["sw"], 3)
     0.341
     """
-    path = None
-    if isinstance(sizes, (str, os.PathLike)):
+    path, measured, unit, per_token, notes = None, None, "tokens", None, []
+    if (sizes is None) == (scans is None):
+        raise ForensicsError("give the sizes per category or the scans of the sources (one of them)")
+    if scans is not None:
+        measured = read_scans(scans)
+        measured_sizes = source_sizes(measured)
+        unit, per_token, notes = measured_sizes.unit, measured_sizes.bytes_per_token, measured_sizes.warnings
+        sizes = measured_sizes.sizes
+    elif isinstance(sizes, (str, os.PathLike)):
         path = os.fspath(sizes)
         sizes = read_mapping(path, what="token counts per category")
-    available = as_mapping(sizes, what="token counts per category", path=path)
+    available = as_mapping(sizes, what="token counts per category", path=path)  # type: ignore[arg-type]
     empty = [name for name, size in available.items() if size == 0]
     if empty:
         raise ForensicsError(f"{path or 'sizes'}: categories with no tokens: {empty}; drop them first")
@@ -71,7 +84,7 @@ def recommend_heuristic(sizes: Mapping[str, float] | str | os.PathLike, *, metho
     if max_epochs is not None and max_epochs <= 0:
         raise ForensicsError(f"max_epochs must be positive (got {max_epochs:g})")
 
-    warnings: list[str] = []
+    warnings: list[str] = list(notes)
     short = 0.0
     if method == "proportional":
         weights = {name: size / total for name, size in available.items()}
@@ -94,9 +107,10 @@ def recommend_heuristic(sizes: Mapping[str, float] | str | os.PathLike, *, metho
         if over:
             warnings.append(f"{len(over)} categories would be repeated more than {max_epochs:g} epochs: "
                             + ", ".join(f"{n} ({epochs[n]:.3g})" for n in over[:8]))
+    mixture = byte_mixture(weights, measured, per_token) if measured is not None else None
     return HeuristicRecommendation(method, weights, tokens, epochs, available, budget,
                                    {"alpha": alpha if method == "temperature" else None,
-                                    "max_epochs": max_epochs}, warnings)
+                                    "max_epochs": max_epochs}, warnings, unit, mixture)
 
 
 def _unimax(available: Mapping[str, float], *, budget: float, max_epochs: float) -> tuple[dict[str, float], float]:

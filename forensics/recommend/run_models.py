@@ -192,15 +192,22 @@ class ModelScore:
     validate_spearman: float | None = None
 
 
+def kfold_splits(n: int, folds: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (train, test) run indices of K-fold cross-validation: a seeded permutation cut in ``folds`` parts.
+
+    >>> [len(test) for _, test in kfold_splits(11, 3)]
+    [4, 4, 3]
+    """
+    order = np.random.default_rng(seed).permutation(n)
+    return [(np.setdiff1d(order, test), test) for test in np.array_split(order, min(folds, n))]
+
+
 def out_of_fold(runs_weights: np.ndarray, target: np.ndarray, candidate: Candidate, *, folds: int = 5,
                 seed: int = 0) -> np.ndarray:
     """The K-fold prediction for every run, made by a fit that never saw it."""
-    n = len(target)
-    order = np.random.default_rng(seed).permutation(n)
-    predicted = np.empty(n)
-    for fold in np.array_split(order, min(folds, n)):
-        train = np.setdiff1d(order, fold)
-        predicted[fold] = candidate.fit(runs_weights[train], target[train], seed)(runs_weights[fold])
+    predicted = np.empty(len(target))
+    for train, test in kfold_splits(len(target), folds, seed):
+        predicted[test] = candidate.fit(runs_weights[train], target[train], seed)(runs_weights[test])
     return predicted
 
 

@@ -10,9 +10,11 @@ on its own its optimum is a vertex of the feasible region: "as much of the best 
 
 The chosen model scores Dirichlet candidate mixtures drawn around the runs' mean mixture (or a given prior) and
 capped; the recommendation is the mean of the top-k. Refitting on bootstrap resamples of the runs gives the
-spread of the recommended weights. :func:`suggest_runs` proposes the next batch of runs to make. The run table,
-the capped simplex, the recommendation and the suggestions stay in one module: the last two share the sampling
-of the simplex, and each of the four is under 150 lines.
+spread of the recommended weights and 90% intervals for every prediction, and says whether the next-best mixtures
+can be told apart (:mod:`~forensics.recommend.intervals`); the recommendation's distance from the runs is checked
+against how far out the model choice was tested (:mod:`~forensics.recommend.distance`). :func:`suggest_runs`
+proposes the next batch of runs to make. The run table, the capped simplex, the recommendation and the suggestions
+stay in one module: the last two share the sampling of the simplex, and each of the four is under 150 lines.
 
 Leaves out: scaling across model sizes (fit on runs of one size; RegMix finds the ranking transfers) and
 multi-objective fronts (combine metrics into one target with weights).
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -53,7 +55,9 @@ from forensics.recommend.run_models import (
     fit_ridge,
     fit_trees,
 )
-from forensics.recommend.validation import select_model
+from forensics.recommend.distance import distance_from_runs, reach_warning, validate_reach, validated_reach
+from forensics.recommend.intervals import bootstrap_runs, uncertainty_report
+from forensics.recommend.validation import search_optimum, select_model
 
 VALIDATION_POOL = 5000
 
@@ -68,13 +72,15 @@ __all__ = [  # the models are re-exported: `from forensics.recommend.runs import
 # ----------------------------------------------------------------------------------------------- run tables
 @dataclass
 class RunTable:
-    """Mixture weights (runs x sources, rows sum to 1) and the target metric per run."""
+    """Mixture weights (runs x sources, rows sum to 1) and the target metric per run; ``ids`` are the runs'
+    keys (the join column, ``index`` in RegMix tables) when the table has them."""
 
     sources: list[str]
     weights: np.ndarray
     target: np.ndarray
     target_name: str
     path: str
+    ids: list[str] | None = None
 
 
 def load_runs(path: str | os.PathLike, *, target: str | Mapping[str, float],
@@ -112,7 +118,8 @@ def load_runs(path: str | os.PathLike, *, target: str | Mapping[str, float],
     target_name = target if isinstance(target, str) else " + ".join(f"{w:g}*{n}" for n, w in terms.items())
     if len(value) < 5:
         raise input_error(path, f"only {len(value)} runs; at least 5 are needed to fit and cross-validate")
-    return RunTable(sources, mixture, np.asarray(value, dtype=np.float64), target_name, table.path)
+    ids = [f"{key:g}" for key in table.column(on)] if on in table.columns else None
+    return RunTable(sources, mixture, np.asarray(value, dtype=np.float64), target_name, table.path, ids)
 
 
 def read_mixtures(path: str | os.PathLike, sources: Sequence[str]) -> np.ndarray:
@@ -203,10 +210,15 @@ def _caps_vector(caps: Mapping[str, float] | None, sources: Sequence[str]) -> np
 # ----------------------------------------------------------------------------------------------- recommend
 @dataclass
 class RunsRecommendation:
-    """The recommended mixture, the model behind it, its cross-validation and the bootstrap spread.
+    """The recommended mixture, the model behind it, its cross-validation, the bootstrap spread and intervals.
 
     ``cv`` lists every candidate by K-fold Spearman (best first); ``ranking`` lists them in the order ``select``
     chose (the chosen model first, with its region-shift scores per fold kind); ``folds`` describes the folds.
+    ``distance``: how far (TV) the recommendation lies from the runs and how far out the choice was tested
+    (:mod:`~forensics.recommend.distance`). ``predicted_interval`` and ``prediction_intervals`` (one per
+    ``predict`` row) are 90% intervals for what a run would measure (:mod:`~forensics.recommend.intervals`,
+    described in ``interval``); ``alternatives`` are the next-best distinct mixtures and the best run with theirs,
+    and ``comparison`` says when the recommendation cannot be told apart from them.
     """
 
     target: str
@@ -229,6 +241,13 @@ class RunsRecommendation:
     select: str = "kfold"
     ranking: list[ModelScore] = field(default_factory=list)
     folds: list[dict] = field(default_factory=list)
+    distance: dict = field(default_factory=dict)
+    predicted_interval: list[float] | None = None
+    prediction_intervals: list[list[float]] | None = None
+    prediction_distances: list[float] | None = None
+    interval: dict = field(default_factory=dict)
+    alternatives: list[dict] = field(default_factory=list)
+    comparison: str | None = None
 
 
 def recommend_from_runs(runs: RunTable | str | os.PathLike, *, target: str | Mapping[str, float] | None = None,
@@ -247,7 +266,8 @@ def recommend_from_runs(runs: RunTable | str | os.PathLike, *, target: str | Map
     (:mod:`~forensics.recommend.validation`), possibly a rank ensemble; ``select="kfold"`` by K-fold Spearman
     only. ``validate`` (runs not trained on, e.g. made near a previous recommendation) overrides both: the model
     that ranks them best is kept. Unless ``extrapolate``, no source gets more weight than the most any run gave
-    it: the models are only trusted where there are runs.
+    it: the models are only trusted where there are runs. ``bootstrap`` refits on resampled runs (seeded by
+    ``seed``) give the spread of the weights and the 90% intervals of the predictions (none below 2).
 
     >>> w = np.random.default_rng(0).dirichlet(np.ones(3), 30)  # 30 runs; the loss falls with "code"
     >>> runs = RunTable(["web", "code", "books"], w, 2 + np.exp(w @ [1.0, -1.0, 0.5]), "loss", "<memory>")
@@ -305,30 +325,32 @@ def recommend_from_runs(runs: RunTable | str | os.PathLike, *, target: str | Map
                              top_k=top_k, seed=seed, validate=check)
     chosen, model, best_score = selection.chosen, selection.model, selection.scores[0]
 
-    def recommend(predictor: Predictor) -> np.ndarray:
-        scored = predictor(pool)
-        return pool[np.argpartition(scored, top_k - 1)[:top_k]].mean(axis=0)
+    scored = model(pool)
+    recommended = pool[np.argpartition(scored, top_k - 1)[:top_k]].mean(axis=0)
+    reps = bootstrap_runs(mixture, objective, chosen, replicates=bootstrap, seed=seed)
+    boot = np.array([search_optimum(f, pool, top_k) for f in reps.predictors]) if len(reps) else recommended[None, :]
+    boot_values = reps.predict(recommended[None, :])[:, 0] if len(reps) else np.zeros(0)
+    predicted = float(model(recommended[None, :])[0])
+    best_row = int(np.argmin(objective))
 
-    recommended = recommend(model)
-    boot_weights, boot_values = [], []
-    for b in range(bootstrap):
-        sample = np.random.default_rng([seed, b]).integers(0, n, n)
-        if np.ptp(objective[sample]) == 0:
-            continue
-        fitted = chosen.fit(mixture[sample], objective[sample], seed)
-        boot_weights.append(recommend(fitted))
-        boot_values.append(float(fitted(recommended[None, :])[0]))
-    boot = np.array(boot_weights) if boot_weights else recommended[None, :]
-
-    predictions = None
+    given = None
     if predict is not None:
         given = predict if isinstance(predict, np.ndarray) else read_mixtures(predict, runs.sources)
         if isinstance(predict, np.ndarray):
             given = check_weights(given, runs.sources, None)
-        predictions = (sign * model(given)).tolist()
 
-    best_row = int(np.argmin(objective))
+    reach = (validate_reach(mixture, check[0]) if check is not None
+             else validated_reach(mixture, selection.held_out, by=select))
+    distance = distance_from_runs(recommended, mixture, ids=runs.ids, reach=reach)
     warnings = _coverage_warnings(recommended, mixture, runs.sources)
+    reach_message = reach_warning(distance)
+    if reach_message:
+        warnings.append(reach_message)
+    uncertainty = uncertainty_report(reps, oof=selection.oof, weights=mixture, objective=objective, sign=sign,
+                                     model=model, pool=pool, scored=scored, recommended=recommended,
+                                     predicted=predicted, best_row=best_row, given=given, sources=runs.sources,
+                                     ids=runs.ids, reach=reach)
+    warnings += uncertainty.pop("warnings")
     if best_score.cv_spearman < 0.5:
         warnings.append(f"the best model ranks held-out runs poorly (K-fold Spearman {best_score.cv_spearman:.2f});"
                         " treat the recommendation as a guess and add runs (forensics suggest-runs)")
@@ -340,18 +362,20 @@ def recommend_from_runs(runs: RunTable | str | os.PathLike, *, target: str | Map
     return RunsRecommendation(
         target=runs.target_name, maximize=maximize, sources=list(runs.sources),
         weights=dict(zip(runs.sources, recommended.tolist())),
-        predicted=float(sign * model(recommended[None, :])[0]),
-        predicted_spread=float(np.std(boot_values)) if boot_values else 0.0,
+        predicted=sign * predicted,
+        predicted_spread=float(np.std(boot_values)) if len(boot_values) else 0.0,
         weights_spread=dict(zip(runs.sources, boot.std(axis=0).tolist())),
         weights_interval={s: np.percentile(boot[:, j], [5, 95]).tolist() for j, s in enumerate(runs.sources)},
         model=chosen.model, model_parameters=dict(chosen.parameters),
         model_coefficients=getattr(model, "coefficients", {}),
         cv=sorted(selection.scores, key=lambda s: (-s.cv_spearman, s.cv_rmse)), n_runs=n,
-        best_run={"row": best_row + 1, "value": float(runs.target[best_row]),
+        best_run={"row": best_row + 1, "run": runs.ids[best_row] if runs.ids is not None else None,
+                  "value": float(runs.target[best_row]),
                   "predicted": float(sign * model(mixture[best_row:best_row + 1])[0]),
                   "weights": dict(zip(runs.sources, mixture[best_row].tolist()))},
-        caps=dict(zip(runs.sources, cap_vector.tolist())), predictions=predictions, warnings=warnings,
-        select="validate" if check is not None else select, ranking=selection.scores, folds=selection.folds)
+        caps=dict(zip(runs.sources, cap_vector.tolist())), warnings=warnings,
+        select="validate" if check is not None else select, ranking=selection.scores, folds=selection.folds,
+        distance=asdict(distance), **uncertainty)
 
 
 def _coverage_warnings(point: np.ndarray, runs: np.ndarray, sources: Sequence[str]) -> list[str]:
@@ -363,14 +387,6 @@ def _coverage_warnings(point: np.ndarray, runs: np.ndarray, sources: Sequence[st
     if outside:
         warnings.append("the optimum lies outside the range the runs covered for " + ", ".join(outside[:6])
                         + "; the model extrapolates there, so make runs near it (forensics suggest-runs)")
-    if len(runs) >= 3:
-        distance = np.abs(runs[:, None, :] - runs[None, :, :]).sum(axis=2)
-        np.fill_diagonal(distance, np.inf)
-        typical = np.percentile(distance.min(axis=1), 95)
-        nearest = np.abs(runs - point).sum(axis=1).min()
-        if nearest > typical:
-            warnings.append(f"the optimum is {nearest:.3f} (L1) from the nearest run, farther than 95% of runs are "
-                            f"from their neighbours ({typical:.3f}): it lies outside the region the runs cover")
     return warnings
 
 

@@ -21,12 +21,12 @@ Leaves out: the simplex search and reading run tables (:mod:`~forensics.recommen
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
-from forensics.recommend.run_models import Candidate, ModelScore, Predictor, _spearman, out_of_fold
+from forensics.recommend.run_models import Candidate, ModelScore, Predictor, _spearman, kfold_splits, out_of_fold
 
 __all__ = ["FOLD_KINDS", "Fold", "RankEnsemble", "rank_average", "region_folds", "nearest_fold",
            "search_optimum", "select_model", "Selection"]
@@ -157,12 +157,18 @@ def _combine(fitted: Sequence[Predictor], members: Sequence[Candidate]) -> Predi
 
 @dataclass
 class Selection:
-    """The chosen candidate, its fit on all runs, every score (chosen first) and the folds used."""
+    """The chosen candidate, its fit on all runs, every score (chosen first) and the folds used.
+
+    ``held_out`` are the folds the choice was scored on, as the chosen model saw them (the region-shift folds
+    with its own ``near_optimum`` fold, or the K-fold folds); ``oof`` its K-fold out-of-fold predictions.
+    """
 
     chosen: Candidate | RankEnsemble
     model: Predictor
     scores: list[ModelScore]
     folds: list[dict]
+    held_out: list[Fold] = field(default_factory=list)
+    oof: np.ndarray | None = None
 
 
 def _region_summary(per_fold: dict[str, list[float]]) -> tuple[dict[str, float], float]:
@@ -185,6 +191,8 @@ def select_model(weights: np.ndarray, objective: np.ndarray, candidates: Sequenc
                          float(np.sqrt(np.mean((p - objective) ** 2)))) for c, p in zip(candidates, oof)]
     fitted: list[Predictor | None] = [None] * len(candidates)
     described: list[dict] = []
+    near_folds: list[Fold | None] = [None] * len(candidates)
+    shared: list[Fold] = []
 
     def full_fit(i: int) -> Predictor:
         if fitted[i] is None:
@@ -207,7 +215,7 @@ def select_model(weights: np.ndarray, objective: np.ndarray, candidates: Sequenc
                 predictions.append(predicted)
                 per_fold[fold.kind].append(_spearman(predicted, objective[fold.test]))
             fold_predictions.append(predictions)
-            near = nearest_fold(weights, search_optimum(full_fit(i), pool, top_k), near_count)
+            near = near_folds[i] = nearest_fold(weights, search_optimum(full_fit(i), pool, top_k), near_count)
             if near is not None:
                 predicted = candidate.fit(weights[near.train], objective[near.train], seed)(weights[near.test])
                 per_fold["near_optimum"].append(_spearman(predicted, objective[near.test]))
@@ -225,6 +233,8 @@ def select_model(weights: np.ndarray, objective: np.ndarray, candidates: Sequenc
                 predicted = ensemble.fit(weights[near.train], objective[near.train], seed)(weights[near.test])
                 per_fold["near_optimum"].append(_spearman(predicted, objective[near.test]))
             mixed = rank_average([oof[i] for i in members])
+            oof.append(mixed)
+            near_folds.append(near)
             mean_raw = np.mean([oof[i] for i in members], axis=0)
             score = ModelScore(ensemble.model, ensemble.parameters, _spearman(mixed, objective),
                                float(np.sqrt(np.mean((mean_raw - objective) ** 2))))
@@ -248,7 +258,13 @@ def select_model(weights: np.ndarray, objective: np.ndarray, candidates: Sequenc
 
     order = sorted(range(len(scores)), key=key)
     best = order[0]
-    return Selection(candidates[best], full_fit(best), [scores[i] for i in order], described)
+    if select == "region":
+        own = near_folds[best]
+        held_out = shared + ([own] if own is not None else [])
+    else:
+        held_out = [Fold("kfold", f"kfold[{k + 1}/{folds}]", train, test)
+                    for k, (train, test) in enumerate(kfold_splits(n, folds, seed))]
+    return Selection(candidates[best], full_fit(best), [scores[i] for i in order], described, held_out, oof[best])
 
 
 def _ensemble(candidates: Sequence[Candidate], scores: Sequence[ModelScore], margin: float) -> RankEnsemble | None:
