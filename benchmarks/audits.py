@@ -8,6 +8,7 @@ controlled benchmarks in benchmarks/controlled.py choose; benchmarks/results/inf
 
     python benchmarks/audits.py                       # bundled sets, and the built sets when present
     python benchmarks/audits.py --sets bundled --methods lp trimmed --out benchmarks/results/audits.json
+    python benchmarks/audits.py --methods sparse --add-to      # add one method's rows to the earlier run's
 
 Large tokenizers (Llama 3, Qwen 3, full tekken) come from `python fixtures/rebuild_tokenizers.py
 --large-only` (into the forensics cache); audits whose tokenizer is missing are listed as skipped.
@@ -70,11 +71,13 @@ def render(rows: list[dict], skipped: list[str]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", nargs="+", default=["bundled", "built"], choices=["bundled", "built"])
-    parser.add_argument("--methods", nargs="+", default=["lp", "trimmed"])
+    parser.add_argument("--methods", nargs="+", default=["lp", "sparse"])
     parser.add_argument("--only", nargs="*", help="audits whose name contains one of these")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/audits.json")
     parser.add_argument("--md", type=Path)
     parser.add_argument("--from-json", type=Path, help="only render the markdown of an earlier run's JSON")
+    parser.add_argument("--add-to", action="store_true",
+                        help="keep the rows of --out for audits, sets and methods this run does not redo")
     args = parser.parse_args()
     if args.from_json:
         import json
@@ -125,12 +128,21 @@ def main() -> None:
                 print(f"{name} [{set_name}, {method}]: English {g['English']:.1%}, code {g['code']:.1%}, "
                       f"non-English {g['non-English']:.1%}; fit_early {d['fit_early']:.2f}; {seconds:.0f} s",
                       flush=True)
+    if args.add_to and args.out.exists():
+        import json
+
+        done = {(r["audit"], r["sets"], r["method"]) for r in rows}
+        kept = [r for r in json.loads(args.out.read_text())["rows"] if (r["audit"], r["sets"], r["method"]) not in done]
+        order = {name: i for i, (name, *_rest) in enumerate(AUDITS)}
+        rows = sorted(kept + rows, key=lambda r: (order.get(r["audit"], 99), r["sets"] != "bundled",
+                                                 ["lp", "trimmed", "sparse", "weighted"].index(r["method"])))
     table = render(rows, skipped)
     print("\n" + table)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, forensics {__version__}"
     from forensics._results import provenance, write_json
 
-    parameters = {"sets": {k: v for k, v in set_specs.items() if k in args.sets}, "methods": args.methods}
+    parameters = {"sets": {k: v for k, v in set_specs.items() if k in args.sets},
+                  "methods": sorted({r["method"] for r in rows})}
     write_json(args.out, {"machine": machine, "rows": rows, "skipped": skipped,
                           "provenance": provenance(command="benchmarks/audits.py", parameters=parameters, seed=0)})
     if args.md:

@@ -26,6 +26,7 @@ Settings (``--setting``):
     python benchmarks/controlled.py --setting shift --categories benchmarks/data/scan-sets/languages --count-mb 2
 
 Methods: ``lp`` (LP1_T), ``trimmed:MIN_SHARE`` (LP1_T refitted without categories under MIN_SHARE),
+``sparse:DROP_SHARE:DROP_COST`` (trimmed, then backward elimination of small categories that cost little),
 ``weighted:SHIFT`` (noise-weighted slacks); see forensics/inference/estimators.py. Results print as a markdown table per setting and go to --out as JSON
 (machine, versions, every parameter and seed, per-trial truth and estimates).
 """
@@ -57,6 +58,9 @@ def parse_method(text: str) -> tuple[str, dict]:
         return name, {"shift": float(arg) if arg else 0.1}
     if name == "trimmed":
         return name, {"min_share": float(arg)} if arg else {}
+    if name == "sparse":   # sparse, sparse:DROP_SHARE or sparse:DROP_SHARE:DROP_COST
+        parts = [float(x) for x in arg.split(":")] if arg else []
+        return name, dict(zip(("drop_share", "drop_cost"), parts))
     raise SystemExit(f"unknown method {text!r}")
 
 
@@ -75,6 +79,12 @@ class Pool:
                         raise SystemExit(f"category {cat.name!r} is in two of the sets")
                     target[cat.name] = [((doc.id or "").split(":")[0], doc.text) for doc in cat.documents()]
         self.names = sorted(self.train)
+
+    def keep_larger(self, mb: float) -> None:
+        """Only categories with at least ``mb`` MB of text in each split (small ones cap every mixture's size)."""
+        def size(docs):
+            return sum(len(t.encode("utf-8")) for _, t in docs) / 1e6
+        self.names = [n for n in self.names if min(size(self.train[n]), size(self.count[n])) >= mb]
 
     def sources(self, name: str) -> list[str]:
         return sorted({s for s, _ in self.train[name]} & {s for s, _ in self.count[name]})
@@ -131,6 +141,14 @@ def draw_setting(rng, pool: Pool, args) -> dict:
     weights = rng.dirichlet(np.ones(len(present)))
     return {"present": present, "candidates": candidates, "weights": weights, "train": train_docs,
             "count": count_docs}
+
+
+def take_documents_count(documents: list[str], limit_bytes: float) -> tuple[list[str], int]:
+    """The documents :func:`write_samples` takes for a sample of ``limit_bytes``, and how many."""
+    from forensics.inference.experiments import take_documents
+
+    docs, _ = take_documents(documents, limit_bytes)
+    return docs, len(docs)
 
 
 def write_samples(documents: dict[str, list[str]], names: list[str], mb: float, folder: Path):
@@ -215,8 +233,14 @@ def run_trial(rng, pool: Pool, args, methods, workdir: Path) -> list[dict]:
 
     drawn = draw_setting(rng, pool, args)
     present, candidates = drawn["present"], drawn["candidates"]
+    if args.spare_count_to_train:
+        # the count documents beyond the largest count sample train the tokenizer too (still disjoint)
+        for name in present:
+            _, used = take_documents_count(drawn["count"][name], max(args.count_mb) * 1e6)
+            drawn["train"][name] = drawn["train"][name] + drawn["count"][name][used:]
     parts, truth_present = mixture_text({n: drawn["train"][n] for n in present}, drawn["weights"],
                                         budget=args.train_mb * 1e6)
+    train_mb_per_category = {n: sum(len(d.encode("utf-8")) for d in parts[n]) / 1e6 for n in present}
     texts = [doc for docs in parts.values() for doc in docs]
     t0 = time.perf_counter()
     tok_path = workdir / "tokenizer.json"
@@ -238,11 +262,15 @@ def run_trial(rng, pool: Pool, args, methods, workdir: Path) -> list[dict]:
         traces = [counts.traces[n] for n in candidates]
         for merges in args.merges:
             program = build_program(traces, steps=merges, names=candidates)
+            if args.save_programs:
+                _save_program(args.save_programs, program, truth=truth, absent=absent, count_mb=count_mb,
+                              merges=merges, setting=args.setting)
             tc = token_classification(program)
             base = {"merges": merges, "count_mb": count_mb, "train_mb": train_bytes / 1e6,
                     "count_mb_actual": float(np.mean(list(sizes.values())) / 1e6), "present": present,
                     "candidates": len(candidates), "listed_truth_mass": listed_mass,
                     "train_seconds": train_seconds, "count_seconds": count_seconds,
+                    "train_mb_per_category": train_mb_per_category,
                     "unseen_merges": int((~program.active).sum()), "truth": truth.tolist()}
             rows.append({**base, "method": "token-classification", "log10_mse": _log_mse(tc, truth),
                          "absent_mass": float(tc[absent].sum()), "solve_seconds": 0.0, "estimate": tc.tolist()})
@@ -282,6 +310,16 @@ def run_trial(rng, pool: Pool, args, methods, workdir: Path) -> list[dict]:
     return rows
 
 
+def _save_program(folder: Path, program, **extra) -> None:
+    """Keep a trial's program and truth (pickle) so estimators can be compared later without recounting."""
+    import pickle
+
+    folder.mkdir(parents=True, exist_ok=True)
+    number = len(list(folder.glob("trial-*.pkl")))
+    with open(folder / f"trial-{number:03d}.pkl", "wb") as f:
+        pickle.dump({"program": program, **extra}, f)
+
+
 def _log_mse(got: np.ndarray, truth: np.ndarray) -> float:
     return float(np.log10(max(np.mean((got - truth) ** 2), 1e-30)))
 
@@ -298,10 +336,16 @@ def main() -> None:
     parser.add_argument("--merges", type=int, nargs="+", default=[3000])
     parser.add_argument("--count-mb", type=float, nargs="+", default=[1.0])
     parser.add_argument("--train-mb", type=float, default=50.0, help="cap on the training text")
-    parser.add_argument("--methods", nargs="+", default=["lp", "trimmed:0.005", "trimmed:0.01", "weighted:0"])
+    parser.add_argument("--methods", nargs="+", default=["lp", "trimmed:0.005", "sparse"])
     parser.add_argument("--bootstrap", type=int, default=0,
                         help="resamples for 90%% intervals of the first method; reports their coverage")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--min-split-mb", type=float, default=0.0,
+                        help="draw only categories with at least this much text in each split")
+    parser.add_argument("--spare-count-to-train", action="store_true",
+                        help="train the tokenizer also on the count documents beyond the largest count sample")
+    parser.add_argument("--save-programs", type=Path, default=None,
+                        help="pickle every trial's program and truth here (for comparing estimators offline)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     args.categories = args.categories or ["languages"]
@@ -312,6 +356,9 @@ def main() -> None:
     from forensics import __version__
 
     pool = Pool(args.categories)
+    if args.min_split_mb:
+        pool.keep_larger(args.min_split_mb)
+        print(f"{len(pool.names)} categories with at least {args.min_split_mb} MB per split")
     methods = {m: parse_method(m) for m in args.methods}
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, forensics "
                f"{__version__}, tokenizers {tokenizers.__version__}, numba {numba.__version__}")

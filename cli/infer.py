@@ -17,12 +17,18 @@ from cli.common import console, emit_json
               help="First merge of the window, e.g. where a tokenizer appended merges to an earlier one.")
 @click.option("--split", type=click.Choice(["count", "train", "all"]), default="all", show_default=True,
               help="Which split of each bundled category to use (all: the most text; train/count: disjoint halves).")
-@click.option("--method", type=click.Choice(["trimmed", "lp", "weighted"]), default="trimmed", show_default=True,
-              help="trimmed: LP1_T, refitted without categories under --min-share (less mass on absent "
-                   "categories); lp: LP1_T of Hayase et al. exactly; weighted: slacks priced by the counts' "
-                   "noise. Measured in benchmarks/results/inference.md.")
+@click.option("--method", type=click.Choice(["sparse", "trimmed", "lp", "weighted"]), default="sparse",
+              show_default=True,
+              help="sparse: trimmed, then small categories removed while that costs the fit little (far less mass "
+                   "on absent candidates); trimmed: LP1_T refitted without categories under --min-share; lp: "
+                   "LP1_T of Hayase et al. exactly; weighted: slacks priced by the counts' noise. Measured in "
+                   "benchmarks/results/inference.md.")
 @click.option("--min-share", type=float, default=0.005, show_default=True,
-              help="trimmed: categories whose byte share falls under this are set to zero.")
+              help="trimmed, sparse: categories whose byte share falls under this are set to zero.")
+@click.option("--drop-share", type=float, default=0.03, show_default=True,
+              help="sparse: categories under this share are tried for removal, smallest first.")
+@click.option("--drop-cost", type=float, default=0.02, show_default=True,
+              help="sparse: a category goes when the objective grows by less than this fraction without it.")
 @click.option("--solver", default="highs", show_default=True,
               help="highs (HiGHS, incremental), highs-ipm, cbc, or any solver PuLP finds installed.")
 @click.option("--bootstrap", type=int, default=0, show_default=True,
@@ -32,18 +38,26 @@ from cli.common import console, emit_json
               help="Level of the intervals (calibrated at 0.9; other levels scale by the normal quantile).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--workers", type=int, default=None, help="Processes for counting (default: all cores).")
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where categories are counted: processes on this machine, or tasks on a Ray cluster.")
+@click.option("--ray-address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray).")
+@click.option("--rank", type=int, default=None,
+              help="Array jobs: count only this rank's categories into the cache ($FORENSICS_CACHE, shared by the "
+                   "ranks) and stop; a run without --rank then finds them counted and solves.")
+@click.option("--world-size", type=int, default=None, help="Array jobs: the number of ranks.")
 @click.option("--no-cache", is_flag=True, help="Recount everything instead of reading cached traces.")
 @click.option("--pretokenizer", default=None, help="Preset or regex for rank files of unknown encodings.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the JSON result to this file (atomically).")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write a bar chart (PNG) of the shares.")
-def command(tokenizer, categories, merges, start, split, method, min_share, solver, bootstrap, confidence, seed, workers, no_cache,
-            pretokenizer, as_json, output, plot):
+def command(tokenizer, categories, merges, start, split, method, min_share, drop_share, drop_cost, solver, bootstrap,
+            confidence, seed, workers,
+            backend, ray_address, rank, world_size, no_cache, pretokenizer, as_json, output, plot):
     """Estimate what share of TOKENIZER's training data came from each category.
 
     Replays the merge list on sample text of every category and solves the linear program of Hayase et
-    al. (2024) exactly, then (default --method trimmed) refits it without the categories under --min-share;
-    shares are by bytes. Below the table: the evidence behind the estimate (how many merges the samples
+    al. (2024) exactly, then (default --method sparse) refits it without the categories under --min-share
+    and without each small category whose removal costs the fit less than --drop-cost; shares are by bytes. Below the table: the evidence behind the estimate (how many merges the samples
     see, how well the first merges fit) and warnings when it rests on too little.
 
     \b
@@ -61,10 +75,18 @@ def command(tokenizer, categories, merges, start, split, method, min_share, solv
 
     sets = split_names(categories) or ["languages"]
     tok = load_tokenizer(tokenizer, pretokenizer=pretokenizer)
-    estimate = infer_mixture(tok, sets, merges=merges or None, start=start,
-                             split=split, method=method, min_share=min_share, solver=solver,
-                             bootstrap=bootstrap, confidence=confidence, seed=seed, workers=workers,
-                             cache=not no_cache, progress=not as_json)
+    if rank is not None or world_size is not None:
+        _count_rank(tok, sets, merges=merges, start=start, split=split, workers=workers, backend=backend,
+                    address=ray_address, rank=rank, world_size=world_size, cache=not no_cache, as_json=as_json)
+        return
+    from forensics.counting.categories import counting_backend
+
+    with counting_backend(backend, address=ray_address):
+        estimate = infer_mixture(tok, sets, merges=merges or None, start=start,
+                                 split=split, method=method, min_share=min_share, drop_share=drop_share,
+                                 drop_cost=drop_cost, solver=solver,
+                                 bootstrap=bootstrap, confidence=confidence, seed=seed, workers=workers,
+                                 cache=not no_cache, progress=not as_json)
     result = estimate.to_dict()
     result["provenance"] = command_provenance(
         seed=seed,
@@ -78,6 +100,32 @@ def command(tokenizer, categories, merges, start, split, method, min_share, solv
         if not output:
             return
     _show(estimate)
+
+
+def _count_rank(tok, sets, *, merges, start, split, workers, backend, address, rank, world_size, cache,
+                as_json) -> None:
+    """One rank of an array job: count its share of the categories into the cache (what the final run reads)."""
+    from cli.common import emit_json
+    from forensics.counting.categories import count_categories, summary_table
+    from forensics.errors import ForensicsError
+
+    if rank is None or world_size is None:
+        raise ForensicsError("--rank and --world-size go together; give both, or neither to solve")
+    if not cache:
+        raise ForensicsError("--rank counts into the cache for the final run to read; drop --no-cache")
+    if merges < 0 or start < 0:
+        raise ForensicsError(f"--merges and --start must not be negative, got {merges} and {start}")
+    steps = start + merges if merges else None  # the same traces (cache keys) as the final run's
+    counts = count_categories(tok, sets, split=split, merges=steps, workers=workers, backend=backend, address=address,
+                              rank=rank, world_size=world_size, progress=not as_json)
+    rows = summary_table(counts)
+    if as_json:
+        emit_json({"rank": rank, "world_size": world_size, "categories": rows})
+        return
+    done = sum(row["cached"] for row in rows)
+    click.echo(f"rank {rank} of {world_size}: {len(rows)} categories in the cache ({len(rows) - done} counted now, "
+               f"{done} found done); when every rank has finished, run the same command without --rank and "
+               f"--world-size to solve", err=True)
 
 
 def _show(estimate) -> None:
@@ -108,7 +156,7 @@ def _show(estimate) -> None:
               f"solver {d['solver_seconds']}s")
     out.print(f"evidence: {d['merges_with_evidence']:.0%} of the merges occur in some sample; fit of the first merges "
               f"{d['fit_early']:.2f}, of all {d['fit']:.2f} (merged pair's count over its strongest competitor's, "
-              f"median)" + (f"; set to zero under --min-share: {len(d['dropped_categories'])} categories, "
+              f"median)" + (f"; set to zero: {len(d['dropped_categories'])} categories, "
                             f"{d['thin_spread_removed']:.1%} of the untrimmed estimate"
                             if d.get("dropped_categories") else ""), markup=False)
     for line in estimate.warnings:

@@ -1,4 +1,4 @@
-"""Estimators beside LP1_T (trimmed, weighted), the evidence diagnostics and warnings, combined category sets."""
+"""Estimators beside LP1_T (trimmed, sparse, weighted), the evidence diagnostics and warnings, combined category sets."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def setup(tmp_path_factory):
             "noisy": build_program([noisy.traces[n] for n in names], names=names)}
 
 
-@pytest.mark.parametrize("method", ["lp", "trimmed", "weighted"])
+@pytest.mark.parametrize("method", ["lp", "trimmed", "sparse", "weighted"])
 def test_every_estimator_recovers_the_mixture_from_the_training_text(setup, method):
     result = estimate(setup["exact"], method=method)
     got = pair_to_byte_shares(result.alpha, setup["exact"].bytes_per_pair)
@@ -82,6 +82,37 @@ def test_trimmed_sets_an_absent_category_to_zero_and_refits_exactly(setup):
         estimate(program, method="magic")
 
 
+def test_allowed_fixes_weights_at_zero_and_keeps_every_step(setup):
+    program = setup["noisy"]
+    full = solve_program(program)
+    allowed = np.array([n != EXTRA for n in program.names])
+    fixed = solve_program(program, allowed=allowed)
+    assert fixed.alpha[~allowed].sum() == 0
+    assert fixed.objective >= full.objective - 1e-6 * max(full.objective, 1)
+    assert fixed.steps_used == full.steps_used          # the removed category's steps still count
+    with pytest.raises(ValueError, match="one flag per category"):
+        solve_program(program, allowed=np.zeros(program.num_categories, dtype=bool))
+
+
+def test_sparse_removes_only_categories_that_explain_almost_nothing(setup):
+    program = setup["noisy"]
+    result = estimate(program, method="sparse", drop_share=0.03, drop_cost=0.02)
+    shares = pair_to_byte_shares(result.alpha, program.bytes_per_pair)
+    assert np.allclose(result.untrimmed, solve_program(program).alpha)
+    assert set(result.dropped) == {n for n, s in zip(program.names, shares) if s == 0}
+    first = pair_to_byte_shares(result.untrimmed, program.bytes_per_pair)
+    if first[program.names.index(EXTRA)] < 0.03:
+        assert EXTRA in result.dropped
+    kept = shares > 0
+    for i in np.flatnonzero(kept & (shares < 0.03)):    # every small category left costs more to remove
+        trial = kept.copy()
+        trial[i] = False
+        assert solve_program(program, allowed=trial).objective > result.solution.objective * 1.02
+    for i, name in enumerate(program.names):            # the present categories' true shares are all >= 5%
+        if name != EXTRA:
+            assert shares[i] > 0
+
+
 def test_competitor_maximum_matches_a_loop_and_training_text_fits(setup):
     for program in (setup["noisy"], setup["exact"]):
         alpha = np.full(program.num_categories, 1 / program.num_categories)
@@ -116,7 +147,8 @@ def test_infer_reports_evidence_and_combines_category_sets(setup, tmp_path, monk
     estimate_ = infer_mixture(tok, ["languages", "code"], merges=200, workers=1)
     names = set(load_categories("languages").names) | set(load_categories("code").names)
     assert set(estimate_.shares) == names
-    assert estimate_.parameters["method"] == "trimmed" and estimate_.parameters["min_share"] == 0.005
+    assert estimate_.parameters["method"] == "sparse" and estimate_.parameters["min_share"] == 0.005
+    assert estimate_.parameters["drop_share"] == 0.03 and estimate_.parameters["drop_cost"] == 0.02
     d = estimate_.diagnostics
     assert {"merges_with_evidence", "fit_early", "fit", "dropped_categories", "thin_spread_removed"} <= set(d)
     assert any("categories build" in w for w in estimate_.warnings)  # bundled samples are ~90 KB

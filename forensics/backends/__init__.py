@@ -2,8 +2,10 @@
 
 What it does: a registry of backends with one method, ``map_unordered(fn, items)``: ``local`` (a
 process pool on this machine, the default; one worker runs in-process) and ``ray`` (tasks on a Ray
-cluster, the optional extra ``ray``). Work split by ``rank``/``world_size`` for scheduler array jobs
-happens before a backend sees it (see :func:`rank_items`).
+cluster, the optional extra ``ray``). Both read ``items`` lazily, a few per worker ahead, so a stream of
+batches is never held whole. Work split by ``rank``/``world_size`` for scheduler array jobs happens
+before a backend sees it (see :func:`rank_items`). Users: corpus scans (units of shards), category
+counting (one item per category) and reference word counting (batches of documents).
 
 What it leaves out: retries (a failed unit fails the run; a rerun redoes only unfinished units).
 

@@ -2,7 +2,8 @@
 
 Workers are started with ``spawn`` by default (no inherited threads or locks; ``start_method="fork"``
 lets a plain script without an ``if __name__ == "__main__"`` guard use the pool, as counting does);
-results come back as they finish.
+results come back as they finish, and items are taken from the input only as workers free up (at most
+two per worker in flight), so an input that is a stream of batches stays a stream.
 Workers ignore Ctrl-C; on Ctrl-C (or any error) the main process cancels queued items and stops the
 workers within seconds.
 """
@@ -10,6 +11,7 @@ workers within seconds.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
@@ -35,22 +37,37 @@ class LocalBackend:
         self.start_method = start_method or "spawn"
 
     def map_unordered(self, fn: Callable[[Any], T], items: Iterable[Any]) -> Iterator[T]:
-        items = list(items)
-        if self.workers == 1 or len(items) <= 1:
-            for item in items:
+        """``fn`` of every item, in the order they finish. ``items`` is read lazily, with at most two items
+        per worker in flight, so a long stream of batches never sits whole in memory.
+
+        >>> sorted(LocalBackend(workers=2, start_method="fork").map_unordered(abs, iter([-3, 1, -2])))
+        [1, 2, 3]
+        """
+        source = iter(items)
+        head = list(itertools.islice(source, self.workers))
+        if self.workers == 1 or len(head) <= 1:
+            for item in itertools.chain(head, source):
                 yield fn(item)
             return
         import multiprocessing
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
         context = multiprocessing.get_context(self.start_method)
-        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(items)), mp_context=context,
-                                   initializer=_ignore_interrupts)
+        size = min(self.workers, len(head))
+        pool = ProcessPoolExecutor(max_workers=size, mp_context=context, initializer=_ignore_interrupts)
+        queue = itertools.chain(head, source)
+        pending: set = set()
+
+        def fill() -> None:
+            for item in itertools.islice(queue, max(0, 2 * size - len(pending))):  # read with Ctrl-C live
+                with _interrupts_ignored():  # a worker a submit starts ignores Ctrl-C before it imports anything
+                    pending.add(pool.submit(fn, item))
+
         try:
-            with _interrupts_ignored():  # workers start with Ctrl-C ignored, even before they import anything
-                pending = {pool.submit(fn, item) for item in items}
+            fill()
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                fill()
                 for future in done:
                     yield future.result()
         except BaseException:

@@ -33,12 +33,19 @@ class RayBackend:
         self.workers = int(self._ray.cluster_resources().get("CPU", 1))
 
     def map_unordered(self, fn: Callable[[Any], T], items: Iterable[Any]) -> Iterator[T]:
+        """``fn`` of every item as a Ray task, in the order they finish; at most two tasks per cluster CPU
+        are submitted at a time (``items`` is read lazily)."""
+        import itertools
+
         ray = self._ray
         remote = ray.remote(num_cpus=1, max_retries=0)(fn)
-        pending = [remote.remote(item) for item in items]
+        source = iter(items)
+        window = max(2, 2 * self.workers)
+        pending = [remote.remote(item) for item in itertools.islice(source, window)]
         try:
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
+                pending += [remote.remote(item) for item in itertools.islice(source, window - len(pending))]
                 yield ray.get(done[0])
         finally:
             for ref in pending:

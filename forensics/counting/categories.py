@@ -1,10 +1,19 @@
 """Count every category of a category set under one tokenizer: word counts and merge traces, cached.
 
-Categories are processed in parallel (one process each, all cores). Word counts and traces are cached
-on disk, keyed by the hashes of the sample files, the tokenizer file and the pre-tokenizer rules, so a
-rerun with another number of merges or another solver setting reads them back instead of recounting;
-``cache=False`` recomputes everything. The cache lives in ``$FORENSICS_CACHE/counts`` (default
+What it does: one work unit per category, run on a backend (:mod:`forensics.backends`: local processes by
+default, a Ray cluster optionally); ``rank``/``world_size`` count one slice of the categories (array
+jobs). A unit streams its sample's documents into a word table (memory grows with the unique words, not
+with the sample), replays the merges and writes the trace atomically when it is done: into the cache, and
+into ``out`` as ``<name>.npz`` when given. Cache entries are keyed by the hashes of the sample files, the
+tokenizer file and the pre-tokenizer rules, so a rerun with another solver setting reads them back
+(``cache=False`` recomputes and leaves the cache alone); a trace in ``out`` whose key matches is reused too
+(``resume``), so a run stopped by Ctrl-C or a crash, or the ranks of an array job followed by one run
+without a rank, count each category once. The cache lives in ``$FORENSICS_CACHE/counts`` (default
 ``~/.cache/forensics/counts``).
+
+What it leaves out: splitting one category across machines (a category is one unit; its word counting
+uses threads when there are fewer categories than workers). Memory per worker: a 1 GiB category with 1.8
+million unique words peaks at 1.15 GiB (see :mod:`forensics.counting.words`).
 
 >>> result = count_categories("gpt2/vocab.bpe", "languages", merges=3000)  # doctest: +SKIP
 >>> result.traces["en"].merged_count[:3]  # doctest: +SKIP
@@ -12,10 +21,13 @@ rerun with another number of merges or another solver setting reads them back in
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import multiprocessing
 import os
 import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +39,7 @@ from forensics.counting.words import WordCounts, count_words, inputs_hash
 from forensics.errors import ForensicsError
 
 CACHE_VERSION = "v1"
+LOCK_FILE = ".count.lock"
 
 
 def cache_dir() -> Path:
@@ -42,7 +55,7 @@ def cache_dir() -> Path:
 
 @dataclass
 class CategoryRow:
-    """One row of the summary table."""
+    """One row of the summary table (``cached``: read back from the cache or ``out``, not counted now)."""
 
     name: str
     bytes: int
@@ -70,64 +83,117 @@ class CategoryCounts:
     inputs: dict[str, str] = field(default_factory=dict)
 
 
+_BACKEND: ContextVar[tuple[str, str | None]] = ContextVar("counting_backend", default=("local", None))
+
+
+@contextlib.contextmanager
+def counting_backend(name: str = "local", *, address: str | None = None) -> Iterator[None]:
+    """Count on backend ``name`` inside the block wherever a caller does not name one (this is how
+    ``forensics infer --backend ray`` reaches the counting inside ``infer_mixture``).
+
+    >>> with counting_backend("local"):
+    ...     _BACKEND.get()
+    ('local', None)
+    """
+    from forensics.backends import BACKENDS
+
+    if name not in BACKENDS:
+        raise ForensicsError(f"unknown backend {name!r}; use one of: {', '.join(BACKENDS)}")
+    token = _BACKEND.set((name, address))
+    try:
+        yield
+    finally:
+        _BACKEND.reset(token)
+
+
 def _key(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
-def _count_job(job: tuple) -> tuple[str, str, CategoryRow]:
-    return _count_one(*job)
+@dataclass(frozen=True)
+class _Job:
+    """One category's work (picklable: sent to worker processes and Ray tasks)."""
+
+    name: str
+    files: tuple[str, ...]
+    tokenizer: Tokenizer
+    merges: int | None
+    cache: bool
+    text_key: str
+    out: str | None = None
+    resume: bool = True
+    threads: int = 1
+    inline: bool = False  # hand the trace back itself (Ray: the driver may not see the worker's files)
 
 
-def _count_one(name: str, files: list[str], tokenizer: Tokenizer, merges: int | None, use_cache: bool,
-               text_key: str) -> tuple[str, str, CategoryRow]:
+def _count_one(job: _Job) -> tuple[str, PairTrace | str, CategoryRow]:
+    """Count one category (or find it done) and write its trace; returns the trace (or, on this machine, the
+    path it was written to) and its row."""
     started = time.perf_counter()
-    paths = [Path(f) for f in files]
+    tokenizer, paths = job.tokenizer, [Path(f) for f in job.files]
     source = inputs_hash(paths)
     rules = tokenizer.training_pretokenizer
-    words_key = _key(CACHE_VERSION, "words", source, rules.fingerprint(), text_key)
-    steps = tokenizer.num_merges if merges is None else min(merges, tokenizer.num_merges)
+    words_key = _key(CACHE_VERSION, "words", source, rules.fingerprint(), job.text_key)
+    steps = tokenizer.num_merges if job.merges is None else min(job.merges, tokenizer.num_merges)
     trace_key = _key(CACHE_VERSION, "trace", words_key, tokenizer.sha256, str(steps))
     folder = cache_dir()
-    words_path = folder / f"words-{words_key}.npz"
-    trace_path = folder / f"trace-{trace_key}.npz"
-    cached = False
-    trace = _load_cached(PairTrace.load, trace_path) if use_cache and trace_path.exists() else None
-    if trace is not None:
-        cached = True
-    else:
-        word_counts = _load_cached(WordCounts.load, words_path) if use_cache and words_path.exists() else None
-        if word_counts is None:
-            word_counts = count_words(paths, pretokenizer=rules, text_key=text_key, workers=1)
-            if use_cache:
-                word_counts.save(words_path)
-        if all(word.isspace() for word in word_counts.words):  # nothing, or whitespace only: nothing to measure
-            raise ForensicsError(f"category '{name}' has no text, only whitespace or nothing ({', '.join(files)}); "
-                                 f"add sample text or drop it")
-        trace = replay_merges(word_counts, tokenizer, merges=steps, name=name)
-        trace.meta.update({"source_hash": source, "files": files, "problems": word_counts.problems[:20]})
-        if use_cache:
-            trace.save(trace_path)
-        else:
-            folder = Path(os.environ.get("TMPDIR", "/tmp"))
-            trace_path = folder / f"forensics-trace-{os.getpid()}-{trace_key}.npz"
-            trace.save(trace_path)
+    words_path, cached_path = folder / f"words-{words_key}.npz", folder / f"trace-{trace_key}.npz"
+    out_path = Path(job.out) / f"{job.name}.npz" if job.out else None
+    finished = _finished(out_path, trace_key) if out_path is not None and job.resume else None
+    trace = finished
+    if trace is None and job.cache and cached_path.exists():
+        trace = _load_cached(PairTrace.load, cached_path)
+    cached = trace is not None
+    if trace is None:
+        trace = _count_trace(job, paths, words_path, steps)
+        trace.meta.update({"source_hash": source, "trace_key": trace_key})
+        if job.cache:
+            trace.save(cached_path)
+    trace.meta["trace_key"] = trace_key  # cache entries written before the key was stored lack it
+    path = out_path if out_path is not None else cached_path if job.cache else None
+    if out_path is not None and trace is not finished:
+        trace.save(out_path)
     seen = int((trace.merged_count > 0).sum())
-    row = CategoryRow(name=name, bytes=trace.total_bytes, documents=trace.documents, words=trace.total_words,
+    row = CategoryRow(name=job.name, bytes=trace.total_bytes, documents=trace.documents, words=trace.total_words,
                       unique_words=trace.unique_words, pairs=trace.total_pairs, merges_seen=seen,
                       merges_missing=trace.num_steps - seen, invalid_utf8_sequences=trace.invalid_utf8_sequences,
-                      seconds=time.perf_counter() - started, cached=cached, trace_path=str(trace_path))
-    return name, str(trace_path), row
+                      seconds=time.perf_counter() - started, cached=cached, trace_path=str(path or ""))
+    return job.name, trace if job.inline or path is None else str(path), row
 
 
-def _load_cached(loader, path: Path):
-    """A cache entry read back, or None (with a warning, the file removed) when it is damaged or foreign."""
+def _finished(path: Path, trace_key: str) -> PairTrace | None:
+    """The trace an earlier run left at ``path`` when it is whole and made from the same inputs, else None."""
+    if not path.exists():
+        return None
+    trace = _load_cached(PairTrace.load, path, what="trace")
+    return trace if trace is not None and trace.meta.get("trace_key") == trace_key else None
+
+
+def _count_trace(job: _Job, paths: list[Path], words_path: Path, steps: int) -> PairTrace:
+    """Word counts (from the cache, or streamed from the samples) replayed over the first ``steps`` merges."""
+    rules = job.tokenizer.training_pretokenizer
+    word_counts = _load_cached(WordCounts.load, words_path) if job.cache and words_path.exists() else None
+    if word_counts is None:
+        word_counts = count_words(paths, pretokenizer=rules, text_key=job.text_key, workers=job.threads)
+        if job.cache:
+            word_counts.save(words_path)
+    if all(word.isspace() for word in word_counts.words):  # nothing, or whitespace only: nothing to measure
+        raise ForensicsError(f"category '{job.name}' has no text, only whitespace or nothing "
+                             f"({', '.join(job.files)}); add sample text or drop it")
+    trace = replay_merges(word_counts, job.tokenizer, merges=steps, name=job.name)
+    trace.meta.update({"files": list(job.files), "problems": word_counts.problems[:20]})
+    return trace
+
+
+def _load_cached(loader, path: Path, *, what: str = "cache entry"):
+    """A file read back, or None (with a warning, the file removed) when it is damaged or foreign."""
     import warnings
     import zipfile
 
     try:
         return loader(path)
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
-        warnings.warn(f"{path}: damaged cache entry ({type(exc).__name__}: {exc}); removed, recomputing it",
+        warnings.warn(f"{path}: damaged {what} ({type(exc).__name__}: {exc}); removed, recomputing it",
                       stacklevel=2)
         path.unlink(missing_ok=True)
         return None
@@ -135,15 +201,31 @@ def _load_cached(loader, path: Path):
 
 def count_categories(tokenizer: Tokenizer | str | os.PathLike, categories, *, split: str = "all",
                      merges: int | None = None, workers: int | None = None, cache: bool = True,
-                     text_key: str = "text", progress: bool = False) -> CategoryCounts:
+                     text_key: str = "text", progress: bool = False, backend: str | None = None,
+                     address: str | None = None, out: str | os.PathLike | None = None, resume: bool = True,
+                     rank: int = 0, world_size: int = 1) -> CategoryCounts:
     """Word counts and merge traces of every category.
 
     ``categories`` is a category set name, a directory, a mapping ``{name: [files]}``, or a list of
-    those, combined (a category name may appear in only one of them).
+    those, combined (a category name may appear in only one of them). ``backend`` (default ``local``, or
+    the one :func:`counting_backend` set) runs one unit per category on ``workers`` workers (``address``:
+    a Ray cluster). With ``out`` every trace is written there as ``<name>.npz`` as soon as it is done, and
+    with ``resume`` a rerun reuses those whose key (samples, rules, tokenizer, merges) matches. With
+    ``world_size > 1`` only every ``world_size``-th category from ``rank`` is counted and returned; a run
+    without a rank afterwards, into the same ``out`` (or cache), finds them done and returns them all.
 
-    >>> counts = count_categories(tok, "languages", merges=1000)  # doctest: +SKIP
+    >>> import tempfile
+    >>> langs = {c: f"fixtures/categories/languages/{c}/count.jsonl.gz" for c in ("de", "en", "fr")}
+    >>> tok, out = "fixtures/tokenizers/gpt2/vocab.bpe.gz", tempfile.mkdtemp()
+    >>> share = count_categories(tok, langs, merges=100, workers=1, out=out, rank=1, world_size=2, cache=False)
+    >>> list(share.traces)
+    ['en']
+    >>> every = count_categories(tok, langs, merges=100, workers=1, out=out, cache=False)
+    >>> [(row.name, row.cached) for row in every.rows]
+    [('de', False), ('en', True), ('fr', False)]
     """
-    from forensics.backends import get_backend
+    from forensics.backends import rank_items
+    from forensics.backends.local import default_workers
     from forensics.bpe.inspect import _as_tokenizer
 
     tok = _as_tokenizer(tokenizer)
@@ -151,37 +233,83 @@ def count_categories(tokenizer: Tokenizer | str | os.PathLike, categories, *, sp
         raise ForensicsError(f"merges must be a positive number of merges (None: all), not {merges}")
     if tok.num_merges == 0:
         raise ForensicsError(f"{tok.source}: the tokenizer has no merges to replay")
+    if world_size < 1 or not 0 <= rank < world_size:
+        raise ForensicsError(f"--rank must be in 0..world size - 1 and --world-size at least 1, "
+                             f"got rank {rank} of {world_size}")
+    if world_size > 1 and out is None and not cache:
+        raise ForensicsError("counting split over ranks needs an output directory all ranks share, or the cache")
     groups = _category_files(categories, split=split)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(groups)))
+    mine = rank_items(list(groups), rank=rank, world_size=world_size)
+    chosen, chosen_address = _BACKEND.get()
+    backend, address = backend or chosen, address or chosen_address
+    steps = tok.num_merges if merges is None else min(merges, tok.num_merges)
+    locks = contextlib.ExitStack()
+    if out is not None:
+        from forensics._results import DirectoryLock, check_output_directory, output_directory
+
+        bad = [n for n in groups if not n or "/" in n or "\\" in n or n.startswith(".")]
+        if bad:
+            raise ForensicsError(f"category names {bad} cannot name files in {out}; rename them")
+        check_output_directory(out)
+        out = output_directory(out)
+        # one writer per directory; the ranks of one array job share it
+        locks.enter_context(DirectoryLock(out, name=LOCK_FILE, shared=world_size > 1, what="count"))
+        if world_size > 1:
+            locks.enter_context(DirectoryLock(out, name=f".count-rank-{rank}.lock", what="count rank"))
     traces: dict[str, PairTrace] = {}
     rows: dict[str, CategoryRow] = {}
+    with locks:
+        if mine:
+            local = backend == "local"
+            runner = _runner(backend, workers=min(workers or default_workers(), len(mine)) if local else workers,
+                             address=address)
+            # fewer categories than workers: each category's word counting gets the spare cores as threads
+            threads = max(1, (workers or default_workers()) // len(mine)) if local else 1
+            jobs = [_Job(name, tuple(groups[name]), tok, merges, cache, text_key,
+                         os.fspath(out) if out is not None else None, resume, threads, inline=not local)
+                    for name in mine]
+            _run(runner, jobs, traces, rows, progress=progress, where=out if out is not None else
+                 (cache_dir() if cache else None))
+    inputs = {name: traces[name].meta.get("source_hash", "") for name in mine}
+    return CategoryCounts(traces={n: traces[n] for n in mine}, rows=[rows[n] for n in mine],
+                          tokenizer_sha256=tok.sha256, merges=int(traces[mine[0]].num_steps) if mine else steps,
+                          parameters={"split": split, "merges": merges, "text_key": text_key, "cache": cache,
+                                      "backend": backend, "rank": rank, "world_size": world_size},
+                          inputs=inputs)
+
+
+def _runner(name: str, *, workers: int | None, address: str | None):
+    from forensics.backends import get_backend
+
+    if name == "local":
+        # Ctrl-C stops the workers; one worker runs in-process. fork where there is one: a user's plain script
+        # (no __main__ guard) calling count_categories or infer_mixture must work, as it did with fork before.
+        start = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        return get_backend("local", workers=workers, start_method=start)
+    return get_backend(name, workers=workers, address=address)
+
+
+def _run(runner, jobs: list[_Job], traces: dict[str, PairTrace], rows: dict[str, CategoryRow], *,
+         progress: bool, where: Path | None) -> None:
+    """Run the jobs, reading each finished trace back; Ctrl-C says how far it got and how to resume."""
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(groups), desc="categories", unit="cat", leave=False, disable=None)
-    # Ctrl-C stops the workers; one worker runs in-process. fork where there is one: a user's plain script
-    # (no __main__ guard) calling count_categories or infer_mixture must work, as it did with fork before.
-    start = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    runner = get_backend("local", workers=workers, start_method=start)
-    jobs = [(name, files, tok, merges, cache, text_key) for name, files in groups.items()]
-    for name, path, row in runner.map_unordered(_count_job, jobs):
-        rows[name] = row
-        traces[name] = PairTrace.load(path)
+        bar = tqdm(total=len(jobs), desc="categories", unit="cat", leave=False, disable=None)
+    try:
+        for name, trace, row in runner.map_unordered(_count_one, jobs):
+            rows[name] = row
+            traces[name] = trace if isinstance(trace, PairTrace) else PairTrace.load(trace)
+            if bar:
+                bar.update(1)
+                bar.set_postfix_str(name)
+    except KeyboardInterrupt:
+        kept = f"; they are kept in {where}: run the same command again to resume" if where else ""
+        raise KeyboardInterrupt(f"{len(rows)} of {len(jobs)} categories finished{kept}") from None
+    finally:
         if bar:
-            bar.update(1)
-            bar.set_postfix_str(name)
-    if bar:
-        bar.close()
-    if not cache:
-        for row in rows.values():
-            Path(row.trace_path).unlink(missing_ok=True)
-    ordered = list(groups)
-    inputs = {name: traces[name].meta.get("source_hash", "") for name in ordered}
-    return CategoryCounts(traces={n: traces[n] for n in ordered}, rows=[rows[n] for n in ordered],
-                          tokenizer_sha256=tok.sha256, merges=int(traces[ordered[0]].num_steps),
-                          parameters={"split": split, "merges": merges, "text_key": text_key, "cache": cache},
-                          inputs=inputs)
+            bar.close()
 
 
 def _category_files(categories, *, split: str) -> dict[str, list[str]]:

@@ -3,6 +3,13 @@
 ``lp``: LP1_T of Hayase et al. (2024) exactly; every unit of violation costs the same, so the first
 merges, whose counts are 100-10,000x larger than later ones, decide the answer almost alone.
 
+``trimmed``: LP1_T, refitted without the categories whose share falls under ``min_share``.
+
+``sparse``: ``trimmed``, then a backward elimination: smallest first, a category under ``drop_share``
+is removed (its weight fixed at zero, every step kept) when the objective grows by less than
+``drop_cost`` of itself without it, until no small category can go. A category the data needs costs
+more than that to remove; the thin spread LP1_T puts on absent candidates to fit noise costs less.
+
 ``weighted``: the same constraints, with each slack priced by how noisy the counts behind it are, so
 the objective adds violations in standard deviations instead of counts. A category's scaled count ``x``
 of a pair (per million pairs of its sample of ``N`` pairs) has variance ``s x + (shift x)^2`` with
@@ -36,11 +43,13 @@ from forensics.errors import ForensicsError
 from forensics.inference.program import SCALE, MixtureProgram, pair_to_byte_shares, restrict_program
 from forensics.inference.solve import LPSolution, SolveOptions, solve_program
 
-METHODS = ("lp", "trimmed", "weighted")
-DEFAULT_METHOD = "trimmed"
+METHODS = ("lp", "trimmed", "sparse", "weighted")
+DEFAULT_METHOD = "sparse"
 DEFAULT_SHIFT = 0.1
 DEFAULT_MIN_SHARE = 0.005
 MAX_TRIM_ROUNDS = 5
+DEFAULT_DROP_SHARE = 0.03      # sparse: categories under this share are candidates for removal
+DEFAULT_DROP_COST = 0.02       # sparse: removed when the objective grows by less than this fraction
 
 
 @dataclass
@@ -57,15 +66,20 @@ class Estimate:
     @property
     def untrimmed(self) -> np.ndarray | None:
         """``trimmed``: LP1_T's weights before any category was dropped (the first round)."""
-        return self.rounds[0] if self.method == "trimmed" else None
+        return self.rounds[0] if self.method in ("trimmed", "sparse") else None
 
 
-def check_options(*, method: str, min_share: float) -> None:
-    """Refuse an unknown method or a --min-share outside [0, 1) (callers check before counting)."""
+def check_options(*, method: str, min_share: float, drop_share: float = DEFAULT_DROP_SHARE,
+                  drop_cost: float = DEFAULT_DROP_COST) -> None:
+    """Refuse an unknown method or shares and costs out of range (callers check before counting)."""
     if method not in METHODS:
         raise ForensicsError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     if not 0 <= min_share < 1:
         raise ForensicsError(f"--min-share must lie in [0, 1), not {min_share}")
+    if not 0 <= drop_share < 1:
+        raise ForensicsError(f"--drop-share must lie in [0, 1), not {drop_share}")
+    if not 0 <= drop_cost < 1:
+        raise ForensicsError(f"--drop-cost must lie in [0, 1), not {drop_cost}")
 
 
 def noise_costs(program: MixtureProgram, alpha: np.ndarray, *, shift: float) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +101,8 @@ def noise_costs(program: MixtureProgram, alpha: np.ndarray, *, shift: float) -> 
 
 
 def estimate(program: MixtureProgram, *, method: str = "lp", shift: float = DEFAULT_SHIFT, rounds: int = 2,
-             min_share: float = DEFAULT_MIN_SHARE, options: SolveOptions | None = None, progress=None) -> Estimate:
+             min_share: float = DEFAULT_MIN_SHARE, drop_share: float = DEFAULT_DROP_SHARE,
+             drop_cost: float = DEFAULT_DROP_COST, options: SolveOptions | None = None, progress=None) -> Estimate:
     """Solve ``program`` with ``method`` (see the module docstring).
 
     ``trimmed``: LP1_T, then every category whose byte share is under ``min_share`` is set to zero and
@@ -95,12 +110,15 @@ def estimate(program: MixtureProgram, *, method: str = "lp", shift: float = DEFA
     stays exact LP1_T over the kept categories; what it removes is the thin spread the LP puts on absent
     categories to fit sampling noise (measured in ``benchmarks/results/inference.md``).
     """
-    check_options(method=method, min_share=min_share)
+    check_options(method=method, min_share=min_share, drop_share=drop_share, drop_cost=drop_cost)
     if method == "lp":
         solution = solve_program(program, options, progress=progress)
         return Estimate(alpha=solution.alpha, solution=solution, method=method, shift=None, rounds=[solution.alpha])
     if method == "trimmed":
         return _trimmed(program, min_share=min_share, options=options, progress=progress)
+    if method == "sparse":
+        return _sparse(program, min_share=min_share, drop_share=drop_share, drop_cost=drop_cost,
+                       options=options, progress=progress)
     if shift < 0 or not np.isfinite(shift):
         raise ForensicsError(f"--shift must be a finite number >= 0, not {shift}")
     if rounds < 1:
@@ -140,3 +158,40 @@ def _trimmed(program: MixtureProgram, *, min_share: float, options, progress) ->
                     dropped=dropped)
 
 
+
+
+def _sparse(program: MixtureProgram, *, min_share: float, drop_share: float, drop_cost: float, options,
+            progress) -> Estimate:
+    """LP1_T; zero the categories under ``min_share``; then, smallest first, zero each category under
+    ``drop_share`` whose removal raises the objective by less than ``drop_cost`` (relative), until none can go.
+
+    Removal fixes a weight at zero with every step kept (``allowed``), so a category that alone has some
+    merged pairs keeps paying for those steps when it is removed and stays."""
+    history = []
+    solution = solve_program(program, options, progress=progress)
+    history.append(solution.alpha)
+    shares = pair_to_byte_shares(solution.alpha, program.bytes_per_pair)
+    allowed = shares >= min_share
+    if not allowed.any():
+        allowed[int(np.argmax(shares))] = True
+    order = np.argsort(shares)
+    dropped = [program.names[i] for i in order if not allowed[i]]
+    if not allowed.all():
+        solution = solve_program(program, options, progress=progress, allowed=allowed)
+        history.append(solution.alpha)
+    while allowed.sum() > 1:
+        shares = pair_to_byte_shares(solution.alpha, program.bytes_per_pair)
+        candidates = [int(i) for i in np.argsort(shares) if allowed[i] and shares[i] < drop_share]
+        for i in candidates:
+            trial = allowed.copy()
+            trial[i] = False
+            attempt = solve_program(program, options, progress=progress, allowed=trial)
+            if attempt.objective <= solution.objective * (1 + drop_cost):
+                allowed, solution = trial, attempt
+                dropped.append(program.names[i])
+                history.append(solution.alpha)
+                break
+        else:
+            break
+    return Estimate(alpha=solution.alpha, solution=solution, method="sparse", shift=None, rounds=history,
+                    dropped=dropped)

@@ -24,7 +24,14 @@ import numpy as np
 from forensics.bpe.model import Tokenizer
 from forensics.errors import ForensicsError
 from forensics.inference.baselines import token_classification
-from forensics.inference.estimators import DEFAULT_METHOD, DEFAULT_MIN_SHARE, check_options, estimate
+from forensics.inference.estimators import (
+    DEFAULT_DROP_COST,
+    DEFAULT_DROP_SHARE,
+    DEFAULT_METHOD,
+    DEFAULT_MIN_SHARE,
+    check_options,
+    estimate,
+)
 from forensics.inference.evidence import evidence, evidence_warnings
 from forensics.inference.program import build_program, pair_to_byte_shares
 from forensics.inference.solve import SolveOptions
@@ -50,7 +57,8 @@ class MixtureEstimate:
 
 def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="languages", *, merges: int | None = 3000,
                   start: int = 0, split: str = "all", method: str = DEFAULT_METHOD,
-                  min_share: float = DEFAULT_MIN_SHARE, solver: str = "highs", bootstrap: int = 0,
+                  min_share: float = DEFAULT_MIN_SHARE, drop_share: float = DEFAULT_DROP_SHARE,
+                  drop_cost: float = DEFAULT_DROP_COST, solver: str = "highs", bootstrap: int = 0,
                   confidence: float = 0.9, seed: int = 0, workers: int | None = None, cache: bool = True,
                   options: SolveOptions | None = None, progress: bool = False) -> MixtureEstimate:
     """Estimate the byte shares of ``categories`` in ``tokenizer``'s training data.
@@ -74,7 +82,7 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
         raise ForensicsError(f"{tok.source}: --start {start} is outside its {tok.num_merges} merges")
     if merges is not None and merges <= 0:
         raise ForensicsError("--merges must be positive (0 on the command line means all merges)")
-    check_options(method=method, min_share=min_share)
+    check_options(method=method, min_share=min_share, drop_share=drop_share, drop_cost=drop_cost)
     if not 0 < confidence < 1:
         raise ForensicsError(f"--confidence must lie strictly between 0 and 1, not {confidence}")
     if bootstrap < 0:
@@ -99,8 +107,8 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
             bar.set_postfix_str(f"objective {objective:.6g}, {violated} segments violated, {rows:,} rows")
     solve_started = time.perf_counter()
     try:
-        result = estimate(program, method=method, min_share=min_share, options=options,
-                          progress=report if bar is not None else None)
+        result = estimate(program, method=method, min_share=min_share, drop_share=drop_share, drop_cost=drop_cost,
+                          options=options, progress=report if bar is not None else None)
     finally:
         if bar is not None:
             bar.close()
@@ -117,7 +125,7 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
     if bootstrap > 0:
         percentile = _bootstrap(tok, categories, names, split=split, steps=total_steps, start=start, merges=merges,
                                replicates=bootstrap, confidence=confidence, seed=seed, options=options,
-                               method=method, min_share=min_share)
+                               method=method, min_share=min_share, drop_share=drop_share, drop_cost=drop_cost)
         intervals = calibrated_intervals(dict(zip(names, map(float, byte_shares))), percentile, confidence)
     tc = token_classification(program)
     diagnostics = {
@@ -141,7 +149,9 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
         intervals=intervals, baselines={"token_classification": dict(zip(names, map(float, tc)))},
         diagnostics=diagnostics, categories=rows, warnings=warned,
         parameters={"merges": merges, "start": start, "split": split, "method": method,
-                    "min_share": min_share if method == "trimmed" else None, "solver": options.solver,
+                    "min_share": min_share if method in ("trimmed", "sparse") else None,
+                    "drop_share": drop_share if method == "sparse" else None,
+                    "drop_cost": drop_cost if method == "sparse" else None, "solver": options.solver,
                     "bootstrap": bootstrap, "confidence": confidence, "seed": seed,
                     "tolerance": options.tolerance, "max_rows_per_round": options.max_rows_per_round,
                     "block": options.block, "tokenizer_sha256": tok.sha256},
@@ -179,7 +189,8 @@ def calibrated_intervals(shares: dict[str, float], percentile: dict[str, list[fl
 
 def _bootstrap(tok: Tokenizer, categories, names: list[str], *, split: str, steps: int | None, start: int,
                merges: int | None, replicates: int, confidence: float, seed: int,
-               options: SolveOptions, method: str = "lp", min_share: float = DEFAULT_MIN_SHARE
+               options: SolveOptions, method: str = "lp", min_share: float = DEFAULT_MIN_SHARE,
+               drop_share: float = DEFAULT_DROP_SHARE, drop_cost: float = DEFAULT_DROP_COST
                ) -> dict[str, list[float]]:
     """Percentile intervals of byte shares over document-chunk resamples of every category."""
     from forensics.counting.categories import _category_files
@@ -198,7 +209,8 @@ def _bootstrap(tok: Tokenizer, categories, names: list[str], *, split: str, step
             weights = rng.multinomial(chunks, np.full(chunks, 1.0 / chunks))
             traces.append(replay_merges(chunked[name].resample(weights), tok, merges=steps, name=name))
         program = build_program(traces, start=start, steps=merges, names=names)
-        alpha = estimate(program, method=method, min_share=min_share, options=options).alpha
+        alpha = estimate(program, method=method, min_share=min_share, drop_share=drop_share, drop_cost=drop_cost,
+                         options=options).alpha
         samples.append(pair_to_byte_shares(alpha, program.bytes_per_pair))
     stacked = np.array(samples)
     low, high = (1 - confidence) / 2, 1 - (1 - confidence) / 2

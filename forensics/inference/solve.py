@@ -141,12 +141,15 @@ class _Tree:
 
 
 def solve_program(program: MixtureProgram, options: SolveOptions | None = None, *, progress=None,
-                  step_costs: np.ndarray | None = None, pair_costs: np.ndarray | None = None) -> LPSolution:
+                  step_costs: np.ndarray | None = None, pair_costs: np.ndarray | None = None,
+                  allowed: np.ndarray | None = None) -> LPSolution:
     """Solve LP1_T for ``program`` to optimality (see the module docstring).
 
     ``step_costs`` (one per window step) and ``pair_costs`` (one per entry of ``program.pairs``) price
     the slacks v_t and v_p; None prices every slack at 1, which is LP1_T exactly. The weighted
     estimators (:mod:`.estimators`) price a unit of violation by how noisy the counts behind it are.
+    ``allowed`` (bool, one per category) fixes the weights of the others at zero while every step and
+    pair stays in the program, so objectives with and without a category compare like with like.
 
     >>> from forensics.counting.categories import count_categories
     >>> from forensics.inference.program import build_program
@@ -174,7 +177,13 @@ def solve_program(program: MixtureProgram, options: SolveOptions | None = None, 
         raise ValueError("slack costs must be positive and finite")
     lp = make_solver(options.solver, time_limit=options.time_limit)
     # columns: alpha, v_t (active steps), u_k (tree nodes), v_p (lazily)
-    col_alpha = lp.add_columns(np.zeros(n), np.zeros(n), np.ones(n))
+    upper = np.ones(n)
+    if allowed is not None:
+        allowed = np.asarray(allowed, dtype=bool)
+        if allowed.shape != (n,) or not allowed.any():
+            raise ValueError("allowed needs one flag per category and at least one true")
+        upper[~allowed] = 0.0
+    col_alpha = lp.add_columns(np.zeros(n), np.zeros(n), upper)
     active_steps = np.flatnonzero(active)
     col_vt = np.full(num_steps, -1, dtype=np.int64)
     col_vt[active_steps] = lp.add_columns(step_costs[active_steps], np.zeros(len(active_steps)),
