@@ -94,6 +94,25 @@ def test_allowed_fixes_weights_at_zero_and_keeps_every_step(setup):
         solve_program(program, allowed=np.zeros(program.num_categories, dtype=bool))
 
 
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_warm_resolves_equal_fresh_solves(setup, solver):
+    from forensics.inference.solve import ProgramSolver, SolveOptions
+
+    program = setup["noisy"]
+    options = SolveOptions(solver=solver)
+    session = ProgramSolver(program, options)
+    first = session.solve()
+    drops = range(program.num_categories) if solver == "highs" else [0]   # PuLP rebuilds its model: slow
+    for drop in drops:                                    # each category removed, warm, against a fresh program
+        allowed = np.arange(program.num_categories) != drop
+        warm = session.solve(allowed)
+        fresh = solve_program(program, options, allowed=allowed)
+        assert np.isclose(warm.objective, fresh.objective, rtol=1e-5, atol=1e-3)
+        assert warm.alpha[drop] == 0
+    back = session.solve(np.ones(program.num_categories, dtype=bool))
+    assert np.isclose(back.objective, first.objective, rtol=1e-5, atol=1e-3)
+
+
 def test_sparse_removes_only_categories_that_explain_almost_nothing(setup):
     program = setup["noisy"]
     result = estimate(program, method="sparse", drop_share=0.03, drop_cost=0.02)

@@ -41,7 +41,7 @@ import numpy as np
 
 from forensics.errors import ForensicsError
 from forensics.inference.program import SCALE, MixtureProgram, pair_to_byte_shares, restrict_program
-from forensics.inference.solve import LPSolution, SolveOptions, solve_program
+from forensics.inference.solve import LPSolution, ProgramSolver, SolveOptions, solve_program
 
 METHODS = ("lp", "trimmed", "sparse", "weighted")
 DEFAULT_METHOD = "sparse"
@@ -61,7 +61,8 @@ class Estimate:
     method: str
     shift: float | None
     rounds: list[np.ndarray]
-    dropped: list[str] = field(default_factory=list)   # ``trimmed``: categories set to zero, in order
+    dropped: list[str] = field(default_factory=list)   # ``trimmed``, ``sparse``: categories set to zero, in order
+    tries: int = 0                                     # ``sparse``: removals tried (warm re-solves)
 
     @property
     def untrimmed(self) -> np.ndarray | None:
@@ -166,26 +167,29 @@ def _sparse(program: MixtureProgram, *, min_share: float, drop_share: float, dro
     ``drop_share`` whose removal raises the objective by less than ``drop_cost`` (relative), until none can go.
 
     Removal fixes a weight at zero with every step kept (``allowed``), so a category that alone has some
-    merged pairs keeps paying for those steps when it is removed and stays."""
+    merged pairs keeps paying for those steps when it is removed and stays. Every try is a warm re-solve
+    of one :class:`~.solve.ProgramSolver`."""
+    solver = ProgramSolver(program, options)
     history = []
-    solution = solve_program(program, options, progress=progress)
+    solution = solver.solve(progress=progress)
     history.append(solution.alpha)
     shares = pair_to_byte_shares(solution.alpha, program.bytes_per_pair)
     allowed = shares >= min_share
     if not allowed.any():
         allowed[int(np.argmax(shares))] = True
-    order = np.argsort(shares)
-    dropped = [program.names[i] for i in order if not allowed[i]]
+    dropped = [program.names[i] for i in np.argsort(shares) if not allowed[i]]
     if not allowed.all():
-        solution = solve_program(program, options, progress=progress, allowed=allowed)
+        solution = solver.solve(allowed, progress=progress)
         history.append(solution.alpha)
+    tries = 0
     while allowed.sum() > 1:
         shares = pair_to_byte_shares(solution.alpha, program.bytes_per_pair)
         candidates = [int(i) for i in np.argsort(shares) if allowed[i] and shares[i] < drop_share]
         for i in candidates:
             trial = allowed.copy()
             trial[i] = False
-            attempt = solve_program(program, options, progress=progress, allowed=trial)
+            attempt = solver.solve(trial, progress=progress)
+            tries += 1
             if attempt.objective <= solution.objective * (1 + drop_cost):
                 allowed, solution = trial, attempt
                 dropped.append(program.names[i])
@@ -194,4 +198,4 @@ def _sparse(program: MixtureProgram, *, min_share: float, drop_share: float, dro
         else:
             break
     return Estimate(alpha=solution.alpha, solution=solution, method="sparse", shift=None, rounds=history,
-                    dropped=dropped)
+                    dropped=dropped, tries=tries)

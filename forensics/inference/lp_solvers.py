@@ -96,6 +96,11 @@ class HighsBackend:
             self.h.deleteRows(len(rows), np.sort(rows).astype(np.int32))
             self.num_rows -= len(rows)
 
+    def set_upper(self, cols: np.ndarray, upper: np.ndarray) -> None:
+        """New upper bounds for ``cols`` (lower bounds 0); the basis is kept for a warm re-solve."""
+        cols = np.asarray(cols, dtype=np.int32)
+        self.h.changeColsBounds(len(cols), cols, np.zeros(len(cols)), np.asarray(upper, dtype=np.float64))
+
     def solve(self) -> LPState:
         self.h.run()
         status = self.h.modelStatusToString(self.h.getModelStatus())
@@ -149,6 +154,11 @@ class PulpBackend:
     def delete_rows(self, rows) -> None:
         drop = set(int(r) for r in rows)
         self.rows = [row for i, row in enumerate(self.rows) if i not in drop]
+
+    def set_upper(self, cols, upper) -> None:
+        for col, value in zip(cols, upper):
+            self.lower[int(col)] = 0.0
+            self.upper[int(col)] = float(value)
 
     def solve(self) -> LPState:
         import warnings

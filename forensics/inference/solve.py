@@ -159,140 +159,169 @@ def solve_program(program: MixtureProgram, options: SolveOptions | None = None, 
     >>> round(solve_program(program, SolveOptions(solver="cbc")).objective)
     76198
     """
-    options = options or SolveOptions()
-    started = time.perf_counter()
-    n = program.num_categories
-    num_steps = program.num_steps
-    merged = program.merged
-    active = program.active
-    if not active.any():
-        raise ForensicsError("no merge in the window occurs in any category sample; "
-                             "check the categories match the tokenizer or widen --merges")
-    step_costs = np.ones(num_steps) if step_costs is None else np.asarray(step_costs, dtype=np.float64)
-    pair_costs = np.ones(len(program.pairs)) if pair_costs is None else np.asarray(pair_costs, dtype=np.float64)
-    if step_costs.shape != (num_steps,) or pair_costs.shape != (len(program.pairs),):
-        raise ValueError("step_costs needs one cost per window step and pair_costs one per program pair")
-    if not (np.isfinite(step_costs).all() and np.isfinite(pair_costs).all()
-            and (step_costs > 0).all() and (pair_costs > 0).all()):
-        raise ValueError("slack costs must be positive and finite")
-    lp = make_solver(options.solver, time_limit=options.time_limit)
-    # columns: alpha, v_t (active steps), u_k (tree nodes), v_p (lazily)
-    upper = np.ones(n)
-    if allowed is not None:
-        allowed = np.asarray(allowed, dtype=bool)
+    solver = ProgramSolver(program, options, step_costs=step_costs, pair_costs=pair_costs)
+    return solver.solve(allowed, progress=progress)
+
+
+class ProgramSolver:
+    """One LP1_T kept alive between solves: :meth:`solve` with another ``allowed`` set starts from the rows
+    and the basis the previous solves left (every generated row is a row of the full program, so keeping
+    them never changes the optimum). The ``sparse`` estimator tries removing categories one at a time this
+    way, each try costing a warm re-solve instead of a new program.
+    """
+
+    def __init__(self, program: MixtureProgram, options: SolveOptions | None = None, *,
+                 step_costs: np.ndarray | None = None, pair_costs: np.ndarray | None = None):
+        self.program = program
+        self.options = options = options or SolveOptions()
+        n = program.num_categories
+        num_steps = program.num_steps
+        merged = program.merged
+        active = program.active
+        if not active.any():
+            raise ForensicsError("no merge in the window occurs in any category sample; "
+                                 "check the categories match the tokenizer or widen --merges")
+        step_costs = np.ones(num_steps) if step_costs is None else np.asarray(step_costs, dtype=np.float64)
+        pair_costs = np.ones(len(program.pairs)) if pair_costs is None else np.asarray(pair_costs, dtype=np.float64)
+        if step_costs.shape != (num_steps,) or pair_costs.shape != (len(program.pairs),):
+            raise ValueError("step_costs needs one cost per window step and pair_costs one per program pair")
+        if not (np.isfinite(step_costs).all() and np.isfinite(pair_costs).all()
+                and (step_costs > 0).all() and (pair_costs > 0).all()):
+            raise ValueError("slack costs must be positive and finite")
+        self.step_costs, self.pair_costs = step_costs, pair_costs
+        self.lp = lp = make_solver(options.solver, time_limit=options.time_limit)
+        # columns: alpha, v_t (active steps), u_k (tree nodes), v_p (lazily)
+        self.col_alpha = col_alpha = lp.add_columns(np.zeros(n), np.zeros(n), np.ones(n))
+        active_steps = np.flatnonzero(active)
+        self.col_vt = col_vt = np.full(num_steps, -1, dtype=np.int64)
+        col_vt[active_steps] = lp.add_columns(step_costs[active_steps], np.zeros(len(active_steps)),
+                                              np.full(len(active_steps), INF))
+        self.tree = tree = _Tree(num_steps, options.block)
+        nodes = np.flatnonzero(tree.exists)
+        self.col_u = col_u = np.full(2 * tree.size, -1, dtype=np.int64)
+        col_u[nodes] = lp.add_columns(np.zeros(len(nodes)), np.full(len(nodes), -INF), np.full(len(nodes), INF))
+        self.col_vp = np.full(len(program.pairs), -1, dtype=np.int64)
+
+        rows = _RowBuilder()
+        rows.add(list(col_alpha), [1.0] * n, 1.0, 1.0)                       # simplex
+        for node in nodes:
+            if node >= tree.size:                                            # leaf block: u <= M_t + v_t
+                first, last = tree.step_range(node)
+                for t in range(first, last + 1):
+                    if active[t]:
+                        rows.add([col_u[node], col_vt[t], *col_alpha], [1.0, -1.0, *(-merged[t])], -INF, 0.0)
+            else:
+                for child in (2 * node, 2 * node + 1):
+                    if tree.exists[child]:
+                        rows.add([col_u[node], col_u[child]], [1.0, -1.0], -INF, 0.0)
+        self.tree_rows = rows.count - 1
+        rows.flush(lp)
+        self.fixed_rows = lp.num_rows
+        self.generated: list[tuple[int, int]] = []   # (segment, piece) of each generated row, in row order
+        self.generated_set: set[tuple[int, int]] = set()
+        self.rows_added = self.rows_pruned = 0
+        self.rounds_done = 0
+        self.allowed = np.ones(n, dtype=bool)
+
+    def solve(self, allowed: np.ndarray | None = None, *, progress=None) -> LPSolution:
+        """Optimal LP1_T with the weights of categories outside ``allowed`` fixed at zero (None: all allowed)."""
+        program, options, lp, tree = self.program, self.options, self.lp, self.tree
+        n = program.num_categories
+        allowed = np.ones(n, dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)
         if allowed.shape != (n,) or not allowed.any():
             raise ValueError("allowed needs one flag per category and at least one true")
-        upper[~allowed] = 0.0
-    col_alpha = lp.add_columns(np.zeros(n), np.zeros(n), upper)
-    active_steps = np.flatnonzero(active)
-    col_vt = np.full(num_steps, -1, dtype=np.int64)
-    col_vt[active_steps] = lp.add_columns(step_costs[active_steps], np.zeros(len(active_steps)),
-                                               np.full(len(active_steps), INF))
-    tree = _Tree(num_steps, options.block)
-    nodes = np.flatnonzero(tree.exists)
-    col_u = np.full(2 * tree.size, -1, dtype=np.int64)
-    col_u[nodes] = lp.add_columns(np.zeros(len(nodes)), np.full(len(nodes), -INF), np.full(len(nodes), INF))
-    col_vp = np.full(len(program.pairs), -1, dtype=np.int64)
-
-    rows = _RowBuilder()
-    rows.add(list(col_alpha), [1.0] * n, 1.0, 1.0)                       # simplex
-    for node in nodes:
-        if node >= tree.size:                                            # leaf block: u <= M_t + v_t
-            first, last = tree.step_range(node)
-            for t in range(first, last + 1):
-                if active[t]:
-                    rows.add([col_u[node], col_vt[t], *col_alpha], [1.0, -1.0, *(-merged[t])], -INF, 0.0)
-        else:
-            for child in (2 * node, 2 * node + 1):
-                if tree.exists[child]:
-                    rows.add([col_u[node], col_u[child]], [1.0, -1.0], -INF, 0.0)
-    tree_rows = rows.count - 1
-    rows.flush(lp)
-    fixed_rows = lp.num_rows
-    generated: list[tuple[int, int]] = []   # (segment, piece) of each generated row, in row order
-    generated_set: set[tuple[int, int]] = set()
-    counts = program.segment_counts
-    seg_first, seg_last, seg_pair = program.segment_first, program.segment_last, program.pair_index
-    represented = int((seg_last - seg_first + 1).sum())
-    rows_added = rows_pruned = 0
-    solve_seconds = scan_seconds = 0.0
-    history: list[dict] = []
-    state = None
-    max_violation = INF
-    for round_number in range(1, options.max_rounds + 1):
-        t0 = time.perf_counter()
-        state = lp.solve()
-        solve_seconds += time.perf_counter() - t0
-        if state.status not in ("Optimal", "Time limit reached"):
-            raise ForensicsError(f"the linear program could not be solved ({state.status}); "
-                                 f"try another --solver or fewer --merges")
-        t0 = time.perf_counter()
+        if not np.array_equal(allowed, self.allowed):
+            lp.set_upper(self.col_alpha, allowed.astype(np.float64))
+            self.allowed = allowed.copy()
+        started = time.perf_counter()
+        merged, active = program.merged, program.active
+        col_alpha, col_vt, col_u, col_vp = self.col_alpha, self.col_vt, self.col_u, self.col_vp
+        step_costs, pair_costs = self.step_costs, self.pair_costs
+        fixed_rows = self.fixed_rows
+        counts = program.segment_counts
+        seg_first, seg_last, seg_pair = program.segment_first, program.segment_last, program.pair_index
+        represented = int((seg_last - seg_first + 1).sum())
+        solve_seconds = scan_seconds = 0.0
+        history: list[dict] = []
+        state = None
+        max_violation = INF
+        for round_number in range(1, options.max_rounds + 1):
+            t0 = time.perf_counter()
+            state = lp.solve()
+            solve_seconds += time.perf_counter() - t0
+            if state.status not in ("Optimal", "Time limit reached"):
+                raise ForensicsError(f"the linear program could not be solved ({state.status}); "
+                                     f"try another --solver or fewer --merges")
+            t0 = time.perf_counter()
+            alpha = np.clip(state.x[col_alpha], 0, None)
+            v_t = np.where(col_vt >= 0, state.x[np.maximum(col_vt, 0)], 0.0)
+            weights = merged @ alpha + v_t
+            weights[~active] = INF
+            v_p = np.where(col_vp >= 0, state.x[np.maximum(col_vp, 0)], 0.0)
+            minimum = RangeMin(weights).query(seg_first, seg_last)
+            mixed = counts @ alpha
+            violation = mixed - v_p[seg_pair] - minimum
+            violated = np.flatnonzero(violation > options.tolerance * np.maximum(1.0, mixed))
+            max_violation = float((violation / np.maximum(1.0, mixed)).max()) if len(violation) else 0.0
+            scan_seconds += time.perf_counter() - t0
+            objective = float(step_costs @ v_t + pair_costs @ v_p)
+            history.append({"round": round_number, "objective": objective, "violated_segments": int(len(violated)),
+                            "rows": lp.num_rows, "iterations": state.iterations})
+            if progress:
+                progress(round_number, objective, len(violated), lp.num_rows)
+            if not len(violated) or state.status == "Time limit reached":
+                break
+            if len(violated) > options.max_rows_per_round:
+                top = np.argpartition(-violation[violated], options.max_rows_per_round)[:options.max_rows_per_round]
+                violated = violated[top]
+            new_rows = _RowBuilder()
+            for s in violated[np.argsort(-violation[violated])]:
+                piece = _worst_piece(int(seg_first[s]), int(seg_last[s]), tree, weights)
+                if (s, piece) in self.generated_set:
+                    continue
+                pair = seg_pair[s]
+                if col_vp[pair] < 0:
+                    col_vp[pair] = lp.add_columns(pair_costs[pair:pair + 1], np.zeros(1), np.full(1, INF))[0]
+                if piece >= 0:      # tree node
+                    new_rows.add([col_vp[pair], col_u[piece], *col_alpha], [1.0, 1.0, *(-counts[s])], 0.0, INF)
+                else:               # single step t = -piece - 1
+                    t = -piece - 1
+                    new_rows.add([col_vp[pair], col_vt[t], *col_alpha], [1.0, 1.0, *(merged[t] - counts[s])], 0.0,
+                                 INF)
+                self.generated.append((int(s), piece))
+                self.generated_set.add((int(s), piece))
+            if not new_rows.count:
+                break  # every violated piece already has its row: the solver's own tolerance is the limit
+            self.rows_added += new_rows.count
+            new_rows.flush(lp)
+            self.rounds_done += 1
+            if options.prune_every and self.rounds_done % options.prune_every == 0 and self.generated:
+                generated = self.generated
+                slack = state.activity[fixed_rows:fixed_rows + len(generated) - new_rows.count]
+                duals = state.dual[fixed_rows:fixed_rows + len(slack)]
+                drop = np.flatnonzero((slack > options.prune_slack) & (np.abs(duals) < 1e-12))
+                if len(drop):
+                    lp.delete_rows(drop + fixed_rows)
+                    dropped = set(drop.tolist())
+                    for position in sorted(dropped, reverse=True):
+                        self.generated_set.discard(generated[position])
+                    self.generated = [g for i, g in enumerate(generated) if i not in dropped]
+                    self.rows_pruned += len(drop)
+        assert state is not None
         alpha = np.clip(state.x[col_alpha], 0, None)
+        alpha = alpha / alpha.sum()
         v_t = np.where(col_vt >= 0, state.x[np.maximum(col_vt, 0)], 0.0)
-        weights = merged @ alpha + v_t
-        weights[~active] = INF
         v_p = np.where(col_vp >= 0, state.x[np.maximum(col_vp, 0)], 0.0)
-        minimum = RangeMin(weights).query(seg_first, seg_last)
-        mixed = counts @ alpha
-        violation = mixed - v_p[seg_pair] - minimum
-        violated = np.flatnonzero(violation > options.tolerance * np.maximum(1.0, mixed))
-        max_violation = float((violation / np.maximum(1.0, mixed)).max()) if len(violation) else 0.0
-        scan_seconds += time.perf_counter() - t0
-        objective = float(step_costs @ v_t + pair_costs @ v_p)
-        history.append({"round": round_number, "objective": objective, "violated_segments": int(len(violated)),
-                        "rows": lp.num_rows, "iterations": state.iterations})
-        if progress:
-            progress(round_number, objective, len(violated), lp.num_rows)
-        if not len(violated) or state.status == "Time limit reached":
-            break
-        if len(violated) > options.max_rows_per_round:
-            top = np.argpartition(-violation[violated], options.max_rows_per_round)[:options.max_rows_per_round]
-            violated = violated[top]
-        new_rows = _RowBuilder()
-        for s in violated[np.argsort(-violation[violated])]:
-            piece = _worst_piece(int(seg_first[s]), int(seg_last[s]), tree, weights)
-            if (s, piece) in generated_set:
-                continue
-            pair = seg_pair[s]
-            if col_vp[pair] < 0:
-                col_vp[pair] = lp.add_columns(pair_costs[pair:pair + 1], np.zeros(1), np.full(1, INF))[0]
-            if piece >= 0:      # tree node
-                new_rows.add([col_vp[pair], col_u[piece], *col_alpha], [1.0, 1.0, *(-counts[s])], 0.0, INF)
-            else:               # single step t = -piece - 1
-                t = -piece - 1
-                new_rows.add([col_vp[pair], col_vt[t], *col_alpha], [1.0, 1.0, *(merged[t] - counts[s])], 0.0, INF)
-            generated.append((int(s), piece))
-            generated_set.add((int(s), piece))
-        if not new_rows.count:
-            break  # every violated piece already has its row: the solver's own tolerance is the limit
-        rows_added += new_rows.count
-        new_rows.flush(lp)
-        if options.prune_every and round_number % options.prune_every == 0 and generated:
-            slack = state.activity[fixed_rows:fixed_rows + len(generated) - new_rows.count]
-            duals = state.dual[fixed_rows:fixed_rows + len(slack)]
-            drop = np.flatnonzero((slack > options.prune_slack) & (np.abs(duals) < 1e-12))
-            if len(drop):
-                lp.delete_rows(drop + fixed_rows)
-                dropped = set(drop.tolist())
-                for position in sorted(dropped, reverse=True):
-                    generated_set.discard(generated[position])
-                generated = [g for i, g in enumerate(generated) if i not in dropped]
-                rows_pruned += len(drop)
-    assert state is not None
-    alpha = np.clip(state.x[col_alpha], 0, None)
-    alpha = alpha / alpha.sum()
-    v_t = np.where(col_vt >= 0, state.x[np.maximum(col_vt, 0)], 0.0)
-    v_p = np.where(col_vp >= 0, state.x[np.maximum(col_vp, 0)], 0.0)
-    status = "optimal" if max_violation <= options.tolerance else (
-        "time limit" if state.status == "Time limit reached" else "round limit")
-    return LPSolution(
-        alpha=alpha, objective=float(step_costs @ v_t + pair_costs @ v_p), status=status, rounds=len(history),
-        rows_added=rows_added, rows_pruned=rows_pruned, final_rows=lp.num_rows - fixed_rows,
-        tree_rows=tree_rows, pair_columns=int((col_vp >= 0).sum()), steps_used=int(active.sum()),
-        steps_unseen=int((~active).sum()), segments=len(seg_first), represented_rows=represented,
-        solve_seconds=solve_seconds, scan_seconds=scan_seconds, seconds=time.perf_counter() - started,
-        max_violation=max(max_violation, 0.0), history=history,
-    )
+        status = "optimal" if max_violation <= options.tolerance else (
+            "time limit" if state.status == "Time limit reached" else "round limit")
+        return LPSolution(
+            alpha=alpha, objective=float(step_costs @ v_t + pair_costs @ v_p), status=status, rounds=len(history),
+            rows_added=self.rows_added, rows_pruned=self.rows_pruned, final_rows=lp.num_rows - fixed_rows,
+            tree_rows=self.tree_rows, pair_columns=int((col_vp >= 0).sum()), steps_used=int(active.sum()),
+            steps_unseen=int((~active).sum()), segments=len(seg_first), represented_rows=represented,
+            solve_seconds=solve_seconds, scan_seconds=scan_seconds, seconds=time.perf_counter() - started,
+            max_violation=max(max_violation, 0.0), history=history,
+        )
 
 
 def _worst_piece(first: int, last: int, tree: _Tree, weights: np.ndarray) -> int:
