@@ -141,19 +141,27 @@ def _show(estimate) -> None:
     table.add_column("pair mass", justify="right")
     table.add_column("token classif.", justify="right")
     baseline = estimate.baselines["token_classification"]
+    zero = [name for name, share in estimate.shares.items()
+            if share == 0 and not (estimate.intervals and estimate.intervals[name][1] > 0)]
     for name, share in sorted(estimate.shares.items(), key=lambda item: -item[1]):
+        if name in zero and len(zero) > 1:
+            continue
         row = [name, f"{share:.2%}"]
         if estimate.intervals:
             low, high = estimate.intervals[name]
             row.append(f"{low:.2%} - {high:.2%}")
         row += [f"{estimate.pair_shares[name]:.2%}", f"{baseline[name]:.2%}"]
         table.add_row(*row)
+    if len(zero) > 1:   # every category is in the JSON; the table folds the zeros into one row
+        row = [f"{len(zero)} others", "0"] + (["0"] if estimate.intervals else []) + [
+            "0", f"{sum(baseline[name] for name in zero):.2%}"]
+        table.add_row(*row, style="dim")
     out = console()
     out.print(table)
     out.print(f"LP: objective {d['objective']:.4g}, {d['rounds']} rounds, {d['rows_final']:,} generated rows + "
               f"{d['tree_rows']:,} tree rows standing for {d['step_pair_rows_represented']:,} (step, pair) rows; "
               f"{d['merges_unseen_in_any_sample']:,} merges unseen in every sample; counting {d['counting_seconds']}s, "
-              f"solver {d['solver_seconds']}s")
+              f"estimation {d['estimating_seconds']}s")
     out.print(f"evidence: {d['merges_with_evidence']:.0%} of the merges occur in some sample; fit of the first merges "
               f"{d['fit_early']:.2f}, of all {d['fit']:.2f} (merged pair's count over its strongest competitor's, "
               f"median)" + (f"; set to zero: {len(d['dropped_categories'])} categories, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -197,7 +198,12 @@ def test_cli_takes_several_category_sets_and_prints_warnings(setup, tmp_path):
                             "--merges", "150"], capture_output=True, text=True, cwd=ROOT,
                            env={**__import__("os").environ, "FORENSICS_CACHE": str(tmp_path / "c")})
     assert table.returncode == 0, table.stderr
-    assert "warning: category samples are small" in " ".join(table.stdout.split())
+    text = " ".join(table.stdout.split())
+    assert "warning: category samples are small" in text and "estimation" in text
+    cells = [line.split("│") for line in table.stdout.splitlines() if line.count("│") >= 5]
+    zero = sum(1 for c in cells if c[2].strip() == "0.00%")
+    folded = re.search(r"(\d+) others", table.stdout)       # the default (sparse) zeros fold into one row
+    assert folded and int(folded.group(1)) >= 2 and zero == 0
 
 
 def test_count_shares_the_category_and_merges_conventions_of_infer(tmp_path):

@@ -99,8 +99,8 @@ def evidence_warnings(report: dict, *, thin_spread: float = 0.0, dropped: list[s
     if report["smallest_sample_bytes"] < SMALL_SAMPLE_BYTES:
         out.append(f"category samples are small (the smallest, {report['smallest_sample']}, has "
                    f"{report['smallest_sample_bytes'] / 1e6:.2f} MB): in controlled trials with ~90 KB per "
-                   f"category shares erred by about 2 points and 25% of the mass landed on absent candidates (7% "
-                   f"with 0.85 MB); build larger sets (forensics categories build --mb-per-category 5 or more)")
+                   f"category LP1_T's shares erred by about 2 points and 25% of the mass landed on absent candidates "
+                   f"(7% with 0.85 MB; 0.3% with the sparse estimator); build larger sets (forensics categories build --mb-per-category 5 or more)")
     if report["fit_early"] < LOW_FIT_EARLY:
         out.append(f"under the estimated mixture the first merges' pairs reach only {report['fit_early']:.2f} of "
                    f"their strongest competitor's count (median; 0.67-0.94 in controlled trials with count text "
@@ -110,6 +110,6 @@ def evidence_warnings(report: dict, *, thin_spread: float = 0.0, dropped: list[s
                    f"ordering, and add candidates and text from the kind of sources the tokenizer was trained on")
     if thin_spread >= THIN_SPREAD and dropped:
         out.append(f"{thin_spread:.0%} of the untrimmed estimate was spread thinly over {len(dropped)} categories "
-                   f"(under --min-share each) and was set to zero; such spread is how the LP fits text that "
-                   f"differs from the training data")
+                   f"and was set to zero (each under --min-share, or removable at a cost under --drop-cost); such "
+                   f"spread is how the LP fits text that differs from the training data")
     return out
