@@ -164,7 +164,8 @@ def _trimmed(program: MixtureProgram, *, min_share: float, options, progress) ->
 def _sparse(program: MixtureProgram, *, min_share: float, drop_share: float, drop_cost: float, options,
             progress) -> Estimate:
     """LP1_T; zero the categories under ``min_share``; then, smallest first, zero each category under
-    ``drop_share`` whose removal raises the objective by less than ``drop_cost`` (relative), until none can go.
+    ``drop_share`` whose removal raises the objective by less than ``drop_cost`` (relative), until none can go;
+    each category is tried at most once.
 
     Removal fixes a weight at zero with every step kept (``allowed``), so a category that alone has some
     merged pairs keeps paying for those steps when it is removed and stays. Every try is a warm re-solve
@@ -182,9 +183,11 @@ def _sparse(program: MixtureProgram, *, min_share: float, drop_share: float, dro
         solution = solver.solve(allowed, progress=progress)
         history.append(solution.alpha)
     tries = 0
+    refused: set[int] = set()       # each category is tried once: a refused one stays (linear, not quadratic)
     while allowed.sum() > 1:
         shares = pair_to_byte_shares(solution.alpha, program.bytes_per_pair)
-        candidates = [int(i) for i in np.argsort(shares) if allowed[i] and shares[i] < drop_share]
+        candidates = [int(i) for i in np.argsort(shares) if allowed[i] and shares[i] < drop_share
+                      and int(i) not in refused]
         for i in candidates:
             trial = allowed.copy()
             trial[i] = False
@@ -195,6 +198,7 @@ def _sparse(program: MixtureProgram, *, min_share: float, drop_share: float, dro
                 dropped.append(program.names[i])
                 history.append(solution.alpha)
                 break
+            refused.add(i)
         else:
             break
     return Estimate(alpha=solution.alpha, solution=solution, method="sparse", shift=None, rounds=history,
