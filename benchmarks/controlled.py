@@ -143,14 +143,6 @@ def draw_setting(rng, pool: Pool, args) -> dict:
             "count": count_docs}
 
 
-def take_documents_count(documents: list[str], limit_bytes: float) -> tuple[list[str], int]:
-    """The documents :func:`write_samples` takes for a sample of ``limit_bytes``, and how many."""
-    from forensics.inference.experiments import take_documents
-
-    docs, _ = take_documents(documents, limit_bytes)
-    return docs, len(docs)
-
-
 def write_samples(documents: dict[str, list[str]], names: list[str], mb: float, folder: Path):
     """Each category's first ``mb`` MB of count documents as JSONL in ``folder``: ({name: [file]}, {name: bytes})."""
     from forensics.inference.experiments import take_documents
@@ -226,7 +218,7 @@ def run_trial(rng, pool: Pool, args, methods, workdir: Path) -> list[dict]:
     from forensics.inference.baselines import token_classification
     from forensics.inference.estimators import estimate
     from forensics.inference.evidence import evidence
-    from forensics.inference.experiments import mixture_text, train_reference_bpe
+    from forensics.inference.experiments import mixture_text, take_documents, train_reference_bpe
     from forensics.inference.infer import _bootstrap, calibrated_intervals
     from forensics.inference.program import build_program, pair_to_byte_shares
     from forensics.inference.solve import SolveOptions
@@ -236,8 +228,8 @@ def run_trial(rng, pool: Pool, args, methods, workdir: Path) -> list[dict]:
     if args.spare_count_to_train:
         # the count documents beyond the largest count sample train the tokenizer too (still disjoint)
         for name in present:
-            _, used = take_documents_count(drawn["count"][name], max(args.count_mb) * 1e6)
-            drawn["train"][name] = drawn["train"][name] + drawn["count"][name][used:]
+            sample, _ = take_documents(drawn["count"][name], max(args.count_mb) * 1e6)
+            drawn["train"][name] = drawn["train"][name] + drawn["count"][name][len(sample):]
     parts, truth_present = mixture_text({n: drawn["train"][n] for n in present}, drawn["weights"],
                                         budget=args.train_mb * 1e6)
     train_mb_per_category = {n: sum(len(d.encode("utf-8")) for d in parts[n]) / 1e6 for n in present}

@@ -79,14 +79,10 @@ def command(tokenizer, categories, merges, start, split, method, min_share, drop
         _count_rank(tok, sets, merges=merges, start=start, split=split, workers=workers, backend=backend,
                     address=ray_address, rank=rank, world_size=world_size, cache=not no_cache, as_json=as_json)
         return
-    from forensics.counting.categories import counting_backend
-
-    with counting_backend(backend, address=ray_address):
-        estimate = infer_mixture(tok, sets, merges=merges or None, start=start,
-                                 split=split, method=method, min_share=min_share, drop_share=drop_share,
-                                 drop_cost=drop_cost, solver=solver,
-                                 bootstrap=bootstrap, confidence=confidence, seed=seed, workers=workers,
-                                 cache=not no_cache, progress=not as_json)
+    estimate = infer_mixture(tok, sets, merges=merges or None, start=start, split=split, method=method,
+                             min_share=min_share, drop_share=drop_share, drop_cost=drop_cost, solver=solver,
+                             bootstrap=bootstrap, confidence=confidence, seed=seed, workers=workers,
+                             backend=backend, address=ray_address, cache=not no_cache, progress=not as_json)
     result = estimate.to_dict()
     result["provenance"] = command_provenance(
         seed=seed,

@@ -26,8 +26,6 @@ import hashlib
 import multiprocessing
 import os
 import time
-from collections.abc import Iterator
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,29 +79,6 @@ class CategoryCounts:
     merges: int
     parameters: dict = field(default_factory=dict)
     inputs: dict[str, str] = field(default_factory=dict)
-
-
-_BACKEND: ContextVar[tuple[str, str | None]] = ContextVar("counting_backend", default=("local", None))
-
-
-@contextlib.contextmanager
-def counting_backend(name: str = "local", *, address: str | None = None) -> Iterator[None]:
-    """Count on backend ``name`` inside the block wherever a caller does not name one (this is how
-    ``forensics infer --backend ray`` reaches the counting inside ``infer_mixture``).
-
-    >>> with counting_backend("local"):
-    ...     _BACKEND.get()
-    ('local', None)
-    """
-    from forensics.backends import BACKENDS
-
-    if name not in BACKENDS:
-        raise ForensicsError(f"unknown backend {name!r}; use one of: {', '.join(BACKENDS)}")
-    token = _BACKEND.set((name, address))
-    try:
-        yield
-    finally:
-        _BACKEND.reset(token)
 
 
 def _key(*parts: str) -> str:
@@ -207,8 +182,8 @@ def count_categories(tokenizer: Tokenizer | str | os.PathLike, categories, *, sp
     """Word counts and merge traces of every category.
 
     ``categories`` is a category set name, a directory, a mapping ``{name: [files]}``, or a list of
-    those, combined (a category name may appear in only one of them). ``backend`` (default ``local``, or
-    the one :func:`counting_backend` set) runs one unit per category on ``workers`` workers (``address``:
+    those, combined (a category name may appear in only one of them). ``backend`` (default ``local``)
+    runs one unit per category on ``workers`` workers (``address``:
     a Ray cluster). With ``out`` every trace is written there as ``<name>.npz`` as soon as it is done, and
     with ``resume`` a rerun reuses those whose key (samples, rules, tokenizer, merges) matches. With
     ``world_size > 1`` only every ``world_size``-th category from ``rank`` is counted and returned; a run
@@ -240,8 +215,7 @@ def count_categories(tokenizer: Tokenizer | str | os.PathLike, categories, *, sp
         raise ForensicsError("counting split over ranks needs an output directory all ranks share, or the cache")
     groups = _category_files(categories, split=split)
     mine = rank_items(list(groups), rank=rank, world_size=world_size)
-    chosen, chosen_address = _BACKEND.get()
-    backend, address = backend or chosen, address or chosen_address
+    backend = backend or "local"
     steps = tok.num_merges if merges is None else min(merges, tok.num_merges)
     locks = contextlib.ExitStack()
     if out is not None:

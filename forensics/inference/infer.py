@@ -59,14 +59,16 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
                   start: int = 0, split: str = "all", method: str = DEFAULT_METHOD,
                   min_share: float = DEFAULT_MIN_SHARE, drop_share: float = DEFAULT_DROP_SHARE,
                   drop_cost: float = DEFAULT_DROP_COST, solver: str = "highs", bootstrap: int = 0,
-                  confidence: float = 0.9, seed: int = 0, workers: int | None = None, cache: bool = True,
+                  confidence: float = 0.9, seed: int = 0, workers: int | None = None,
+                  backend: str | None = None, address: str | None = None, cache: bool = True,
                   options: SolveOptions | None = None, progress: bool = False) -> MixtureEstimate:
     """Estimate the byte shares of ``categories`` in ``tokenizer``'s training data.
 
     ``categories`` is a set name, a directory, a mapping ``{name: [files]}`` or a list of those (combined).
     ``merges`` limits the window to that many merges after ``start`` (None: all). ``method`` picks the
     estimator (:data:`forensics.inference.estimators.METHODS`). ``bootstrap`` > 0 resamples each
-    category's documents that many times for ``confidence`` intervals.
+    category's documents that many times for ``confidence`` intervals. ``backend`` (``local`` or ``ray``,
+    ``address``: a Ray cluster) is where the categories are counted.
 
     >>> langs = {c: f"fixtures/categories/languages/{c}/count.jsonl.gz" for c in ("de", "en")}
     >>> estimate = infer_mixture("fixtures/tokenizers/gpt2/vocab.bpe.gz", langs, merges=300, workers=1)
@@ -90,7 +92,7 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
                              f"not {bootstrap}")
     total_steps = None if merges is None else start + merges
     counts = count_categories(tok, categories, split=split, merges=total_steps, workers=workers, cache=cache,
-                              progress=progress)
+                              progress=progress, backend=backend, address=address)
     names = [row.name for row in counts.rows]
     traces = [counts.traces[name] for name in names]
     counted = time.perf_counter()
