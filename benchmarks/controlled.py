@@ -219,7 +219,7 @@ def run_trial(rng, pool: Pool, args, methods, workdir: Path) -> list[dict]:
     from forensics.inference.estimators import estimate
     from forensics.inference.evidence import evidence
     from forensics.inference.experiments import mixture_text, take_documents, train_reference_bpe
-    from forensics.inference.infer import _bootstrap, calibrated_intervals
+    from forensics.inference.infer import _bootstrap, calibrated_intervals, percentile_intervals
     from forensics.inference.program import build_program, pair_to_byte_shares
     from forensics.inference.solve import SolveOptions
 
@@ -278,19 +278,22 @@ def run_trial(rng, pool: Pool, args, methods, workdir: Path) -> list[dict]:
                        "fit_early": report["fit_early"], "fit": report["fit"]}
                 if args.bootstrap and label == args.methods[0]:
                     t0 = time.perf_counter()
-                    intervals = _bootstrap(tok, files, candidates, split="all", start=0, steps=max(args.merges),
-                                           merges=merges,
-                                           replicates=args.bootstrap, confidence=0.9, seed=int(rng.integers(2**31)),
-                                           options=SolveOptions(), method=method)
+                    samples = _bootstrap(tok, files, candidates, split="all", start=0, steps=max(args.merges),
+                                         merges=merges, replicates=args.bootstrap, seed=int(rng.integers(2**31)),
+                                         options=SolveOptions(), method=method)
+                    intervals = dict(zip(candidates, percentile_intervals(samples, 0.9)))
                     low = np.array([intervals[n][0] for n in candidates])
                     high = np.array([intervals[n][1] for n in candidates])
                     inside = (truth >= low - 1e-9) & (truth <= high + 1e-9)
-                    widened = calibrated_intervals(dict(zip(candidates, got)), intervals, 0.9)
+                    widened = calibrated_intervals(dict(zip(candidates, got)), intervals, 0.9,
+                                                   fit_early=report["fit_early"])
                     c_low = np.array([widened[n][0] for n in candidates])
                     c_high = np.array([widened[n][1] for n in candidates])
                     c_inside = (truth >= c_low - 1e-9) & (truth <= c_high + 1e-9)
                     row.update({"interval_low": low.tolist(), "interval_high": high.tolist(),
                                 "coverage": float(inside.mean()), "interval_width": float(np.mean(high - low)),
+                                "calibrated_low": c_low.tolist(), "calibrated_high": c_high.tolist(),
+                                "bootstrap_shares": samples.round(6).tolist(),
                                 "calibrated_coverage": float(c_inside.mean()),
                                 "calibrated_width": float(np.mean(c_high - c_low)),
                                 "bootstrap_seconds": time.perf_counter() - t0})

@@ -12,6 +12,11 @@
   training sources, and 0.41-0.76 with count text from other sources or with two of ten training
   categories left out of the candidates.
 * ``thin_spread``: what the ``trimmed`` estimator removed (categories under ``min_share``, their total).
+* ``similar_groups``: kept categories whose merged pairs occur at nearly the same rates (cosine similarity
+  of their merged-pair counts over the window >= ``SIMILAR``), joined into groups: close relatives (pt and
+  pt-PT, da and nb) and programming languages with the same syntax explain each other's merges, so the
+  window says more about a group's total than about the split inside it (measured in
+  ``benchmarks/results/inference.md``).
 
 :func:`evidence_warnings` turns these and the sample sizes into plain sentences that name what to do; thresholds
 come from the controlled benchmarks (``benchmarks/results/inference.md``).
@@ -38,6 +43,7 @@ LOW_EVIDENCE = 0.9
 LOW_FIT_EARLY = 0.8
 EARLY_STEPS = 300
 THIN_SPREAD = 0.05
+SIMILAR = 0.95
 
 
 def competitor_maximum(program: MixtureProgram, alpha: np.ndarray) -> np.ndarray:
@@ -74,14 +80,61 @@ def fit_ratios(program: MixtureProgram, alpha: np.ndarray) -> np.ndarray:
     return ratio[program.active]
 
 
+def similarity(program: MixtureProgram) -> np.ndarray:
+    """(n, n) cosine similarity of the categories' merged-pair counts over the window's steps with evidence.
+
+    >>> import numpy as np
+    >>> from forensics.inference.program import MixtureProgram
+    >>> program = MixtureProgram(names=["a", "b", "c"], start=0, active=np.ones(3, bool),
+    ...     merged=np.array([[9.0, 8.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 5.0]]), segment_pair=np.zeros(0, int),
+    ...     segment_first=np.zeros(0, int), segment_last=np.zeros(0, int), segment_counts=np.zeros((0, 3)),
+    ...     pair_index=np.zeros(0, int), pairs=np.zeros(0, int), total_pairs=np.ones(3, int),
+    ...     total_bytes=np.ones(3, int))
+    >>> similarity(program).round(3).tolist()
+    [[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    """
+    merged = program.merged[program.active]
+    norms = np.linalg.norm(merged, axis=0)
+    unit = merged / np.where(norms > 0, norms, 1.0)
+    return unit.T @ unit
+
+
+def similar_groups(program: MixtureProgram, alpha: np.ndarray, *, threshold: float = SIMILAR) -> list[list[int]]:
+    """Groups (connected components, two or more) of the categories with weight in ``alpha`` whose pairwise
+    :func:`similarity` reaches ``threshold``; indices into ``program.names``, largest weight first."""
+    alpha = np.asarray(alpha, dtype=np.float64)
+    kept = [int(i) for i in np.argsort(-alpha) if alpha[i] > 0]
+    close = similarity(program) >= threshold
+    parent = {i: i for i in kept}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for a in kept:
+        for b in kept:
+            if a < b and close[a, b]:
+                parent[root(b)] = root(a)
+    groups: dict[int, list[int]] = {}
+    for i in kept:
+        groups.setdefault(root(i), []).append(i)
+    return [members for members in groups.values() if len(members) > 1]
+
+
 def evidence(program: MixtureProgram, alpha: np.ndarray) -> dict:
     """Evidence numbers for the diagnostics block (see the module docstring)."""
     ratio = fit_ratios(program, alpha)
+    sim = similarity(program)
+    groups = [{"categories": [program.names[i] for i in members],
+               "similarity": float(min(sim[a, b] for a in members for b in members if a != b))}
+              for members in similar_groups(program, alpha)]
     return {"merges_with_evidence": float(program.active.sum() / max(program.num_steps, 1)),
             "fit_early": float(np.median(ratio[:EARLY_STEPS])) if len(ratio) else 0.0,
             "fit": float(np.median(ratio)) if len(ratio) else 0.0,
             "smallest_sample_bytes": int(program.total_bytes.min()),
-            "smallest_sample": program.names[int(np.argmin(program.total_bytes))]}
+            "smallest_sample": program.names[int(np.argmin(program.total_bytes))],
+            "similar_groups": groups}
 
 
 def evidence_warnings(report: dict, *, thin_spread: float = 0.0, dropped: list[str] | None = None) -> list[str]:
