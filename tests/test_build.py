@@ -387,3 +387,61 @@ def test_pypi_source_archives_are_fetched_without_running_their_build(tmp_path, 
         assert not list((tmp_path / "other").glob("*.tar.gz"))  # nothing partial left
     finally:
         server.shutdown()
+
+
+# --- jobs: backends, ranks, resume -------------------------------------------------------------------
+
+def _snapshot(out: Path) -> dict[str, object]:
+    """Every file under ``out``: its bytes, or for provenance.json its content less the time it was written."""
+    files: dict[str, object] = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+                                if p.is_file()}
+    prov = json.loads(files.pop("provenance.json"))  # type: ignore[arg-type]
+    del prov["provenance"]["created"]
+    return {**files, "provenance.json": prov}
+
+
+def test_workers_and_ranks_build_the_same_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    _fake_help_packages(cache)
+    monkeypatch.setitem(build.RECIPES, "fake", SetRecipe("fake", "test set", "language", _fake_recipe))
+    options = dict(mb_per_category=0.0004, seed=3, cache=cache, offline=True)
+    serial = build_category_set("fake", tmp_path / "serial", workers=1, **options)  # type: ignore[arg-type]
+    reference = _snapshot(tmp_path / "serial")
+    assert sorted(reference) == ["categories.toml", "de/count.jsonl.gz", "de/train.jsonl.gz", "en/count.jsonl.gz",
+                                 "en/train.jsonl.gz", "provenance.json"]
+    pool = build_category_set("fake", tmp_path / "pool", workers=2, **options)  # type: ignore[arg-type]
+    assert _snapshot(tmp_path / "pool") == reference and pool.categories == serial.categories
+    for rank in (1, 0):
+        share = build_category_set("fake", tmp_path / "ranked", rank=rank, world_size=2, **options)  # type: ignore[arg-type]
+        assert [c.name for c in share.categories] == [["de", "en"][rank]]
+    assert not (tmp_path / "ranked/categories.toml").exists()
+    assembled = build_category_set("fake", tmp_path / "ranked", **options)  # type: ignore[arg-type]
+    assert assembled.resumed == ["de", "en"] and assembled.categories == serial.categories
+    assert _snapshot(tmp_path / "ranked") == reference
+
+
+def test_rerun_after_a_failed_category_equals_an_uninterrupted_build(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    _fake_help_packages(cache)
+    monkeypatch.setitem(build.RECIPES, "fake", SetRecipe("fake", "test set", "language", _fake_recipe))
+    options = dict(mb_per_category=0.0004, seed=3, cache=cache, offline=True, workers=1)
+    build_category_set("fake", tmp_path / "whole", **options)  # type: ignore[arg-type]
+    split = build.split_documents
+
+    def failing(docs, *, category, **kwargs):
+        if category == "en":
+            raise RuntimeError("worker died")
+        return split(docs, category=category, **kwargs)
+
+    monkeypatch.setattr(build, "split_documents", failing)
+    with pytest.raises(RuntimeError, match="worker died"):
+        build_category_set("fake", tmp_path / "out", **options)  # type: ignore[arg-type]
+    assert not (tmp_path / "out/categories.toml").exists() and (tmp_path / "out/.build/de.json").is_file()
+    monkeypatch.setattr(build, "split_documents", split)
+    notes: list[str] = []
+    again = build_category_set("fake", tmp_path / "out", progress=notes.append, **options)  # type: ignore[arg-type]
+    assert again.resumed == ["de"] and notes == ["de: finished earlier, kept", "en"]
+    assert _snapshot(tmp_path / "out") == _snapshot(tmp_path / "whole")

@@ -535,3 +535,128 @@ def test_categories_too_small_for_two_splits_are_skipped_and_all_skipped_is_an_e
     assert [line for line in err if line.startswith("error: ")] == err[-1:]
     assert "no category has text enough for two splits" in err[-1]
     assert not (tmp_path / "none").exists()
+
+
+# --- jobs: backends, ranks, resume -------------------------------------------------------------------
+
+def snapshot(out: Path) -> dict[str, object]:
+    """Every file under ``out`` by relative path: its bytes, or for provenance.json its content less the time."""
+    files: dict[str, object] = {}
+    for path in sorted(out.rglob("*")):
+        if path.is_file():
+            files[path.relative_to(out).as_posix()] = path.read_bytes()
+    prov = json.loads(files.pop("provenance.json"))
+    del prov["provenance"]["created"]
+    return {**files, "provenance.json": prov}
+
+
+@pytest.fixture
+def three(tmp_path, texts) -> Path:
+    for lang in ("de", "es", "fr"):
+        shards(tmp_path, lang, texts[lang], parts=3)
+    manifest = tmp_path / "m.toml"
+    manifest.write_text("".join(f'[categories.{lang}]\ngroup = "language"\nsources = ["shards/{lang}"]\n\n'
+                                for lang in ("de", "es", "fr")))
+    return manifest
+
+
+def test_workers_backends_and_ranks_write_the_same_bytes(tmp_path, three, capsys):
+    from forensics.corpus.manifest import build_from_manifest
+
+    serial = build_from_manifest(three, tmp_path / "serial", mb_per_category=MB, seed=2, workers=1)
+    assert [c.name for c in serial.categories] == ["de", "es", "fr"] and serial.resumed == []
+    reference = snapshot(tmp_path / "serial")
+    assert sorted(reference) == ["categories.toml", "de/count.jsonl.gz", "de/train.jsonl.gz", "es/count.jsonl.gz",
+                                 "es/train.jsonl.gz", "fr/count.jsonl.gz", "fr/train.jsonl.gz", "provenance.json"]
+    pool = build_from_manifest(three, tmp_path / "pool", mb_per_category=MB, seed=2, workers=3)
+    assert snapshot(tmp_path / "pool") == reference and pool.categories == serial.categories
+    ranked = tmp_path / "ranked"
+    for rank in (1, 0):
+        assert build(three, ranked, "--seed", "2", "--rank", str(rank), "--world-size", "2") == 0
+        assert "run the same command without --rank and --world-size" in capsys.readouterr().err
+    assert not (ranked / "categories.toml").exists()
+    assert sorted(p.name for p in (ranked / ".build").glob("*.json")) == ["de.json", "es.json", "fr.json"]
+    assert build(three, ranked, "--seed", "2") == 0  # the assembly: every category found finished
+    assert capsys.readouterr().err.count("finished earlier, kept") == 3
+    assert snapshot(ranked) == reference and not (ranked / ".build").exists()
+
+
+def test_rerun_after_a_failed_category_builds_only_it_and_equals_an_uninterrupted_build(tmp_path, three,
+                                                                                        monkeypatch):
+    from forensics.corpus import manifest as module
+
+    module.build_from_manifest(three, tmp_path / "whole", mb_per_category=MB, workers=1)
+    sample = module.sample_category
+    sampled: list[str] = []
+
+    def failing(plan, **kwargs):
+        if plan.category.name == "es":
+            raise RuntimeError("worker died")
+        sampled.append(plan.category.name)
+        return sample(plan, **kwargs)
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(module, "sample_category", failing)
+    with pytest.raises(RuntimeError, match="worker died"):
+        module.build_from_manifest(three, out, mb_per_category=MB, workers=1)
+    assert sampled == ["de"] and not (out / "categories.toml").exists()
+    assert sorted(p.name for p in (out / ".build").glob("*.json")) == ["de.json"]
+    (out / "es").mkdir()
+    (out / "es/train.jsonl.gz").write_bytes(b"half")  # as if the failed worker had started writing
+    sampled.clear()
+    monkeypatch.setattr(module, "sample_category", lambda plan, **kw: sampled.append(plan.category.name) or
+                        sample(plan, **kw))
+    again = module.build_from_manifest(three, out, mb_per_category=MB, workers=1)
+    assert sampled == ["es", "fr"] and again.resumed == ["de"]
+    assert snapshot(out) == snapshot(tmp_path / "whole")
+    pooled = tmp_path / "pooled"  # a worker process failing: the pool stops, the rerun finishes the set
+    monkeypatch.setattr(module, "sample_category", failing)
+    with pytest.raises(RuntimeError, match="worker died"):
+        module.build_from_manifest(three, pooled, mb_per_category=MB, workers=3)
+    monkeypatch.setattr(module, "sample_category", sample)
+    assert "es" not in module.build_from_manifest(three, pooled, mb_per_category=MB, workers=3).resumed
+    assert snapshot(pooled) == snapshot(tmp_path / "whole")
+
+
+def test_a_category_whose_files_inputs_or_parameters_changed_is_built_again(tmp_path, three, texts):
+    from forensics.corpus.manifest import build_from_manifest
+
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    for rank in (0, 1):
+        build_from_manifest(three, out, mb_per_category=MB, rank=rank, world_size=2, workers=1)
+    train = out / "de/train.jsonl.gz"
+    train.write_bytes(train.read_bytes()[:-9])  # a file cut short after its record was written
+    shards(tmp_path, "fr", texts["fr"][::-1], parts=3)  # new inputs: other files
+    assert build_from_manifest(three, out, mb_per_category=MB, workers=1).resumed == ["es"]
+    build_from_manifest(three, fresh, mb_per_category=MB, workers=1)
+    assert snapshot(out) == snapshot(fresh)
+    build_from_manifest(three, out, mb_per_category=MB, rank=0, world_size=2, workers=1)
+    assert build_from_manifest(three, out, mb_per_category=MB, resume=False, workers=1).resumed == []
+    build_from_manifest(three, out, mb_per_category=MB, rank=0, world_size=2, workers=1)
+    other_seed = build_from_manifest(three, out, mb_per_category=MB, seed=5, workers=1)
+    assert other_seed.resumed == []  # records of seed 0 do not count for seed 5
+    build_from_manifest(three, fresh, mb_per_category=MB, seed=5, workers=1)
+    assert snapshot(out) == snapshot(fresh)
+
+
+def test_bad_rank_is_one_error_line_and_writes_nothing(tmp_path, three, capsys):
+    before = tree(tmp_path)
+    assert build(three, tmp_path / "out", "--rank", "2", "--world-size", "2") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --rank must be in 0..world size - 1"), err
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.slow
+def test_ray_backend_writes_the_same_bytes(tmp_path, three):
+    ray = pytest.importorskip("ray")
+    from forensics.corpus.manifest import build_from_manifest
+
+    build_from_manifest(three, tmp_path / "local", mb_per_category=MB, workers=1)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        report = build_from_manifest(three, tmp_path / "ray", mb_per_category=MB, backend="ray")
+    finally:
+        ray.shutdown()
+    assert [c.name for c in report.categories] == ["de", "es", "fr"]
+    assert snapshot(tmp_path / "ray") == snapshot(tmp_path / "local")

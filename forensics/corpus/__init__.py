@@ -11,5 +11,9 @@ one. Building sets from the package registries: :mod:`~forensics.corpus.build` (
 and write) over :mod:`~forensics.corpus.recipes` (which packages and paths, as data),
 :mod:`~forensics.corpus.sets` (recipes into sources), :mod:`~forensics.corpus.sources` (one reader per
 package format), :mod:`~forensics.corpus.fetch`, :mod:`~forensics.corpus.archives` and
-:mod:`~forensics.corpus.cleaning`.
+:mod:`~forensics.corpus.cleaning`. Building sets from the user's own shards (local or ``hf://``):
+:mod:`~forensics.corpus.manifest` (the entry point) over :mod:`~forensics.corpus.manifest_parse`,
+:mod:`~forensics.corpus.manifest_plan`, :mod:`~forensics.corpus.manifest_sample` and :mod:`~forensics.corpus.hub`.
+Both builders write through :mod:`~forensics.corpus.writer` and run one job per category through
+:mod:`~forensics.corpus.jobs` (a backend, array-job ranks, a rerun that skips finished categories).
 """

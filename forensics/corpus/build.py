@@ -9,8 +9,11 @@ a source file, a book, an article) and writes ``<out>/<category>/{train,count}.j
 ``categories.toml`` and ``provenance.json`` (package versions, sha256, licences, sizes). The result is
 deterministic for a seed.
 
-This module holds the split and the writer (:func:`build_category_set`); the stages before it live in
-their own modules and are re-exported here, so ``from forensics.corpus.build import X`` keeps working:
+This module holds the split and the entry point (:func:`build_category_set`); each category is one job
+(:mod:`forensics.corpus.jobs`: local processes by default, a Ray cluster, or one share of an array job,
+and a rerun skips the categories already finished), with the same bytes whatever ran it. The other
+stages live in their own modules and are re-exported here, so ``from forensics.corpus.build import X``
+keeps working:
 
 - :mod:`forensics.corpus.fetch`: registry packages and the cache (:class:`Package`, :func:`fetch_package`)
 - :mod:`forensics.corpus.archives`: ``.deb``, tar, zip and nested archives read in memory
@@ -18,6 +21,8 @@ their own modules and are re-exported here, so ``from forensics.corpus.build imp
 - :mod:`forensics.corpus.sources`: one reader per format, and the :class:`Fetcher` they read through
 - :mod:`forensics.corpus.recipes`: which packages and paths make each category, as data
 - :mod:`forensics.corpus.sets`: recipe data turned into sources; the registry of sets
+- :mod:`forensics.corpus.writer`: the seeded unit order, the split files and ``categories.toml``, shared
+  with the manifest builder (:mod:`forensics.corpus.manifest`)
 
 What it leaves out: any network access other than the three registry clients, and any text that
 does not come from a package; packages whose licence does not allow redistribution.
@@ -28,17 +33,11 @@ does not come from a package; packages whose licence does not allow redistributi
 from __future__ import annotations
 
 import functools
-import gzip
-import hashlib
 import heapq
-import io
-import json
 import os
-import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from forensics.corpus import fetch as _fetch
 from forensics.corpus import sets as _sets
@@ -57,6 +56,11 @@ from forensics.corpus.sets import (
 from forensics.corpus.sources import (
     MAX_NON_ASCII_SHARE, DocSource, Fetcher, gettext_catalogs, html_pages, json_field_files, man_pages,
     mo_messages, plain_text, source_files, sword_module,
+)
+from forensics.corpus.jobs import CategoryJob, CategoryJobs, Outcome, job_key, share
+from forensics.corpus.writer import (
+    BuildReport, Layout, WrittenCategory, categories_toml, gzip_bytes, split_path, unit_order, write_jsonl_gz,
+    write_splits,
 )
 from forensics.errors import ForensicsError
 
@@ -78,15 +82,8 @@ __all__ = [
 subprocess = _fetch.subprocess
 _udhr_recipes = _sets._udhr_recipes
 
-Layout = Literal["directories", "flat"]
-
 
 # --- split ---------------------------------------------------------------------------------------
-
-def unit_order(seed: int, category: str, unit: str) -> str:
-    """Sort key of a split unit: a seeded hash, so the order is random-looking but reproducible."""
-    return hashlib.sha256(f"{seed}\0{category}\0{unit}".encode()).hexdigest()
-
 
 def split_documents(docs: Iterable[Doc], *, category: str, seed: int, target_bytes: int,
                     ordered: bool = False) -> dict[str, list[Doc]]:
@@ -122,71 +119,6 @@ def split_documents(docs: Iterable[Doc], *, category: str, seed: int, target_byt
     return out
 
 
-# --- write ---------------------------------------------------------------------------------------
-
-def gzip_bytes(data: bytes) -> bytes:
-    """gzip level 9 with mtime 0 and no file name, so equal input gives equal bytes."""
-    buffer = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", compresslevel=9, fileobj=buffer, mtime=0) as handle:
-        handle.write(data)
-    return buffer.getvalue()
-
-
-def write_jsonl_gz(path: Path, docs: Sequence[Doc]) -> int:
-    """Write ``{"id", "text"}`` records; returns the text bytes written."""
-    from forensics._results import atomic_write_bytes
-
-    lines = [json.dumps({"id": d.id, "text": d.text}, ensure_ascii=False) for d in docs]
-    atomic_write_bytes(path, gzip_bytes(("\n".join(lines) + "\n").encode("utf-8") if lines else b""))
-    return sum(len(d.text.encode("utf-8")) for d in docs)
-
-
-def split_path(out_dir: Path, category: str, split: str, layout: Layout) -> Path:
-    """Where a split of a category goes: ``<out>/<category>/<split>.jsonl.gz``, or with the flat layout
-    ``<out>/<category>.<split>.jsonl.gz``.
-
-    >>> split_path(Path("out"), "de", "train", "flat").as_posix()
-    'out/de.train.jsonl.gz'
-    """
-    if layout == "directories":
-        return out_dir / category / f"{split}.jsonl.gz"
-    return out_dir / f"{category}.{split}.jsonl.gz"
-
-
-def write_splits(out_dir: Path, category: str, parts: Mapping[str, Sequence[Doc]], layout: Layout) -> dict[str, int]:
-    """Write a category's ``train`` and ``count`` documents; returns the text bytes of each split."""
-    return {split: write_jsonl_gz(split_path(out_dir, category, split, layout), parts[split])
-            for split in ("train", "count")}
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return json.dumps(str(value), ensure_ascii=False)
-
-
-def categories_toml(set_meta: Mapping[str, object], categories: Mapping[str, Mapping[str, object]]) -> str:
-    """A ``categories.toml`` text (see :mod:`forensics.corpus.categories`).
-
-    >>> print(categories_toml({"group": "code"}, {"c": {"licence": "MIT"}}))
-    [set]
-    group = "code"
-    <BLANKLINE>
-    [categories.c]
-    licence = "MIT"
-    <BLANKLINE>
-    """
-    lines = ["[set]"] + [f"{k} = {_toml_value(v)}" for k, v in set_meta.items()] + [""]
-    for name in sorted(categories):
-        key = name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
-        lines.append(f"[categories.{key}]")
-        lines += [f"{k} = {_toml_value(v)}" for k, v in categories[name].items()]
-        lines.append("")
-    return "\n".join(lines)
-
-
 class _Counted:
     """Iterates documents and counts the text bytes that went through."""
 
@@ -201,37 +133,63 @@ class _Counted:
 
 
 @dataclass
-class CategoryBuild:
-    """What the builder wrote for one category."""
+class CategoryBuild(WrittenCategory):
+    """What the builder wrote for one category, and the packages (cache file names) its text came from."""
 
-    name: str
-    train_bytes: int
-    count_bytes: int
-    train_documents: int
-    count_documents: int
-    available_bytes: int
     packages: list[str]
 
 
-@dataclass
-class BuildReport:
-    """What the builder wrote for one set."""
+@functools.lru_cache(maxsize=2)
+def _recipe_categories(recipe: SetRecipe, cache: str, offline: bool) -> tuple[Fetcher, dict[str, CategoryRecipe]]:
+    """The set's category recipes by name, and the fetcher they read through: made once per process (a worker
+    keeps the packages it read for the next category, as one fetcher does for a whole build)."""
+    fetcher = Fetcher(cache=Path(cache), offline=offline)
+    return fetcher, {r.name: r for r in recipe.categories(fetcher)}
+
+
+@dataclass(frozen=True)
+class _RecipeJob(CategoryJob):
+    """Read, clean, split and write one category of a recipe (a job of :class:`~forensics.corpus.jobs.CategoryJobs`;
+    the worker finds the recipe by name, since recipes hold closures that do not pickle)."""
 
     source: str
-    out: str
+    cache: str
+    offline: bool
     seed: int
-    mb_per_category: float
-    categories: list[CategoryBuild]
+    target: int
+    min_split_bytes: int
 
-    def short(self, *, min_mb: float) -> list[str]:
-        """Names of categories below ``min_mb`` MB of text (both splits together)."""
-        return [c.name for c in self.categories if c.train_bytes + c.count_bytes < min_mb * 1e6]
+    def run(self) -> Outcome:
+        from forensics._results import file_sha256
+
+        fetcher, recipes = _recipe_categories(get_recipe(self.source), self.cache, self.offline)
+        cat = recipes[self.name]
+        fetcher.used = {}
+        fetcher.order = functools.partial(unit_order, self.seed, cat.name)  # type: ignore[method-assign]
+        # Every source yields its units in the seeded order; merging keeps that order across sources, so
+        # de-duplication and the split see one deterministic stream, read only until both splits are full.
+        raw = heapq.merge(*(src(fetcher) for src in cat.sources), key=lambda d: fetcher.order(d.unit))
+        seen = _Counted(clean_documents(raw, dedup=cat.dedup))
+        parts = split_documents(seen, category=cat.name, seed=self.seed, target_bytes=self.target, ordered=True)
+        available = seen.bytes
+        smallest = min(sum(len(d.text.encode("utf-8")) for d in parts[s]) for s in ("train", "count"))
+        if smallest < min(self.min_split_bytes, self.target):
+            return Outcome(skipped=f"too little text for two splits ({available} bytes after cleaning)")
+        sizes = write_splits(Path(self.out), cat.name, parts, self.layout)
+        packages = {name: {"kind": p.kind, "spec": p.spec, "licence": p.licence,
+                           "sha256": file_sha256(Path(self.cache) / name)} for name, p in sorted(fetcher.used.items())}
+        row = CategoryBuild(name=cat.name, train_bytes=sizes["train"], count_bytes=sizes["count"],
+                            train_documents=len(parts["train"]), count_documents=len(parts["count"]),
+                            available_bytes=available, packages=sorted(fetcher.used))
+        return Outcome(row=row, data={"metadata": cat.metadata(), "packages": packages})
 
 
 def build_category_set(source: str, out: str | os.PathLike, *, mb_per_category: float = 5.0, seed: int = 0,
                        cache: str | os.PathLike | None = None, offline: bool = False,
                        categories: Sequence[str] | None = None, layout: Layout = "directories",
-                       min_split_bytes: int = 20_000, progress: Callable[[str], None] | None = None) -> BuildReport:
+                       min_split_bytes: int = 20_000, progress: Callable[[str], None] | None = None,
+                       workers: int | None = None, backend: str = "local", address: str | None = None,
+                       rank: int = 0, world_size: int = 1, resume: bool = True) -> BuildReport:
     """Build the set ``source`` into ``out``: about ``mb_per_category`` MB of text per category, half per split.
 
     ``layout="flat"`` writes ``<out>/<category>.{train,count}.jsonl.gz`` instead of one directory per
@@ -239,69 +197,70 @@ def build_category_set(source: str, out: str | os.PathLike, *, mb_per_category: 
     would hold under ``min_split_bytes`` (or under the target, when that is smaller) is left out: such
     a remnant is mostly what translators did not reach. ``cache`` holds downloaded packages (default ``~/.cache/forensics/packages`` or
     ``$FORENSICS_PACKAGE_CACHE``); with ``offline=True`` only packages already there are used.
+    ``backend`` (``local``: ``workers`` processes; ``ray``: the cluster at ``address``, which must see
+    ``cache`` and ``out``) runs one job per category; with ``world_size > 1`` only this ``rank``'s share is
+    built, and a run without a rank afterwards, into the same ``out``, finds them finished and writes
+    ``categories.toml`` and ``provenance.json``. With ``resume`` (the default) a rerun keeps the
+    categories an earlier run finished (see :mod:`forensics.corpus.jobs`).
 
     >>> build_category_set("domains", "/tmp/domains", mb_per_category=1, seed=0).categories[0].name  # doctest: +SKIP
     'bible'
     """
-    from forensics._results import atomic_write_text, file_sha256, provenance, write_json
+    from forensics._results import atomic_write_text, check_output_directory, provenance, write_json
 
     recipe = get_recipe(source)
     if mb_per_category <= 0:
         raise ForensicsError(f"--mb-per-category must be positive, got {mb_per_category}")
     from forensics._cache import cache_dir as _cache_dir
 
-    cache_dir = Path(cache or os.environ.get("FORENSICS_PACKAGE_CACHE") or _cache_dir("packages"))
-    out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fetcher = Fetcher(cache=cache_dir, offline=offline)
-    recipes = recipe.categories(fetcher)
-    if categories is not None:
-        known = {r.name for r in recipes}
-        missing = [c for c in categories if c not in known]
-        if missing:
-            raise ForensicsError(f"source {source!r} has no categor{'y' if len(missing) == 1 else 'ies'} "
-                                 f"{', '.join(missing)}; it has: {', '.join(sorted(known))}")
-        recipes = [r for r in recipes if r.name in set(categories)]
-    target = int(mb_per_category * 1e6 / 2)
-    built: list[CategoryBuild] = []
-    metadata: dict[str, Mapping[str, object]] = {}
-    used_packages: dict[str, Package] = {}
-    for cat in sorted(recipes, key=lambda r: r.name):
-        if progress:
-            progress(cat.name)
-        fetcher.used = {}
-        fetcher.order = functools.partial(unit_order, seed, cat.name)  # type: ignore[method-assign]
-        # Every source yields its units in the seeded order; merging keeps that order across sources, so
-        # de-duplication and the split see one deterministic stream, read only until both splits are full.
-        raw = heapq.merge(*(src(fetcher) for src in cat.sources), key=lambda d: fetcher.order(d.unit))
-        seen = _Counted(clean_documents(raw, dedup=cat.dedup))
-        parts = split_documents(seen, category=cat.name, seed=seed, target_bytes=target, ordered=True)
-        available = seen.bytes
-        smallest = min(sum(len(d.text.encode("utf-8")) for d in parts[s]) for s in ("train", "count"))
-        if smallest < min(min_split_bytes, target):
-            if progress:
-                progress(f"{cat.name}: skipped, too little text for two splits ({available} bytes after cleaning)")
-            continue
-        sizes = write_splits(out_dir, cat.name, parts, layout)
-        used_packages.update(fetcher.used)
-        built.append(CategoryBuild(name=cat.name, train_bytes=sizes["train"], count_bytes=sizes["count"],
-                                   train_documents=len(parts["train"]), count_documents=len(parts["count"]),
-                                   available_bytes=available, packages=sorted(fetcher.used)))
-        metadata[cat.name] = cat.metadata()
-    set_meta = {"description": recipe.description, "group": recipe.group,
-                "format": "one JSON record {id, text} per line; train/count share no source unit",
-                "built_by": f"forensics categories build --source {source} --seed {seed} "
-                            f"--mb-per-category {mb_per_category:g}"}
-    atomic_write_text(out_dir / "categories.toml", categories_toml(set_meta, metadata))
-    inputs = {name: file_sha256(cache_dir / name) for name in sorted(used_packages)}
-    report = BuildReport(source=source, out=os.fspath(out_dir), seed=seed, mb_per_category=mb_per_category,
-                         categories=built)
-    write_json(out_dir / "provenance.json", {
-        "provenance": provenance(command="categories build",
-                                 parameters={"source": source, "mb_per_category": mb_per_category},
-                                 inputs=inputs, seed=seed),
-        "packages": {name: {"kind": p.kind, "spec": p.spec, "licence": p.licence}
-                     for name, p in sorted(used_packages.items())},
-        "categories": built,
-    })
+    cache_dir = os.path.abspath(cache or os.environ.get("FORENSICS_PACKAGE_CACHE") or _cache_dir("packages"))
+    check_output_directory(out)
+    work = CategoryJobs(out, backend=backend, workers=workers, address=address, rank=rank, world_size=world_size,
+                        resume=resume, progress=progress)
+    try:
+        _, recipes = _recipe_categories(recipe, cache_dir, offline)
+        if categories is not None:
+            missing = [c for c in categories if c not in recipes]
+            if missing:
+                raise ForensicsError(f"source {source!r} has no categor{'y' if len(missing) == 1 else 'ies'} "
+                                     f"{', '.join(missing)}; it has: {', '.join(sorted(recipes))}")
+        names = sorted(n for n in recipes if categories is None or n in set(categories))
+        target = int(mb_per_category * 1e6 / 2)
+        jobs = [_RecipeJob(name, job_key(builder="recipe", source=source, category=name,
+                                         metadata=recipes[name].metadata(), seed=seed, target=target, layout=layout,
+                                         min_split_bytes=min_split_bytes),
+                           os.path.abspath(out), layout, source, cache_dir, offline, seed, target, min_split_bytes)
+                for name in share(names, rank=rank, world_size=world_size)]
+        with work:
+            records = work.run(jobs)
+            built = [CategoryBuild(**r["row"]) for r in records if r["row"] is not None]
+            report = BuildReport(source=source, out=os.fspath(out), seed=seed, mb_per_category=mb_per_category,
+                                 categories=list(built), skipped={r["name"]: r["skipped"] for r in records
+                                                                  if r["row"] is None},
+                                 resumed=list(work.resumed), rank=rank, world_size=world_size)
+            if world_size > 1:
+                return report  # the run without a rank writes the set's metadata
+            packages: dict[str, dict[str, str]] = {}
+            metadata = {}
+            for record in records:  # in name order, whatever ran them
+                if record["row"] is not None:
+                    packages.update(record["data"]["packages"])
+                    metadata[record["name"]] = record["data"]["metadata"]
+            set_meta = {"description": recipe.description, "group": recipe.group,
+                        "format": "one JSON record {id, text} per line; train/count share no source unit",
+                        "built_by": f"forensics categories build --source {source} --seed {seed} "
+                                    f"--mb-per-category {mb_per_category:g}"}
+            atomic_write_text(Path(out) / "categories.toml", categories_toml(set_meta, metadata))
+            write_json(Path(out) / "provenance.json", {
+                "provenance": provenance(command="categories build",
+                                         parameters={"source": source, "mb_per_category": mb_per_category},
+                                         inputs={name: packages[name]["sha256"] for name in sorted(packages)},
+                                         seed=seed),
+                "packages": {name: {k: packages[name][k] for k in ("kind", "spec", "licence")}
+                             for name in sorted(packages)},
+                "categories": built,
+            })
+            work.clear()
+    finally:
+        _recipe_categories.cache_clear()  # the packages it read stay in no process after the build
     return report

