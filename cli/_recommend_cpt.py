@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import click
 
+from cli.common import plot_option
+
 
 def _count(ctx, param, value):
     if value is None:
@@ -50,8 +52,7 @@ def _counts(ctx, param, value):
 @click.option("--step", type=float, default=0.05, show_default=True, help="Step of the table along r.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the JSON result ('-' = stdout).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write a long-format CSV result.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Write a PNG of the losses along r "
-              "(needs the 'plot' extra).")
+@plot_option("the losses along r", name="plot_path")
 def cpt(runs, model_size, tokens, max_general_increase, general_baseline, domain_tokens, compute_budget,
         candidate_sizes, model_size_column, tokens_column, ratio_column, general_column, domain_column,
         huber_delta, starts, no_loo, step, json_path, csv_path, plot_path):

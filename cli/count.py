@@ -4,32 +4,27 @@ from __future__ import annotations
 
 import click
 
-from cli.common import console
+from cli.common import (
+    array_job_options, backend_options, categories_option, console, json_option, out_dir_option, pretokenizer_option,
+)
 
 
 @click.command("count")
 @click.argument("tokenizer", type=click.Path(dir_okay=True))
-@click.option("--categories", multiple=True,
-              help="A bundled category set name (see `forensics categories list`) or a directory; repeat it or "
-                   "separate names by commas to combine sets (default: languages).")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Directory for one trace per category (<name>.npz, written as each finishes) and summary.json.")
+@categories_option("languages")
+@out_dir_option("Directory for one trace per category (<name>.npz, written as each finishes) and summary.json.",
+                required=True, name="out_dir")
 @click.option("--merges", type=int, default=0, show_default=True,
               help="Replay only the first T merges (0: all, as in `forensics infer`).")
 @click.option("--split", type=click.Choice(["count", "train", "all"]), default="all", show_default=True,
               help="Which split of each category to count.")
-@click.option("--workers", type=int, default=None, help="Worker processes (local) [default: usable CPUs].")
-@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="Where categories are counted: processes on this machine, or tasks on a Ray cluster.")
-@click.option("--ray-address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray).")
-@click.option("--rank", type=int, default=0, show_default=True, help="This job's rank in an array job.")
-@click.option("--world-size", type=int, default=1, show_default=True,
-              help="Number of ranks in the array job; each counts every N-th category into --out.")
+@backend_options("categories are counted")
+@array_job_options("category", into="--out", then="the same command without --rank/--world-size writes summary.json")
 @click.option("--resume/--no-resume", default=True, show_default=True,
               help="Keep the traces in --out that match this tokenizer, merges and samples.")
 @click.option("--no-cache", is_flag=True, help="Recompute word counts and traces instead of reading the cache.")
-@click.option("--pretokenizer", default=None, help="Preset or regex for rank files of unknown encodings.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@pretokenizer_option()
+@json_option()
 def command(tokenizer, categories, out_dir, merges, split, workers, backend, ray_address, rank, world_size, resume,
             no_cache, pretokenizer, as_json):
     """Replay TOKENIZER's merges on every category sample and store exact per-step pair counts.

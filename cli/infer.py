@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import click
 
-from cli.common import console, emit_json
+from cli.common import (
+    array_job_options, backend_options, categories_option, console, emit_json, json_output_options, plot_option,
+    pretokenizer_option,
+)
 
 
 @click.command("infer")
 @click.argument("tokenizer", type=click.Path(dir_okay=True))
-@click.option("--categories", multiple=True,
-              help="Bundled category set name (see `forensics categories list`) or a directory of samples; "
-                   "repeat it or separate names by commas to combine sets (default: languages).")
+@categories_option("languages")
 @click.option("--merges", type=int, default=3000, show_default=True, help="Number of merges in the window (0: all).")
 @click.option("--start", type=int, default=0, show_default=True,
               help="First merge of the window, e.g. where a tokenizer appended merges to an earlier one.")
@@ -37,19 +38,13 @@ from cli.common import console, emit_json
 @click.option("--confidence", type=float, default=0.9, show_default=True,
               help="Level of the intervals (calibrated at 0.9; other levels scale by the normal quantile).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--workers", type=int, default=None, help="Processes for counting (default: all cores).")
-@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="Where categories are counted: processes on this machine, or tasks on a Ray cluster.")
-@click.option("--ray-address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray).")
-@click.option("--rank", type=int, default=None,
-              help="Array jobs: count only this rank's categories into the cache ($FORENSICS_CACHE, shared by the "
-                   "ranks) and stop; a run without --rank then finds them counted and solves.")
-@click.option("--world-size", type=int, default=None, help="Array jobs: the number of ranks.")
+@backend_options("categories are counted")
+@array_job_options("category", into="the cache ($FORENSICS_CACHE, shared by the ranks)",
+                   then="a run without --rank/--world-size finds them counted and solves", optional=True)
 @click.option("--no-cache", is_flag=True, help="Recount everything instead of reading cached traces.")
-@click.option("--pretokenizer", default=None, help="Preset or regex for rank files of unknown encodings.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the JSON result to this file (atomically).")
-@click.option("--plot", type=click.Path(dir_okay=False), help="Write a bar chart (PNG) of the shares.")
+@pretokenizer_option()
+@json_output_options()
+@plot_option("the shares (with their intervals after --bootstrap)")
 def command(tokenizer, categories, merges, start, split, method, min_share, drop_share, drop_cost, solver, bootstrap,
             confidence, seed, workers,
             backend, ray_address, rank, world_size, no_cache, pretokenizer, as_json, output, plot):

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import click
 
-from cli.common import console, emit_json
+from cli.common import console, emit_json, json_output_options, pretokenizer_option
 
 
 @click.command("inspect")
 @click.argument("tokenizer", type=click.Path(dir_okay=True))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the JSON result to this file (atomically).")
+@json_output_options()
 @click.option("--format", "fmt", default=None, help="Force a reader (hf-json, tiktoken, tiktoken-json, tekken, "
               "sentencepiece, merges-txt); by default the content decides.")
-@click.option("--pretokenizer", default=None, help="Preset name (gpt2, cl100k, o200k, ...) or regex; needed for "
-              "rank files of unknown encodings.")
+@pretokenizer_option()
 @click.option("--top", default=10, show_default=True, help="How many of the longest tokens to show.")
 def command(tokenizer, as_json, output, fmt, pretokenizer, top):
     """Show format, sizes, pre-tokenizer, scripts and digit handling of TOKENIZER.

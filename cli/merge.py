@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import click
 
+from cli.common import json_option, plot_option
+
 
 @click.command("merge", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON summary.")
+@json_option()
 @click.option("--labels", type=click.Choice(["jsonl", "parquet"]), help="Also join per-document labels.")
-@click.option("--plot", type=click.Path(dir_okay=False), help="Also draw the composition as a PNG chart here "
-              "(needs the plot extra).")
+@plot_option("the composition")
 @click.option("--png", is_flag=True, hidden=True, help="Older spelling: --plot DIRECTORY/composition.png.")
 @click.option("--allow-missing", is_flag=True, help="Merge what is finished even if some units are not.")
 def command(directory, as_json, labels, plot, png, allow_missing):

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from cli.common import categories_option
+
 
 @click.group("profiles", context_settings={"help_option_names": ["-h", "--help"]})
 def command() -> None:
@@ -13,8 +15,7 @@ def command() -> None:
 
 
 @command.command("build")
-@click.option("--categories", multiple=True,
-              help="Category set names or directories (repeat or comma-separate) [default: languages,code].")
+@categories_option("languages,code")
 @click.option("--split", type=click.Choice(["train", "count", "all"]), default="train", show_default=True)
 @click.option("--bits", type=int, default=17, show_default=True, help="log2 of the number of n-gram buckets.")
 @click.option("--min-order", type=int, default=3, show_default=True, help="Shortest byte n-gram.")

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from cli.common import console, emit_json
+from cli.common import console, emit_json, json_output_options
+
 
 def _budget(value: str | None) -> float | None:
     """'2.5B' -> 2.5e9; plain numbers pass through (parsed as every count in the tool is)."""
@@ -68,17 +69,11 @@ def _count(x: float) -> str:
     return f"{x:.3g}"
 
 
-_OUTPUT_OPTIONS = [
-    click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of a table."),
-    click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the JSON result here."),
-    click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write the weights as CSV here."),
-]
-
-
 def _output_options(func):
-    for option in reversed(_OUTPUT_OPTIONS):
-        func = option(func)
-    return func
+    """--json, -o/--output (the shared group) and --csv."""
+    func = click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
+                        help="Write the weights as CSV here.")(func)
+    return json_output_options()(func)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

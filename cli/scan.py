@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import click
 
-from cli.common import split_names
+from cli.common import (
+    array_job_options, backend_options, categories_option, file_walk_options, hash_inputs_option, json_option,
+    out_dir_option, plot_option, reader_options, split_names,
+)
 
 
 def show_result(result, *, top: int = 25) -> None:
@@ -89,18 +92,14 @@ def finish(result, *, output, as_json, labels, png, plot=None) -> None:
 
 @click.command("scan", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--categories", multiple=True,
-              help="Category set names or directories (repeat or comma-separate) [default: languages,code].")
+@categories_option("languages,code")
 @click.option("--profiles", "profiles_file", type=click.Path(exists=True, dir_okay=False),
               help="A profiles .npz from `forensics profiles build` instead of --categories.")
-@click.option("--out", "-o", "--output", "output", type=click.Path(file_okay=False),
-              help="Directory for partials, summary.json, composition.csv (a rerun resumes here).")
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON summary.")
-@click.option("--workers", type=int, help="Worker processes (local) [default: usable CPUs].")
-@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True)
-@click.option("--ray-address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray).")
-@click.option("--rank", type=int, default=0, show_default=True, help="This job's rank in an array job.")
-@click.option("--world-size", type=int, default=1, show_default=True, help="Number of ranks in the array job.")
+@out_dir_option("Directory for partials, summary.json, composition.csv (a rerun resumes here).", name="output",
+                older=("-o", "--output"))
+@json_option()
+@backend_options("work units run")
+@array_job_options("work unit", into="--out", then="`forensics merge OUT` adds up the ranks")
 @click.option("--threshold", type=float, default=0.5, show_default=True,
               help="Label a document `unknown` below this calibrated probability.")
 @click.option("--novelty/--no-novelty", default=False, show_default=True,
@@ -110,30 +109,21 @@ def finish(result, *, output, as_json, labels, png, plot=None) -> None:
               help="Classify each document by N of its bytes: all of a shorter one, 4 windows spread over "
                    "a longer one (0 = all); shares count every byte.")
 @click.option("--tokenizer", type=click.Path(exists=True, dir_okay=False),
-              help="Tokenizer file (tokenizer.json is fastest): adds shares by tokens.")
-@click.option("--format", "fmt", type=click.Choice(["infer", "text", "jsonl", "parquet"]), default="infer",
-              show_default=True)
-@click.option("--text-key", default="text", show_default=True, help="JSONL/Parquet field holding the text.")
+              help="Tokenizer file (any format; tokenizer.json is fastest): adds shares by tokens.")
+@reader_options()
 @click.option("--id-key", default="id", show_default=True, help="JSONL/Parquet field holding the document id.")
 @click.option("--labels", type=click.Choice(["jsonl", "parquet"]), help="Also write per-document labels.")
-@click.option("--plot", "plot", type=click.Path(dir_okay=False), help="Also draw the composition as a PNG chart here "
-              "(needs the plot extra).")
+@plot_option("the composition")
 @click.option("--png", is_flag=True, hidden=True, help="Older spelling: --plot OUT/composition.png.")
 @click.option("--unit-mb", type=float, default=64, show_default=True, help="Work unit size (MiB on disk).")
 @click.option("--estimate", "estimate_method", type=click.Choice(["nnls", "em"]), default="nnls", show_default=True,
               help="How the pair-count mixture estimate is fitted.")
 @click.option("--resume/--no-resume", default=True, show_default=True, help="Skip units finished before.")
-@click.option("--hash-inputs/--no-hash-inputs", default=True, show_default=True,
-              help="Record every shard's sha256 in the provenance.")
+@hash_inputs_option()
 @click.option("--markup", type=click.Choice(["strip", "keep"]), default="strip", show_default=True,
               help="HTML pages: classify them by their visible text (strip) or with their markup (keep); "
                    "their bytes and tokens count as they are either way (benchmarks/results/markup.md).")
-@click.option("--include-binary", is_flag=True,
-              help="Read text files that look binary (a NUL byte, or mostly invalid UTF-8, in the first 8 KiB); "
-                   "by default they are skipped and counted.")
-@click.option("--follow-links", is_flag=True,
-              help="Follow symlinks that lead out of a directory or pattern given (by default they are left out "
-                   "and counted; files named on the command line are always read).")
+@file_walk_options()
 @click.option("--progress/--no-progress", default=None, help="Progress bar [default: on a terminal].")
 def command(paths, categories, profiles_file, output, as_json, workers, backend, ray_address, rank, world_size,
             threshold, novelty, max_bytes, tokenizer, fmt, text_key, id_key, labels, plot, png, unit_mb, estimate_method,

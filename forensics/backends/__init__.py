@@ -51,6 +51,22 @@ def get_backend(name: str = "local", *, workers: int | None = None, address: str
     raise ForensicsError(f"unknown backend {name!r}; use one of: {', '.join(BACKENDS)}")
 
 
+def library_backend(name: str = "local", *, workers: int | None = None, address: str | None = None) -> Backend:
+    """The backend a library call runs its units on: local workers start by fork where the platform has it,
+    so a user's plain script (no ``if __name__ == "__main__"`` guard) can call it, and workers see module
+    state (registries) as the caller left it; Ctrl-C stops them. Category counting and building use it.
+
+    >>> library_backend("local", workers=1).workers
+    1
+    """
+    import multiprocessing
+
+    if name == "local":
+        start = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        return get_backend("local", workers=workers, start_method=start)
+    return get_backend(name, workers=workers, address=address)
+
+
 def rank_items(items: Sequence[T], *, rank: int = 0, world_size: int = 1) -> list[T]:
     """The items of one rank: every ``world_size``-th, starting at ``rank``.
 

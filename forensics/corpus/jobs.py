@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from forensics.corpus.writer import SPLITS, Layout, WrittenCategory, split_path
+from forensics.backends import library_backend
 from forensics.errors import ForensicsError
 
 RECORD_VERSION = "v1"
@@ -163,7 +163,7 @@ class CategoryJobs:
     def __enter__(self) -> CategoryJobs:
         from forensics._results import DirectoryLock, output_directory
 
-        self.runner = _backend(self.backend, workers=self.workers, address=self.address)  # before writing
+        self.runner = library_backend(self.backend, workers=self.workers, address=self.address)  # before writing
         self._created = not self.out.exists()
         output_directory(self.out)
         work = self.out / WORK_DIR
@@ -217,12 +217,3 @@ class CategoryJobs:
             self.out.rmdir()
 
 
-def _backend(name: str, *, workers: int | None, address: str | None):
-    from forensics.backends import get_backend
-
-    if name == "local":
-        # fork where there is one, as counting does: a plain script without a __main__ guard can build, and
-        # workers see the recipe registry as the caller left it
-        start = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        return get_backend("local", workers=workers, start_method=start)
-    return get_backend(name, workers=workers, address=address)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import multiprocessing
 import os
 import time
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ import numpy as np
 from forensics.bpe.model import Tokenizer
 from forensics.counting.replay import PairTrace, replay_merges
 from forensics.counting.words import WordCounts, count_words, inputs_hash
+from forensics.backends import library_backend
 from forensics.errors import ForensicsError
 
 CACHE_VERSION = "v1"
@@ -235,7 +235,7 @@ def count_categories(tokenizer: Tokenizer | str | os.PathLike, categories, *, sp
     with locks:
         if mine:
             local = backend == "local"
-            runner = _runner(backend, workers=min(workers or default_workers(), len(mine)) if local else workers,
+            runner = library_backend(backend, workers=min(workers or default_workers(), len(mine)) if local else workers,
                              address=address)
             # fewer categories than workers: each category's word counting gets the spare cores as threads
             threads = max(1, (workers or default_workers()) // len(mine)) if local else 1
@@ -250,17 +250,6 @@ def count_categories(tokenizer: Tokenizer | str | os.PathLike, categories, *, sp
                           parameters={"split": split, "merges": merges, "text_key": text_key, "cache": cache,
                                       "backend": backend, "rank": rank, "world_size": world_size},
                           inputs=inputs)
-
-
-def _runner(name: str, *, workers: int | None, address: str | None):
-    from forensics.backends import get_backend
-
-    if name == "local":
-        # Ctrl-C stops the workers; one worker runs in-process. fork where there is one: a user's plain script
-        # (no __main__ guard) calling count_categories or infer_mixture must work, as it did with fork before.
-        start = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        return get_backend("local", workers=workers, start_method=start)
-    return get_backend(name, workers=workers, address=address)
 
 
 def _run(runner, jobs: list[_Job], traces: dict[str, PairTrace], rows: dict[str, CategoryRow], *,
