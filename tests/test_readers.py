@@ -82,3 +82,16 @@ def test_safe_cut():
     assert safe_cut("ab\ncd\n  ef") == 3
     assert safe_cut("no newline") == 0
     assert safe_cut("a\n\n  ") == 0
+    assert safe_cut("a\n\nb") == 0       # GPT-2's rules split "\n\nb" into "\n", "\n", "b"; a block end joins them
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.lists(st.sampled_from(["a", "B", "\n", " ", "\n\n", "x.", "\r\n", "1", "'s", "\t"]), max_size=120)
+       .map("".join), block=st.integers(8, 32), preset=st.sampled_from(["gpt2", "cl100k", "o200k", "llama3"]))
+def test_blocks_pretokenize_as_the_whole_text(text, block, preset):
+    """Words of the blocks = words of the whole text (no forced cut: 64 blocks exceed the text)."""
+    from forensics.bpe.pretokenize import PreTokenizer
+
+    rules = PreTokenizer.preset(preset)
+    blocks = list(iter_text_blocks(io.BytesIO(text.encode()), block_bytes=block))
+    assert [word for b in blocks for word in rules.split(b)] == rules.split(text)

@@ -270,14 +270,15 @@ def decode_bytes(data: bytes) -> tuple[str, int]:
         return text, text.count("\ufffd") - data.count(_REPLACEMENT)
 
 
-_SAFE_CUT = re.compile(r".*\n(?=\S)", re.DOTALL)
+_SAFE_CUT = re.compile(r".*\S\n(?=\S)", re.DOTALL)
 
 
 def safe_cut(text: str) -> int:
-    """Index after the last newline followed by a non-space character (0 when there is none).
+    """Index after the last newline between two non-space characters (0 when there is none).
 
     Pre-tokenizers never join a newline with the letter, digit or symbol after it, so cutting a text
-    there leaves every pre-tokenized word intact; a cut inside a run of whitespace would not.
+    there leaves every pre-tokenized word intact; a cut inside a run of whitespace would not (GPT-2's
+    rules split "\\n\\nx" into "\\n", "\\n", "x" but a block ending in "\\n\\n" into one word).
 
     >>> safe_cut("ab\\ncd\\n  ef")
     3
@@ -311,7 +312,7 @@ def iter_text_blocks(handle: BinaryIO, *, block_bytes: int = DEFAULT_BLOCK_BYTES
         if not text:
             continue
         # Only the new text and its junction with the held text can hold a new safe cut.
-        tail = held[-1][-1:] if held else ""
+        tail = "".join(held[-2:])[-2:]   # a cut needs the character before the newline too
         found = safe_cut(tail + text)
         if found:
             cut = found - len(tail)

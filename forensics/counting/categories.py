@@ -36,7 +36,7 @@ from forensics.counting.words import WordCounts, count_words, inputs_hash
 from forensics.backends import library_backend
 from forensics.errors import ForensicsError
 
-CACHE_VERSION = "v1"
+CACHE_VERSION = "v2"  # v2: text files cut only between two non-space characters (exact words at block ends)
 LOCK_FILE = ".count.lock"
 
 
