@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from forensics.corpus.fetch import Package
 
@@ -42,18 +42,35 @@ class SourceSpec:
     options: Mapping[str, object] = field(default_factory=dict)
 
 
+S = TypeVar("S")
+
+
 @dataclass(frozen=True)
-class CategorySpec:
-    """One category: its metadata (as written to ``categories.toml``) and its sources, in order."""
+class Category(Generic[S]):
+    """One category: its metadata (as written to ``categories.toml``) and its sources, in order: as data
+    (:class:`SourceSpec`, a :data:`CategorySpec`) or resolved into document sources (a
+    :class:`forensics.corpus.sets.CategoryRecipe`)."""
 
     name: str
     group: str
-    sources: tuple[SourceSpec, ...]
+    sources: tuple[S, ...]
     licence: str
     source: str
     language: str | None = None
     script: str | None = None
     dedup: Literal["paragraph", "document"] = "document"
+
+    def metadata(self) -> dict[str, str]:
+        """The category's entry of ``categories.toml``."""
+        meta = {"group": self.group, "source": self.source, "licence": self.licence}
+        if self.language:
+            meta["language"] = self.language
+        if self.script:
+            meta["script"] = self.script
+        return meta
+
+
+CategorySpec = Category[SourceSpec]
 
 
 def describe(packages: Iterable[Package]) -> str:

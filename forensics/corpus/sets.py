@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
 
 from forensics.corpus.cleaning import Doc, html_paragraphs
-from forensics.corpus.recipes import CODE, DOMAINS, UDHR, UDHR_MIN_CHARS, CategorySpec, SourceSpec, language_categories
+from forensics.corpus.recipes import (
+    CODE, DOMAINS, UDHR, UDHR_MIN_CHARS, Category, CategorySpec, SourceSpec, language_categories,
+)
 from forensics.corpus.sources import (
     DocSource, Fetcher, gettext_catalogs, html_pages, json_field_files, man_pages, plain_text, source_files,
     sword_module,
@@ -31,26 +32,7 @@ from forensics.corpus.sources import (
 from forensics.errors import ForensicsError
 
 
-@dataclass(frozen=True)
-class CategoryRecipe:
-    """How to build one category: its metadata and the document sources it draws from."""
-
-    name: str
-    group: str
-    sources: tuple[DocSource, ...]
-    licence: str
-    source: str
-    language: str | None = None
-    script: str | None = None
-    dedup: Literal["paragraph", "document"] = "document"
-
-    def metadata(self) -> dict[str, str]:
-        meta = {"group": self.group, "source": self.source, "licence": self.licence}
-        if self.language:
-            meta["language"] = self.language
-        if self.script:
-            meta["script"] = self.script
-        return meta
+CategoryRecipe = Category[DocSource]   # a category whose sources are resolved into document sources
 
 
 @dataclass(frozen=True)
@@ -80,9 +62,7 @@ def make_source(spec: SourceSpec) -> DocSource:
 
 def category_recipe(spec: CategorySpec) -> CategoryRecipe:
     """The category recipe a spec describes, its sources in the spec's order."""
-    return CategoryRecipe(name=spec.name, group=spec.group, sources=tuple(make_source(s) for s in spec.sources),
-                          licence=spec.licence, source=spec.source, language=spec.language, script=spec.script,
-                          dedup=spec.dedup)
+    return replace(spec, sources=tuple(make_source(s) for s in spec.sources))  # type: ignore[arg-type]
 
 
 def _language_recipes(fetcher: Fetcher) -> list[CategoryRecipe]:
