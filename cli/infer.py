@@ -149,7 +149,10 @@ def _show(estimate) -> None:
         table.add_row(*row, style="dim")
     out = console()
     out.print(table)
-    out.print(f"LP: objective {d['objective']:.4g}, {d['rounds']} rounds, {d['rows_final']:,} generated rows + "
+    work = d.get("all_solves") or {}
+    solves = (f" (the last of {work['solves']} solves: {work['rounds']} rounds, {work['solver_seconds']}s in the "
+              f"solver)" if work.get("solves", 1) > 1 else "")
+    out.print(f"LP: objective {d['objective']:.4g}, {d['rounds']} rounds{solves}, {d['rows_final']:,} generated rows + "
               f"{d['tree_rows']:,} tree rows standing for {d['step_pair_rows_represented']:,} (step, pair) rows; "
               f"{d['merges_unseen_in_any_sample']:,} merges unseen in every sample; counting {d['counting_seconds']}s, "
               f"estimation {d['estimating_seconds']}s")
@@ -158,6 +161,11 @@ def _show(estimate) -> None:
               f"median)" + (f"; set to zero: {len(d['dropped_categories'])} categories, "
                             f"{d['thin_spread_removed']:.1%} of the untrimmed estimate"
                             if d.get("dropped_categories") else ""), markup=False)
+    for group in d.get("similar_groups", []):
+        interval = (f" ({group['interval'][0]:.1%} - {group['interval'][1]:.1%})" if group.get("interval") else "")
+        out.print(f"together: {' + '.join(group['categories'])} {group['share']:.1%}{interval}; their text is similar "
+                  f"(merged-pair similarity {group['similarity']:.2f}), so the total is better determined than the "
+                  f"split", markup=False)
     for line in estimate.warnings:
         out.print(f"warning: {line}", markup=False)
 

@@ -131,6 +131,10 @@ def test_sparse_removes_only_categories_that_explain_almost_nothing(setup):
     for i, name in enumerate(program.names):            # the present categories' true shares are all >= 5%
         if name != EXTRA:
             assert shares[i] > 0
+    # the work of every solve is reported, not just the last one's: first solve, refit, each removal tried
+    assert 1 + result.tries <= result.work["solves"] <= 2 + result.tries
+    assert result.work["rounds"] >= result.work["solves"]
+    assert result.work["solver_seconds"] >= result.solution.solve_seconds - 1e-3
 
 
 def test_competitor_maximum_matches_a_loop_and_training_text_fits(setup):

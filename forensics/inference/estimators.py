@@ -63,11 +63,19 @@ class Estimate:
     rounds: list[np.ndarray]
     dropped: list[str] = field(default_factory=list)   # ``trimmed``, ``sparse``: categories set to zero, in order
     tries: int = 0                                     # ``sparse``: removals tried (warm re-solves)
+    work: dict = field(default_factory=dict)           # every solve together: solves, rounds, seconds
 
     @property
     def untrimmed(self) -> np.ndarray | None:
         """``trimmed``: LP1_T's weights before any category was dropped (the first round)."""
         return self.rounds[0] if self.method in ("trimmed", "sparse") else None
+
+
+def _work(solutions: list[LPSolution]) -> dict:
+    """What all the solves of an estimate took together (``solution`` describes only the last)."""
+    return {"solves": len(solutions), "rounds": sum(s.rounds for s in solutions),
+            "solver_seconds": round(sum(s.solve_seconds for s in solutions), 3),
+            "scan_seconds": round(sum(s.scan_seconds for s in solutions), 3)}
 
 
 def check_options(*, method: str, min_share: float, drop_share: float = DEFAULT_DROP_SHARE,
@@ -114,7 +122,8 @@ def estimate(program: MixtureProgram, *, method: str = "lp", shift: float = DEFA
     check_options(method=method, min_share=min_share, drop_share=drop_share, drop_cost=drop_cost)
     if method == "lp":
         solution = solve_program(program, options, progress=progress)
-        return Estimate(alpha=solution.alpha, solution=solution, method=method, shift=None, rounds=[solution.alpha])
+        return Estimate(alpha=solution.alpha, solution=solution, method=method, shift=None, rounds=[solution.alpha],
+                        work=_work([solution]))
     if method == "trimmed":
         return _trimmed(program, min_share=min_share, options=options, progress=progress)
     if method == "sparse":
@@ -127,6 +136,7 @@ def estimate(program: MixtureProgram, *, method: str = "lp", shift: float = DEFA
     alpha = np.full(program.num_categories, 1.0 / program.num_categories)
     history = []
     solution = None
+    solutions = []
     for _ in range(rounds):
         step_costs, pair_costs = noise_costs(program, alpha, shift=shift)
         scale = float(np.median(step_costs[program.active]))     # keep the objective near LP1_T's magnitude
@@ -134,17 +144,21 @@ def estimate(program: MixtureProgram, *, method: str = "lp", shift: float = DEFA
                                  pair_costs=pair_costs / scale)
         alpha = solution.alpha
         history.append(alpha)
+        solutions.append(solution)
     assert solution is not None
-    return Estimate(alpha=alpha, solution=solution, method=method, shift=shift, rounds=history)
+    return Estimate(alpha=alpha, solution=solution, method=method, shift=shift, rounds=history,
+                    work=_work(solutions))
 
 
 def _trimmed(program: MixtureProgram, *, min_share: float, options, progress) -> Estimate:
     keep = np.ones(program.num_categories, dtype=bool)
     dropped: list[str] = []
     history = []
+    solutions = []
     for _ in range(MAX_TRIM_ROUNDS + 1):
         sub = program if keep.all() else restrict_program(program, keep)
         solution = solve_program(sub, options, progress=progress)
+        solutions.append(solution)
         alpha = np.zeros(program.num_categories)
         alpha[keep] = solution.alpha
         history.append(alpha)
@@ -156,7 +170,7 @@ def _trimmed(program: MixtureProgram, *, min_share: float, options, progress) ->
         keep[small] = False
         dropped += [program.names[i] for i in small]
     return Estimate(alpha=alpha, solution=solution, method="trimmed", shift=None, rounds=history,
-                    dropped=dropped)
+                    dropped=dropped, work=_work(solutions))
 
 
 
@@ -174,6 +188,7 @@ def _sparse(program: MixtureProgram, *, min_share: float, drop_share: float, dro
     history = []
     solution = solver.solve(progress=progress)
     history.append(solution.alpha)
+    solutions = [solution]
     shares = pair_to_byte_shares(solution.alpha, program.bytes_per_pair)
     allowed = shares >= min_share
     if not allowed.any():
@@ -182,6 +197,7 @@ def _sparse(program: MixtureProgram, *, min_share: float, drop_share: float, dro
     if not allowed.all():
         solution = solver.solve(allowed, progress=progress)
         history.append(solution.alpha)
+        solutions.append(solution)
     tries = 0
     refused: set[int] = set()       # each category is tried once: a refused one stays (linear, not quadratic)
     while allowed.sum() > 1:
@@ -192,6 +208,7 @@ def _sparse(program: MixtureProgram, *, min_share: float, drop_share: float, dro
             trial = allowed.copy()
             trial[i] = False
             attempt = solver.solve(trial, progress=progress)
+            solutions.append(attempt)
             tries += 1
             if attempt.objective <= solution.objective * (1 + drop_cost):
                 allowed, solution = trial, attempt
@@ -202,4 +219,4 @@ def _sparse(program: MixtureProgram, *, min_share: float, drop_share: float, dro
         else:
             break
     return Estimate(alpha=solution.alpha, solution=solution, method="sparse", shift=None, rounds=history,
-                    dropped=dropped, tries=tries)
+                    dropped=dropped, tries=tries, work=_work(solutions))

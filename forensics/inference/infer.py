@@ -148,6 +148,7 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
         "max_violation": solution.max_violation, "solver": options.solver, **found,
         "bootstrap_percentile_intervals": percentile, "dropped_categories": result.dropped,
         "thin_spread_removed": thin, "lp_solves": len(result.rounds), "removal_tries": result.tries,
+        "all_solves": result.work,
         "solver_seconds": round(solution.solve_seconds, 3), "scan_seconds": round(solution.scan_seconds, 3),
         "estimating_seconds": round(estimating_seconds, 3),
         "counting_seconds": round(counted - started, 3), "total_seconds": round(time.perf_counter() - started, 3),
