@@ -9,6 +9,7 @@ from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -130,3 +131,33 @@ def test_sentencepiece_falls_back(path):
     fast = count_words([FIXTURES / "text/udhr-sample.txt"], pretokenizer=rules)
     slow = count_words([FIXTURES / "text/udhr-sample.txt"], pretokenizer=rules, fast=False, workers=1)
     assert fast.words == slow.words and fast.counts.tolist() == slow.counts.tolist()
+
+
+# words alike for many code points (the sort compares three at a time), surrogates, NUL and astral characters
+ALIKE = st.lists(st.lists(st.sampled_from(["a", "ab", "abc", "\x00", "\ud800", "\U0001F600", "\uffff", "é"]),
+                          max_size=12).map("".join), min_size=1, max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(batches=st.lists(ALIKE.map(" ".join), min_size=1, max_size=4))
+def test_take_orders_words_as_python_sorts_them(batches):
+    from forensics.counting.fast_words import WordTable, scan
+
+    rules = PreTokenizer.preset("whitespace")
+    expected = reference(batches, rules)
+    table = WordTable()
+    for text in batches:  # one batch per text: the table merges them
+        table.add(scan([text], rules))
+    words, counts = table.take(order="code points")
+    assert words == sorted(expected) and counts.tolist() == [expected[w] for w in words]
+    assert counts.dtype == np.int64
+    again, none = table.take()  # the table was emptied
+    assert again == [] and len(none) == 0
+
+
+@pytest.mark.parametrize("name", ["gpt2", "o200k"])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=TEXTS)
+def test_take_keeps_first_occurrence_order(name, texts):
+    rules = PreTokenizer.preset(name)
+    assert list(count_texts(texts, rules).items()) == list(reference(texts, rules).items())

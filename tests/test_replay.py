@@ -159,3 +159,72 @@ def test_trace_save_load_round_trip(tmp_path, gpt2, udhr_text):
     trace = replay_merges(count_words_from_text(udhr_text[:3000], gpt2), gpt2, merges=100)
     trace.save(tmp_path / "t.npz")
     assert_same(trace, PairTrace.load(tmp_path / "t.npz"))
+
+
+@pytest.mark.parametrize("which", ["gpt2", "mistral"])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(words=st.lists(st.text(max_size=8) | st.sampled_from(["\ud800x", "\U0001F600", "\x00", "ﬁ", "日本"]),
+                      max_size=20))
+def test_encode_words_equals_initial_ids(which, gpt2, mistral, words):
+    from forensics.counting.replay import encode_words
+
+    tok = gpt2 if which == "gpt2" else mistral
+    try:
+        expected = [tok.initial_ids(w) for w in words]
+    except KeyError:
+        with pytest.raises(KeyError):
+            encode_words(words, tok)
+        return
+    symbols, starts, lengths = encode_words(words, tok)
+    assert symbols.dtype == np.int32 and starts.dtype == lengths.dtype == np.int64
+    assert [symbols[s:s + n].tolist() for s, n in zip(starts, lengths)] == expected
+    assert len(symbols) == sum(map(len, expected))
+
+
+@settings(max_examples=100, deadline=None)
+@given(words=st.lists(st.lists(st.integers(0, 5) | st.integers(0, 2**31 - 1), max_size=12), max_size=12),
+       data=st.data())
+def test_initial_pair_counts_equal_reference(words, data):
+    """The numba pair table against count_all_pairs (many distinct pairs: the table grows)."""
+    from forensics.counting._numba import initial_pair_counts
+
+    counts = data.draw(st.lists(st.integers(0, 10**15), min_size=len(words), max_size=len(words)))
+    lengths = np.array([len(w) for w in words], dtype=np.int64)
+    starts = (np.cumsum(lengths) - lengths).astype(np.int64)
+    symbols = np.array([s for w in words for s in w], dtype=np.int32)
+    keys, sums = initial_pair_counts(symbols, starts, lengths, np.array(counts, dtype=np.int64))
+    expected = count_all_pairs(words, counts)
+    assert keys.tolist() == sorted(expected) and sums.tolist() == [expected[k] for k in sorted(expected)]
+
+
+@pytest.mark.parametrize("node_type", [np.int32, np.int64])
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_replay_index_grows_and_reuses_nodes(node_type, data):
+    """The kernel from a one-node index (it grows, and walked lists' nodes serve again), with 32- and
+    64-bit node numbers, equals the reference."""
+    from forensics.counting._numba import _replay
+    from forensics.counting.reference import replay_reference
+
+    words = data.draw(st.lists(st.lists(st.integers(0, 2), min_size=1, max_size=12), min_size=1, max_size=8))
+    counts = data.draw(st.lists(st.integers(1, 1000), min_size=len(words), max_size=len(words)))
+    merges, next_id, seen = [], 3, set()
+    for _ in range(data.draw(st.integers(1, 14))):
+        a, b = data.draw(st.integers(0, next_id - 1)), data.draw(st.integers(0, next_id - 1))
+        if (a, b) not in seen:
+            seen.add((a, b))
+            merges.append((a, b, next_id))
+            next_id += 1
+    ref = replay_reference(words, counts, merges)
+    lengths = np.array([len(w) for w in words], dtype=np.int64)
+    starts = (np.cumsum(lengths) - lengths).astype(np.int64)
+    symbols = np.array([s for w in words for s in w], dtype=np.int32)
+    keys, steps = np.unique(np.array([(a << 32) | b for a, b, _ in merges], dtype=np.int64), return_index=True)
+    merged, dstep, dkey, dval = _replay(symbols, starts, lengths, np.array(counts, dtype=np.int64),
+                                        np.array(merges, dtype=np.int64), keys, steps.astype(np.int64),
+                                        np.empty(1, dtype=node_type))
+    assert merged.tolist() == ref["merged_count"]
+    for t, change in enumerate(ref["deltas"]):
+        mask = dstep == t
+        assert dict(zip(dkey[mask].tolist(), dval[mask].tolist())) == change
+    assert len(dstep) == sum(len(change) for change in ref["deltas"])

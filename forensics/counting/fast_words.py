@@ -6,6 +6,8 @@ leftmost-first alternation and backtracking written out, and counts each word in
 (words are compared code point by code point, so hash collisions cannot merge words). Character classes
 (``\\s``, ``\\p{L}``, ``\\p{N}``, ``\\p{Lu}``..., case folds) are read from the ``regex`` module itself, so
 both paths share one Unicode version. :func:`forensics.counting.words.count_words` uses it by default.
+:meth:`WordTable.take` hands the words over in insertion order or sorted as Python sorts strings (numba
+sorts them three code points at a time), making no Python object per word but the word itself.
 
 What it leaves out: every other rule. :func:`supported` is false, and the reference
 (:meth:`PreTokenizer.split`) runs, for normalisers, text operations (replace/prepend/squeeze),
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Literal
 
 import numba as nb
 import numpy as np
@@ -83,11 +86,14 @@ def class_tables() -> tuple[np.ndarray, np.ndarray]:
 class WordTable:
     """Running word counts across batches: :func:`scan` batches (in any thread), :meth:`add` them in order.
 
-    >>> table = WordTable(); table.add(scan(["a b a"], PreTokenizer.preset("gpt2"))); table.result()
-    (['a', ' b', ' a'], [1, 1, 1])
+    >>> table = WordTable(); table.add(scan(["a b a"], PreTokenizer.preset("gpt2"))); table.take()
+    (['a', ' b', ' a'], array([1, 1, 1]))
     """
 
     def __init__(self) -> None:
+        self._empty()
+
+    def _empty(self) -> None:
         self._arena = np.zeros(1 << 16, np.uint32)  # the unique words' code points, back to back
         self._arena_used = 0
         self._table = np.zeros((1 << 12, 4), np.int64)  # (arena start + 1, length, hash, count) per slot
@@ -98,14 +104,31 @@ class WordTable:
         self._arena, self._arena_used, self._table, self._used = _merge(
             self._arena, self._arena_used, self._table, self._used, codes, starts, ends, counts)
 
-    def result(self) -> tuple[list[str], list[int]]:
-        """Unique words in insertion order and their counts."""
-        rows = self._table[self._table[:, 0] > 0]
-        rows = rows[np.argsort(rows[:, 0], kind="stable")]
-        text = self._arena[:self._arena_used].tobytes().decode("utf-32-le", "surrogatepass")
-        starts = (rows[:, 0] - 1).tolist()
-        ends = (rows[:, 0] - 1 + rows[:, 1]).tolist()
-        return [text[s:e] for s, e in zip(starts, ends)], rows[:, 3].tolist()
+    def take(self, *, order: Literal["inserted", "code points"] = "inserted") -> tuple[list[str], np.ndarray]:
+        """The unique words and their int64 counts, in insertion order or sorted as Python sorts strings;
+        the table is left empty (its memory goes back before the word strings are made).
+
+        >>> table = WordTable(); table.add(scan(["b a b"], PreTokenizer.preset("whitespace")))
+        >>> table.take(order="code points")
+        ([' ', 'a', 'b'], array([2, 1, 2]))
+        """
+        starts, lengths, counts = _rows(self._table)
+        arena = self._arena[:self._arena_used]
+        self._empty()
+        if order == "inserted":
+            permutation = np.argsort(starts)  # the arena is in insertion order
+        else:
+            permutation = _code_point_order(arena, starts, lengths)
+        starts, lengths, counts = starts[permutation], lengths[permutation], counts[permutation]
+        del permutation
+        text = str(arena.data, "utf-32-le", "surrogatepass")
+        del arena
+        words: list[str] = []
+        block = 1 << 16  # a block of words at a time: no Python ints for every word at once
+        for a in range(0, len(starts), block):
+            first = starts[a:a + block]
+            words.extend(map(text.__getitem__, map(slice, first.tolist(), (first + lengths[a:a + block]).tolist())))
+        return words, counts
 
 
 def scan(texts: Sequence[str], pretokenizer: PreTokenizer) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -144,7 +167,8 @@ def count_texts(texts: Sequence[str], pretokenizer: PreTokenizer) -> dict[str, i
         return dict(counter)
     table = WordTable()
     table.add(scan(texts, pretokenizer))
-    return dict(zip(*table.result()))
+    words, counts = table.take()
+    return dict(zip(words, counts.tolist()))
 
 
 # ----- the numba core --------------------------------------------------------------------------------
@@ -209,6 +233,21 @@ def _ws_end(codes, i, n, classes, mode):
     return i + 1
 
 @nb.njit(cache=True, nogil=True)
+def _punctuation_end(codes, i, n, classes, nxt, slash):
+    # ` ?[^\s\p{L}\p{N}]+[\r\n]*` (cl100k, llama3) or `...[\r\n/]*` (o200k, tekken, slash) from i; -1 if none
+    p = -1
+    if codes[i] == 32 and i + 1 < n and not nxt & 7:
+        p = i + 1
+    elif not classes[codes[i]] & 7:
+        p = i
+    if p < 0:
+        return -1
+    j = _run_other(codes, p, n, classes)
+    while j < n and (codes[j] == 10 or codes[j] == 13 or (slash and codes[j] == 47)):
+        j += 1
+    return j
+
+@nb.njit(cache=True, nogil=True)
 def _match_end(codes, i, n, classes, folds, mode):
     c = codes[i]
     k = classes[c]
@@ -246,17 +285,8 @@ def _match_end(codes, i, n, classes, folds, mode):
         if k & 4:
             j = _run(codes, i, n, classes, 4)
             return min(j, i + 3)
-        p = -1
-        if c == 32 and i + 1 < n and not nxt & 7:
-            p = i + 1
-        elif not k & 7:
-            p = i
-        if p >= 0:
-            j = _run_other(codes, p, n, classes)
-            while j < n and (codes[j] == 10 or codes[j] == 13):
-                j += 1
-            return j
-        return _ws_end(codes, i, n, classes, mode)
+        e = _punctuation_end(codes, i, n, classes, nxt, False)
+        return e if e >= 0 else _ws_end(codes, i, n, classes, mode)
     # o200k (3) / tekken (4)
     prefix = c != 10 and c != 13 and not k & 6
     e = -1
@@ -278,17 +308,8 @@ def _match_end(codes, i, n, classes, folds, mode):
     if k & 4:
         j = _run(codes, i, n, classes, 4)
         return min(j, i + (3 if mode == 3 else 1))
-    p = -1
-    if c == 32 and i + 1 < n and not nxt & 7:
-        p = i + 1
-    elif not k & 7:
-        p = i
-    if p >= 0:
-        j = _run_other(codes, p, n, classes)
-        while j < n and (codes[j] == 10 or codes[j] == 13 or codes[j] == 47):
-            j += 1
-        return j
-    return _ws_end(codes, i, n, classes, mode)
+    e = _punctuation_end(codes, i, n, classes, nxt, True)
+    return e if e >= 0 else _ws_end(codes, i, n, classes, mode)
 
 @nb.njit(cache=True, nogil=True)
 def _same(codes, a, b, length):
@@ -296,6 +317,15 @@ def _same(codes, a, b, length):
         if codes[a + t] != codes[b + t]:
             return False
     return True
+
+@nb.njit(cache=True, nogil=True)
+def _hash(codes, start, end):
+    # FNV-1a over the code points, folded to a non-negative int64
+    h = np.uint64(14695981039346656037)
+    for t in range(start, end):
+        h = (h ^ np.uint64(codes[t])) * np.uint64(1099511628211)
+    h ^= h >> np.uint64(31)
+    return np.int64(h >> np.uint64(1))
 
 @nb.njit(cache=True, nogil=True)
 def _scan_count(codes, bounds, classes, folds, mode):
@@ -308,11 +338,7 @@ def _scan_count(codes, bounds, classes, folds, mode):
         n = bounds[d + 1]
         while i < n:
             e = _match_end(codes, i, n, classes, folds, mode)
-            h = np.uint64(14695981039346656037)
-            for t in range(i, e):
-                h = (h ^ np.uint64(codes[t])) * np.uint64(1099511628211)
-            h ^= h >> np.uint64(31)
-            key = np.int64(h >> np.uint64(1))
+            key = _hash(codes, i, e)
             mask = capacity - 1
             s = key & mask
             length = e - i
@@ -360,11 +386,7 @@ def _merge(arena, arena_used, table, used, codes, starts, ends, counts):
     for w in range(len(starts)):
         i = starts[w]
         length = ends[w] - i
-        h = np.uint64(14695981039346656037)
-        for t in range(i, i + length):
-            h = (h ^ np.uint64(codes[t])) * np.uint64(1099511628211)
-        h ^= h >> np.uint64(31)
-        key = np.int64(h >> np.uint64(1))
+        key = _hash(codes, i, i + length)
         mask = capacity - 1
         s = key & mask
         while True:
@@ -396,3 +418,57 @@ def _merge(arena, arena_used, table, used, codes, starts, ends, counts):
             table = _grown(table)
             capacity = table.shape[0]
     return arena, arena_used, table, used
+
+
+@nb.njit(cache=True)
+def _rows(table):
+    # (arena start, length, count) of every word in the table, in slot order
+    n = 0
+    for s in range(table.shape[0]):
+        if table[s, 0]:
+            n += 1
+    starts = np.empty(n, np.int64)
+    lengths = np.empty(n, np.int64)
+    counts = np.empty(n, np.int64)
+    n = 0
+    for s in range(table.shape[0]):
+        if table[s, 0]:
+            starts[n] = table[s, 0] - 1
+            lengths[n] = table[s, 1]
+            counts[n] = table[s, 3]
+            n += 1
+    return starts, lengths, counts
+
+
+@nb.njit(cache=True)
+def _heads(arena, starts, lengths, words, depth):
+    # code points depth..depth+2 of each word as one key, (c + 1) in 21 bits each, 0 past the end
+    keys = np.zeros(len(words), np.int64)
+    for r in range(len(words)):
+        w = words[r]
+        for t in range(depth, depth + 3):
+            keys[r] <<= 21
+            if t < lengths[w]:
+                keys[r] |= np.int64(arena[starts[w] + t]) + 1
+    return keys
+
+
+@nb.njit(cache=True)
+def _code_point_order(arena, starts, lengths):
+    # the permutation sorting the words (spans of the arena) as Python sorts str: most significant three
+    # code points first, then each group of equal keys (words alike so far) on the next three
+    order = np.arange(len(starts))
+    groups = [(0, len(starts), 0)]
+    while groups:
+        lo, hi, depth = groups.pop()
+        keys = _heads(arena, starts, lengths, order[lo:hi], depth)
+        by_key = np.argsort(keys)
+        order[lo:hi] = order[lo:hi][by_key]
+        keys = keys[by_key]
+        first = 0
+        for r in range(1, hi - lo + 1):
+            if r == hi - lo or keys[r] != keys[first]:
+                if r - first > 1 and keys[first] & 0x1FFFFF:  # else the words ended alike: equal, never here
+                    groups.append((lo + first, lo + r, depth + 3))
+                first = r
+    return order

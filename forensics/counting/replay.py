@@ -18,6 +18,7 @@ import io
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -127,39 +128,51 @@ class PairTrace:
 
 
 def encode_words(words: list[str], tokenizer: Tokenizer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Flat int32 base-symbol ids of every word, with start offsets and lengths.
+    """Flat int32 base-symbol ids of every word (as ``tokenizer.initial_ids``), with start offsets and lengths.
 
-    >>> symbols, starts, lengths = encode_words(["ab"], tokenizer)  # doctest: +SKIP
+    Each distinct character is looked up once (a word's ids are its characters' ids in a row); the words
+    go through as code points, a block at a time, so no Python object is made per word or per symbol.
+
+    >>> import forensics; tok = forensics.load_tokenizer("fixtures/tokenizers/gpt2/vocab.bpe.gz")
+    >>> [part.tolist() for part in encode_words(["hi", "é"], tok)]
+    [[71, 72, 127, 102], [0, 2], [2, 2]]
     """
-    if tokenizer.byte_level:
-        vocab = tokenizer.vocab
-        byte_ids = np.array([vocab[bytes([b])] for b in range(256)], dtype=np.int32)
-        encoded = [w.encode("utf-8", "surrogatepass") for w in words]
-        lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
-        raw = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-        symbols = byte_ids[raw]
-    else:
-        per_word = [tokenizer.initial_ids(w) for w in words]
-        lengths = np.fromiter((len(ids) for ids in per_word), dtype=np.int64, count=len(per_word))
-        symbols = np.fromiter((i for ids in per_word for i in ids), dtype=np.int32, count=int(lengths.sum()))
-    starts = np.zeros(len(lengths), dtype=np.int64)
-    if len(lengths) > 1:
+    from forensics.counting._numba import fill_symbols, mark_code_points, symbol_lengths
+
+    present = np.zeros(0x110000, dtype=np.bool_)
+    for codes, _ in _code_blocks(words):
+        mark_code_points(codes, present)
+    alphabet = np.flatnonzero(present)
+    del present
+    ids = [tokenizer.initial_ids(chr(c)) for c in alphabet.tolist()]
+    sizes = np.array([len(one) for one in ids], dtype=np.int64)
+    per_char = np.zeros(0x110000, dtype=np.int32)  # ids per code point, and where they start in char_ids
+    per_char[alphabet] = sizes
+    char_start = np.zeros(0x110000, dtype=np.int64)
+    char_start[alphabet] = np.cumsum(sizes) - sizes
+    char_ids = np.fromiter((i for one in ids for i in one), dtype=np.int32, count=int(sizes.sum()))
+    lengths = np.zeros(len(words), dtype=np.int64)
+    for first, (codes, chars) in zip(range(0, len(words), _BLOCK), _code_blocks(words)):
+        symbol_lengths(codes, chars, per_char, lengths, first)
+    starts = np.zeros(len(words), dtype=np.int64)
+    if len(words) > 1:
         np.cumsum(lengths[:-1], out=starts[1:])
-    return symbols.astype(np.int32, copy=True), starts, lengths.astype(np.int64)
+    symbols = np.empty(int(lengths.sum()), dtype=np.int32)
+    at = 0
+    for codes, _ in _code_blocks(words):
+        at = fill_symbols(codes, per_char, char_start, char_ids, symbols, at)
+    return symbols, starts, lengths
 
 
-def _initial_counts(symbols, starts, lengths, counts) -> tuple[np.ndarray, np.ndarray]:
-    from forensics.counting._numba import initial_pair_keys
+_BLOCK = 1 << 16  # words per block in encode_words
 
-    keys, owners = initial_pair_keys(symbols, starts, lengths)
-    if not len(keys):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    order = np.argsort(keys, kind="stable")
-    keys = keys[order]
-    weights = counts[owners[order]]
-    boundaries = np.flatnonzero(np.diff(keys)) + 1
-    starts_of_runs = np.concatenate(([0], boundaries))
-    return keys[starts_of_runs], np.add.reduceat(weights, starts_of_runs).astype(np.int64)
+
+def _code_blocks(words: list[str]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Code points (uint32) of each block of ``_BLOCK`` words, and each word's number of characters."""
+    for first in range(0, len(words), _BLOCK):
+        block = words[first:first + _BLOCK]
+        codes = np.frombuffer("".join(block).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        yield codes, np.fromiter(map(len, block), dtype=np.int64, count=len(block))
 
 
 def replay_merges(word_counts: WordCounts, tokenizer: Tokenizer, *, merges: int | None = None,
@@ -172,14 +185,14 @@ def replay_merges(word_counts: WordCounts, tokenizer: Tokenizer, *, merges: int 
     table = tokenizer.merge_table()
     if merges is not None:
         table = table[:merges]
-    symbols, starts, lengths = encode_words(word_counts.words, tokenizer)
-    counts = word_counts.counts.astype(np.int64)
-    initial_keys, initial_counts = _initial_counts(symbols, starts, lengths, counts)
-    if engine == "reference":
+    counts = np.asarray(word_counts.counts, dtype=np.int64)
+    if engine == "reference":  # every step from the words themselves, nothing shared with the numba engine
         from forensics.counting.reference import replay_reference
 
-        words = [symbols[s:s + n].tolist() for s, n in zip(starts, lengths)]
+        words = [tokenizer.initial_ids(word) for word in word_counts.words]
         result = replay_reference(words, counts.tolist(), [tuple(m) for m in table.tolist()])
+        initial_keys = np.array(sorted(result["initial"]), dtype=np.int64)
+        initial_counts = np.array([result["initial"][key] for key in initial_keys.tolist()], dtype=np.int64)
         merged_count = np.array(result["merged_count"], dtype=np.int64)
         steps, keys, values = [], [], []
         for t, change in enumerate(result["deltas"]):
@@ -191,13 +204,16 @@ def replay_merges(word_counts: WordCounts, tokenizer: Tokenizer, *, merges: int 
         delta_key = np.array(keys, dtype=np.int64)
         delta_value = np.array(values, dtype=np.int64)
     else:
-        from forensics.counting._numba import replay_kernel
+        from forensics.counting._numba import initial_pair_counts, replay_kernel
 
+        symbols, starts, lengths = encode_words(word_counts.words, tokenizer)
+        initial_keys, initial_counts = initial_pair_counts(symbols, starts, lengths, counts)
         pair_keys = (table[:, 0] << 32) | table[:, 1]
         # first step of each distinct merge pair, sorted by key for binary search
         unique_keys, first_steps = np.unique(pair_keys, return_index=True)
+        # symbols and lengths are the kernel's to shrink: nothing else reads them
         merged_count, delta_step, delta_key, delta_value = replay_kernel(
-            symbols, starts, lengths.copy(), counts, np.ascontiguousarray(table), unique_keys,
+            symbols, starts, lengths, counts, np.ascontiguousarray(table), unique_keys,
             first_steps.astype(np.int64))
     return PairTrace(
         name=name, merges=table, merged_count=merged_count, initial_keys=initial_keys,

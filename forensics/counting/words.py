@@ -3,9 +3,12 @@
 What it does: streams documents from any supported shard (txt, jsonl, gz, zst, parquet), cuts plain
 text into blocks where no word can straddle a cut, pre-tokenizes batches of a few MB on all cores (at most
 two batches per worker in flight) and counts unique words with 64-bit counts. Memory grows with the number
-of unique words, not with the sample: a 974 MiB JSONL category (230 million words, 1.84 million unique)
-counted and replayed over 30,000 merges in one process peaks at 1.15 GiB, 0.1 GiB of it the interpreter
-and its libraries: about 570 bytes per unique word, most of it at the replay's start.
+of unique words, not with the sample: a 1 GiB text category (source code and documentation, 271 million
+words, 1.46 million unique) counted and replayed over GPT-2's first 30,000 merges in one process peaked at
+696-769 MB in four runs (1,334-1,383 MB before the word table's hand-over, the symbol encoding, the initial
+pair counts and the replay index were made leaner), 233 MB of it the interpreter, numba and the tokenizer:
+330-370 bytes per unique word. The peak is in the replay (its index and per-step changes); counting's
+own is about 660 MB (``benchmarks/bench_replay.py --category-mib 1024``).
 
 What it leaves out: merging (see :mod:`forensics.counting.replay`).
 
@@ -32,6 +35,7 @@ from forensics.corpus.readers import Document, ReadStats, iter_documents
 
 BATCH_CHARS = 4 << 20  # characters handed to a worker at a time
 FAST_BATCH_CHARS = 2 << 20  # the fast scanner's batches: fewer merges, yet both threads busy to the end
+TRIM_EVERY = 32  # fast batches between two calls of _release_freed_memory
 
 
 @dataclass
@@ -127,17 +131,58 @@ def _fast_supported(pretokenizer: PreTokenizer) -> bool:
 
 
 def _count_fast(docs: Iterable[Document], pretokenizer: PreTokenizer, workers: int,
-                progress) -> tuple[list[str], list[int]]:
-    """Count with the compiled scanner: threads scan batches (no GIL held), this thread merges them in order."""
+                progress) -> tuple[list[str], np.ndarray]:
+    """Count with the compiled scanner: threads scan batches (no GIL held), this thread merges them in order.
+    Words come back sorted by code point, as ``sorted`` orders them."""
     from concurrent.futures import ThreadPoolExecutor
 
     from forensics.counting.fast_words import WordTable, scan
 
     table = WordTable()
+    added = 0
+
+    def add(scanned) -> None:
+        nonlocal added
+        table.add(scanned)
+        added += 1
+        if added % TRIM_EVERY == 0:
+            _release_freed_memory()
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         _in_order(pool, functools.partial(scan, pretokenizer=pretokenizer), _batches(docs, FAST_BATCH_CHARS),
-                  workers=workers, add=table.add, progress=progress)
-    return table.result()
+                  workers=workers, add=add, progress=progress)
+    _release_freed_memory()
+    counted = table.take(order="code points")
+    _release_freed_memory()
+    return counted
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim():
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+def _release_freed_memory() -> None:
+    """Hand memory that glibc's allocator keeps after it is freed back to the system (elsewhere: nothing).
+
+    glibc serves blocks of up to 32 MB from its heaps (one per thread that allocates, as the scanning
+    threads do) and keeps them when freed: after a 1 GiB category had been counted (1.46 million unique
+    words), 244 of the 678 MB resident were such blocks, and the replay would have started on top of them.
+    Trimming every ``TRIM_EVERY`` batches as well lowered the counting's own peak from 765 to 656 MB.
+
+    >>> _release_freed_memory()
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _in_order(pool, fn, batches: Iterable[list[str]], *, workers: int, add, progress) -> None:
@@ -205,20 +250,14 @@ def count_words(inputs: Sequence[str | os.PathLike] | str | os.PathLike, *,
     stats = ReadStats()
     docs = iter_documents(paths, text_key=text_key, stats=stats, whole_text_files=False)
     workers = workers or os.cpu_count() or 1
+    # words sorted by code point: deterministic whatever the batches and workers
     if fast and _fast_supported(pretokenizer):
-        found, numbers = _count_fast(docs, pretokenizer, workers, progress)
-        counted = np.array(numbers, dtype=np.int64)
-        del numbers
+        words, counts = _count_fast(docs, pretokenizer, workers, progress)
     else:
         total = _count_reference(docs, pretokenizer, workers, progress)
-        found = list(total)
-        counted = np.fromiter(total.values(), dtype=np.int64, count=len(total))
+        words = sorted(total)
+        counts = np.fromiter(map(total.__getitem__, words), dtype=np.int64, count=len(words))
         del total
-    # sorted by code point (deterministic whatever the batches and workers), without a second table of words
-    order = sorted(range(len(found)), key=found.__getitem__)
-    words = [found[i] for i in order]
-    counts = counted[np.array(order, dtype=np.int64)] if order else counted
-    del found, order
     return WordCounts(words=words, counts=counts, bytes=stats.bytes, documents=stats.documents,
                       invalid_utf8_sequences=stats.invalid_utf8_sequences,
                       documents_with_invalid_utf8=stats.documents_with_invalid_utf8, problems=stats.problems,
