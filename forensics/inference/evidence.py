@@ -8,9 +8,10 @@
   the first merges' counts are large, so a low ``fit_early`` means the category text is unlike the
   training text (other sources, other domains), that categories of the training data are missing, or
   that the merges were not learned by BPE on one mixture. In controlled trials at 0.5-2 MB per category
-  (benchmarks/results/inference.md) ``fit_early`` was 0.67-0.94 (median 0.90) with count text from the
-  training sources, and 0.41-0.76 with count text from other sources or with two of ten training
-  categories left out of the candidates.
+  (benchmarks/results/inference.md) ``fit_early`` was 0.46-0.92 (median 0.78, 43 trials) with count text
+  from the training sources, and 0.39-0.82 (median 0.66, 15 trials) with count text from other sources or
+  with two of ten training categories left out of the candidates: a weak signal inside that range, a
+  strong one below it (real audits measure 0.00-0.33).
 * ``thin_spread``: what the ``trimmed`` estimator removed (categories under ``min_share``, their total).
 * ``similar_groups``: kept categories whose merged pairs occur at nearly the same rates (cosine similarity
   of their merged-pair counts over the window >= ``SIMILAR``), joined into groups: close relatives (pt and
@@ -156,8 +157,8 @@ def evidence_warnings(report: dict, *, thin_spread: float = 0.0, dropped: list[s
                    f"(7% with 0.85 MB; 0.3% with the sparse estimator); build larger sets (forensics categories build --mb-per-category 5 or more)")
     if report["fit_early"] < LOW_FIT_EARLY:
         out.append(f"under the estimated mixture the first merges' pairs reach only {report['fit_early']:.2f} of "
-                   f"their strongest competitor's count (median; 0.67-0.94 in controlled trials with count text "
-                   f"from the training sources, 0.41-0.76 with text from other sources or training categories "
+                   f"their strongest competitor's count (median; 0.46-0.92 in controlled trials with count text "
+                   f"from the training sources, 0.39-0.82 with text from other sources or training categories "
                    f"missing): the category text looks unlike the tokenizer's training text, categories are "
                    f"missing, or these merges were not learned by BPE on one mixture; treat the shares as a rough "
                    f"ordering, and add candidates and text from the kind of sources the tokenizer was trained on")
