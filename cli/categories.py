@@ -200,15 +200,13 @@ def quality(name: str, sample_bytes: int, vocab_size: int, as_json: bool, output
     from forensics.corpus.quality import quality_report
 
     report = quality_report(name, sample_bytes=sample_bytes, vocab_size=vocab_size)
-    if as_json or output:
-        from cli.common import emit_json
+    from cli.common import emit_result
 
-        rows = [{**vars(c), "own_is_best": c.own_is_best} for c in report.categories]
-        emit_json({"provenance": command_provenance(parameters={"set": name, "sample_bytes": sample_bytes,
-                                                        "vocab_size": vocab_size}),
-                   "set": report.set_name, "own_best_share": report.own_best_share, "categories": rows}, output)
-        if not as_json:
-            click.echo(f"wrote {output}")
+    rows = [{**vars(c), "own_is_best": c.own_is_best} for c in report.categories]
+    if not emit_result({"provenance": command_provenance(parameters={"set": name, "sample_bytes": sample_bytes,
+                                                                     "vocab_size": vocab_size}),
+                        "set": report.set_name, "own_best_share": report.own_best_share, "categories": rows},
+                       as_json=as_json, output=output):
         return
     from rich.table import Table
 

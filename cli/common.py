@@ -6,7 +6,7 @@ The conventions (new commands keep them; ``tests/test_cli_errors.py`` holds ever
 - Bad input: one line ``error: <file>: <problem>; <what to do>`` on stderr, exit code 2, nothing written.
   Ctrl-C: one line, exit code 130; long jobs keep what finished and resume.
 - ``--json`` prints the JSON result (with its ``provenance``) on stdout; ``-o/--output FILE`` writes it
-  to a file atomically. A command whose main output is a directory takes ``--out DIR`` (``scan`` also
+  to a file atomically; given both, both happen; without ``--json`` the table prints (:func:`emit_result`). A command whose main output is a directory takes ``--out DIR`` (``scan`` also
   answers to its older ``-o/--output``); ``suggest-runs``, whose main output is a CSV, writes the CSV
   with ``-o`` and its JSON with ``--json FILE``; ``recommend cpt`` writes its JSON with ``--json FILE``
   (``-`` for stdout); ``profiles build`` writes its ``.npz`` with ``-o``.
@@ -61,6 +61,16 @@ def emit_json(obj: Any, output: str | None = None) -> None:
         write_json(output, obj)
     else:
         click.echo(to_json(obj))
+
+
+def emit_result(obj: Any, *, as_json: bool, output: str | None) -> bool:
+    """The one rule for a command's JSON result: ``-o FILE`` writes it there (atomically), ``--json`` prints
+    it on stdout (both may be given); True when neither printed it, so the caller shows its table."""
+    if output:
+        emit_json(obj, output)
+    if as_json:
+        emit_json(obj)
+    return not as_json
 
 
 def console():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.common import console, emit_json, json_output_options
+from cli.common import console, emit_result, json_output_options
 
 
 @click.command("compare")
@@ -28,10 +28,8 @@ def command(a, b, as_json, output):
     data = asdict(result)
     data["provenance"] = command_provenance(parameters={"a": a, "b": b},
                                     inputs={a: file_sha256(result.a_source), b: file_sha256(result.b_source)})
-    if as_json or output:
-        emit_json(data, output)
-        if not output:
-            return
+    if not emit_result(data, as_json=as_json, output=output):
+        return
     from rich.table import Table
 
     table = Table(show_header=True, title=result.summary, title_justify="left")

@@ -49,7 +49,7 @@ def command(paths, tokenizer, pretokenizer, device, top_k, fmt, text_key, thread
     from forensics.counting.pairs import count_pairs, load_pair_tokenizer, resolve_backend, token_text
     from forensics.errors import ForensicsError
 
-    from cli.common import console, emit_json
+    from cli.common import console, emit_result
 
     if batch_mb < 1:
         raise ForensicsError(f"--batch-mb must be at least 1 (MiB), got {batch_mb}")
@@ -94,10 +94,7 @@ def command(paths, tokenizer, pretokenizer, device, top_k, fmt, text_key, thread
             inputs=inputs | ({str(tokenizer): file_sha256(tokenizer)} if tokenizer else {}),
         ),
     }
-    if output:
-        emit_json(record, output)
-    if as_json:
-        emit_json(record)
+    if not emit_result(record, as_json=as_json, output=output):
         return
     from rich.table import Table
 

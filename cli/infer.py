@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from cli.common import (
-    array_job_options, backend_options, categories_option, console, emit_json, json_output_options, plot_option,
-    pretokenizer_option,
+    array_job_options, backend_options, categories_option, console, emit_json, emit_result, json_output_options,
+    plot_option, pretokenizer_option,
 )
 
 
@@ -86,17 +86,13 @@ def command(tokenizer, categories, merges, start, split, method, min_share, drop
                                                            if k != "tokenizer"}})
     if plot:
         _plot(estimate, plot)
-    if as_json or output:
-        emit_json(result, output)
-        if not output:
-            return
-    _show(estimate)
+    if emit_result(result, as_json=as_json, output=output):
+        _show(estimate)
 
 
 def _count_rank(tok, sets, *, merges, start, split, workers, backend, address, rank, world_size, cache,
                 as_json) -> None:
     """One rank of an array job: count its share of the categories into the cache (what the final run reads)."""
-    from cli.common import emit_json
     from forensics.counting.categories import count_categories, summary_table
     from forensics.errors import ForensicsError
 

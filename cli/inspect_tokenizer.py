@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.common import console, emit_json, json_output_options, pretokenizer_option
+from cli.common import console, emit_result, json_output_options, pretokenizer_option
 
 
 @click.command("inspect")
@@ -33,11 +33,8 @@ def command(tokenizer, as_json, output, fmt, pretokenizer, top):
     result["provenance"] = command_provenance(parameters={"tokenizer": tokenizer, "format": fmt,
                                                                       "pretokenizer": pretokenizer, "top": top},
                                       inputs={tokenizer: file_sha256(report.source)})
-    if as_json or output:
-        emit_json(result, output)
-        if not output:
-            return
-    _show(report)
+    if emit_result(result, as_json=as_json, output=output):
+        _show(report)
 
 
 def _show(report) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from cli.common import console, emit_json, json_output_options
+from cli.common import console, emit_result, json_output_options
 
 
 def _budget(value: str | None) -> float | None:
@@ -37,8 +37,7 @@ def _emit(result: Any, *, command: str, parameters: dict, inputs: dict[str, str]
 
     payload = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else dict(result)
     payload["provenance"] = command_provenance(parameters=parameters, inputs=inputs, seed=seed)
-    if as_json or output:
-        emit_json(payload, output)
+    emit_result(payload, as_json=as_json, output=output)
     return payload
 
 

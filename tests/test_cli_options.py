@@ -111,3 +111,23 @@ def test_defaults_as_before():
 
 def test_common_doctests():
     assert doctest.testmod(common).failed == 0
+
+
+def test_json_and_output_follow_one_rule(tmp_path):
+    """-o FILE writes the JSON, --json prints it, both do both, and without --json the table prints."""
+    import json as json_module
+
+    from click.testing import CliRunner
+
+    from cli.main import group
+
+    runner = CliRunner()
+    tok = "fixtures/tokenizers/gpt2/vocab.bpe.gz"
+    out = tmp_path / "a.json"
+    both = runner.invoke(group, ["inspect", tok, "--json", "-o", str(out)])
+    assert both.exit_code == 0, both.output
+    assert json_module.loads(both.output) == json_module.loads(out.read_text())
+    out.unlink()
+    file_only = runner.invoke(group, ["inspect", tok, "-o", str(out)])
+    assert file_only.exit_code == 0 and out.is_file() and not file_only.output.lstrip().startswith("{")
+    assert json_module.loads(out.read_text())["provenance"]["command"] == "inspect"
