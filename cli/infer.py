@@ -128,8 +128,9 @@ def _show(estimate) -> None:
     table.add_column("pair mass", justify="right")
     table.add_column("token classif.", justify="right")
     baseline = estimate.baselines["token_classification"]
-    zero = [name for name, share in estimate.shares.items()
-            if share == 0 and not (estimate.intervals and estimate.intervals[name][1] > 0)]
+    raw = d.get("bootstrap_percentile_intervals") or {}
+    zero = [name for name, share in estimate.shares.items()   # zero here and in every bootstrap replicate
+            if share == 0 and not (raw and raw[name][1] > 0)]
     for name, share in sorted(estimate.shares.items(), key=lambda item: -item[1]):
         if name in zero and len(zero) > 1:
             continue
@@ -140,7 +141,8 @@ def _show(estimate) -> None:
         row += [f"{estimate.pair_shares[name]:.2%}", f"{baseline[name]:.2%}"]
         table.add_row(*row)
     if len(zero) > 1:   # every category is in the JSON; the table folds the zeros into one row
-        row = [f"{len(zero)} others", "0"] + (["0"] if estimate.intervals else []) + [
+        widest = max(estimate.intervals[name][1] for name in zero) if estimate.intervals else 0.0
+        row = [f"{len(zero)} others", "0"] + ([f"each 0 - {widest:.2%}"] if estimate.intervals else []) + [
             "0", f"{sum(baseline[name] for name in zero):.2%}"]
         table.add_row(*row, style="dim")
     out = console()
