@@ -126,7 +126,8 @@ def check_output_directory(path: str | os.PathLike, *, what: str = "output direc
 def output_directory(path: str | os.PathLike, *, what: str = "output directory") -> Path:
     """Create ``path`` (and its parents) for writing, or fail with one line that says why.
 
-    >>> output_directory("/tmp/forensics-doctest-out").is_dir()
+    >>> import os, tempfile
+    >>> output_directory(os.path.join(tempfile.mkdtemp(), "out", "deeper")).is_dir()
     True
     """
     from forensics.errors import input_error
@@ -150,7 +151,8 @@ class DirectoryLock:
     one array job write one directory together; they shut out a single-process run, not each other).
     The operating system releases the lock when the process ends, however it ends.
 
-    >>> with DirectoryLock("/tmp/forensics-doctest-out", name=".scan.lock"): pass
+    >>> import tempfile
+    >>> with DirectoryLock(tempfile.mkdtemp(), name=".scan.lock"): pass
     """
 
     def __init__(self, directory: str | os.PathLike, *, name: str = ".lock", shared: bool = False,
