@@ -40,12 +40,12 @@ import os
 import platform
 import random
 import shutil
-import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+from _measure import run_measured
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -226,22 +226,6 @@ def built_unique(folder: str) -> dict:
 
 # --- running and measuring a stage ------------------------------------------------------------------------
 
-def _tree_rss_kb(pid: int) -> int:
-    """Resident KiB of ``pid`` and all its descendants now (0 once gone); shared pages count once per process."""
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            with open(f"/proc/{current}/status") as status:
-                total += next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
-                    todo.extend(int(child) for child in children.read().split())
-        except (OSError, ValueError):
-            continue  # exited meanwhile
-    return total
-
-
 def forensics_command() -> list[str]:
     """The `forensics` console script of this interpreter's environment (else ``python -m cli.main``)."""
     script = Path(sys.executable).parent / "forensics"
@@ -255,30 +239,14 @@ def run_stage(name: str, args: list[str], *, env: dict[str, str], logs: Path) ->
     command = forensics_command() + args
     print(f"  {name}: {' '.join(args)}", flush=True)
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        started = time.perf_counter()
-        child = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=ROOT)
-        done = threading.Event()
-        peak = [0]
-
-        def sample() -> None:  # never poll(): the main thread reaps the child with wait4
-            while not done.is_set():
-                peak[0] = max(peak[0], _tree_rss_kb(child.pid))
-                done.wait(0.1)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - started
-        done.set()
-        sampler.join()
-        child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode:
-        raise SystemExit(f"{name} failed ({child.returncode}): {' '.join(command)}\n"
+        run = run_measured(command, interval=0.1, stdout=out, stderr=err, env=env, cwd=ROOT)
+    if run.returncode:
+        raise SystemExit(f"{name} failed ({run.returncode}): {' '.join(command)}\n"
                          + err_path.read_text(errors="replace")[-4000:])
-    result = {"command": "forensics " + " ".join(args), "seconds": round(wall, 3),
-              "peak_tree_mb": round(peak[0] / 1024, 1), "peak_process_mb": round(usage.ru_maxrss / 1024, 1),
-              "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3)}
-    print(f"    {wall:.1f} s, peak {result['peak_tree_mb']:.0f} MB (tree), {result['peak_process_mb']:.0f} MB "
+    result = {"command": "forensics " + " ".join(args), "seconds": round(run.wall_seconds, 3),
+              "peak_tree_mb": round(run.tree_peak_kb / 1024, 1), "peak_process_mb": round(run.process_peak_kb / 1024, 1),
+              "cpu_seconds": round(run.cpu_seconds, 3)}
+    print(f"    {run.wall_seconds:.1f} s, peak {result['peak_tree_mb']:.0f} MB (tree), {result['peak_process_mb']:.0f} MB "
           f"(largest process)", flush=True)
     return {**result, "stdout": out_path.read_text()}
 

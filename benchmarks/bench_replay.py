@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import sysconfig
 import time
@@ -113,47 +112,18 @@ def measure(kind: str, text: Path, merges: int, tokenizer: Path) -> dict:
     ``tree_peak_mb`` (the most resident memory of the process and its descendants together, sampled
     every 20 ms; the child's own ``peak_mb`` is exact for itself)."""
     import tempfile
-    import threading
+
+    from _measure import run_measured
 
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
-        started = time.perf_counter()
-        child = subprocess.Popen([sys.executable, __file__, "--child", kind, str(text), str(merges), str(tokenizer)],
-                                 stdout=stdout, stderr=stderr, text=True)
-        peak = [0]
-
-        def sample() -> None:
-            while child.poll() is None:
-                peak[0] = max(peak[0], _tree_rss_kb(child.pid))
-                time.sleep(0.02)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        child.wait()
-        wall = time.perf_counter() - started
-        sampler.join()
+        run = run_measured([sys.executable, __file__, "--child", kind, str(text), str(merges), str(tokenizer)],
+                           interval=0.02, stdout=stdout, stderr=stderr, text=True)
         stdout.seek(0)
         stderr.seek(0)
-        if child.returncode:
+        if run.returncode:
             raise SystemExit(stderr.read())
         result = json.loads(stdout.read().strip().splitlines()[-1])
-    return {**result, "wall_seconds": wall, "tree_peak_mb": peak[0] / 1024}
-
-
-def _tree_rss_kb(pid: int) -> int:
-    """Resident KiB of ``pid`` and all its descendants now (0 once gone)."""
-    total = 0
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            with open(f"/proc/{current}/status") as status:
-                total += next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
-                    todo.extend(int(child) for child in children.read().split())
-        except (OSError, ValueError):
-            continue  # exited meanwhile
-    return total
+    return {**result, "wall_seconds": run.wall_seconds, "tree_peak_mb": run.tree_peak_kb / 1024}
 
 
 def prefix(text: Path, size: int) -> Path:

@@ -138,8 +138,8 @@ def _cached(key: str, build):
 def token_counter(path: str | None):
     """A function from a list of texts to their token counts, or None without a tokenizer.
 
-    A ``tokenizer.json`` goes through HF ``tokenizers`` (fast); any other tokenizer file through
-    :func:`forensics.load_tokenizer` (the exact pure-Python encoder; slow).
+    Any tokenizer file, through :func:`forensics.counting.pair_tokenizers.load_pair_tokenizer` (HF
+    ``tokenizers`` where it reads the file, fast; the project's exact BPE model otherwise).
 
     >>> token_counter(None) is None
     True
@@ -148,15 +148,10 @@ def token_counter(path: str | None):
         return None
 
     def build():
-        from forensics.counting.pairs import encode_texts, load_pair_tokenizer
+        from forensics.counting.pair_tokenizers import encode_texts, load_pair_tokenizer
 
-        if path.endswith(".json"):
-            tok = load_pair_tokenizer(path)
-            return lambda texts: [len(ids) for ids in encode_texts(tok, texts)]
-        from forensics.bpe.formats import load_tokenizer
-
-        slow = load_tokenizer(path)
-        return lambda texts: [len(slow.encode(t)) for t in texts]
+        tok = load_pair_tokenizer(path)
+        return lambda texts: [len(ids) for ids in encode_texts(tok, texts)]
 
     return _cached(f"tokenizer:{path}", build)
 

@@ -100,12 +100,14 @@ def similarity(program: MixtureProgram) -> np.ndarray:
     return unit.T @ unit
 
 
-def similar_groups(program: MixtureProgram, alpha: np.ndarray, *, threshold: float = SIMILAR) -> list[list[int]]:
+def similar_groups(program: MixtureProgram, alpha: np.ndarray, *, threshold: float = SIMILAR,
+                   sim: np.ndarray | None = None) -> list[list[int]]:
     """Groups (connected components, two or more) of the categories with weight in ``alpha`` whose pairwise
-    :func:`similarity` reaches ``threshold``; indices into ``program.names``, largest weight first."""
+    :func:`similarity` (``sim``, when the caller has it) reaches ``threshold``; indices into
+    ``program.names``, largest weight first."""
     alpha = np.asarray(alpha, dtype=np.float64)
     kept = [int(i) for i in np.argsort(-alpha) if alpha[i] > 0]
-    close = similarity(program) >= threshold
+    close = (similarity(program) if sim is None else sim) >= threshold
     parent = {i: i for i in kept}
 
     def root(i: int) -> int:
@@ -129,7 +131,7 @@ def evidence(program: MixtureProgram, alpha: np.ndarray) -> dict:
     sim = similarity(program)
     groups = [{"categories": [program.names[i] for i in members],
                "similarity": float(min(sim[a, b] for a in members for b in members if a != b))}
-              for members in similar_groups(program, alpha)]
+              for members in similar_groups(program, alpha, sim=sim)]
     return {"merges_with_evidence": float(program.active.sum() / max(program.num_steps, 1)),
             "fit_early": float(np.median(ratio[:EARLY_STEPS])) if len(ratio) else 0.0,
             "fit": float(np.median(ratio)) if len(ratio) else 0.0,
