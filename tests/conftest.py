@@ -33,6 +33,22 @@ def large_tokenizer(name: str) -> Path:
     return path
 
 
+NINE_LANGS = ["de", "en", "fr", "ja", "ru", "es"]
+NINE_CODE = ["c", "python", "go"]
+
+
+@pytest.fixture(scope="session")
+def nine_profiles():
+    """Profiles of nine bundled categories (train split: NINE_LANGS and NINE_CODE), built once per session
+    for the scan and composition tests."""
+    from forensics.composition.profiles import build_profiles
+    from forensics.corpus.categories import load_categories
+
+    sets = [load_categories("languages", split="train", categories=NINE_LANGS),
+            load_categories("code", split="train", categories=NINE_CODE)]
+    return build_profiles(sets, bits=16)
+
+
 @pytest.fixture(scope="session")
 def gpt2_hf_json(tmp_path_factory) -> Path:
     """GPT-2 as an HF tokenizer.json, written by HF tokenizers itself from the real vocab.bpe/encoder.json."""

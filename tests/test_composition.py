@@ -22,16 +22,14 @@ from forensics.corpus.categories import load_categories
 from forensics.corpus.readers import ReadStats
 from forensics.errors import ForensicsError
 
-LANGS = ["de", "en", "fr", "ja", "ru", "es"]
-CODE = ["c", "python", "go"]
+from conftest import NINE_CODE as CODE
+from conftest import NINE_LANGS as LANGS
 
 
 @pytest.fixture(scope="session")
-def small_profiles() -> Profiles:
-    """Profiles of nine bundled categories (train split), small enough to build in a few seconds."""
-    sets = [load_categories("languages", split="train", categories=LANGS),
-            load_categories("code", split="train", categories=CODE)]
-    return build_profiles(sets, bits=16)
+def small_profiles(nine_profiles) -> Profiles:
+    """Profiles of nine bundled categories (train split; the session's, shared with the scan tests)."""
+    return nine_profiles
 
 
 def _random_docs(rng, n=20):

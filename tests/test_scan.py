@@ -15,7 +15,7 @@ from forensics.composition import scan as scan_module
 from forensics.composition.classify import classify_texts
 from forensics.composition.results import merge_scan
 from forensics.composition.mixture import DIRECTION_SCALE, estimate_mixture
-from forensics.composition.profiles import Profiles, build_profiles
+from forensics.composition.profiles import Profiles
 from forensics.composition.scan import scan_corpus
 from forensics.composition.synthetic import write_synthetic_corpus
 from forensics.corpus.categories import load_categories
@@ -23,15 +23,13 @@ from forensics.corpus.readers import iter_documents
 from forensics.counting.pairs import count_pairs
 from forensics.errors import ForensicsError
 
-LANGS = ["de", "en", "fr", "ja", "ru", "es"]
-CODE = ["c", "python", "go"]
+from conftest import NINE_CODE as CODE
+from conftest import NINE_LANGS as LANGS
 
 
 @pytest.fixture(scope="module")
-def profiles():
-    sets = [load_categories("languages", split="train", categories=LANGS),
-            load_categories("code", split="train", categories=CODE)]
-    return build_profiles(sets, bits=16)
+def profiles(nine_profiles):
+    return nine_profiles
 
 
 @pytest.fixture(scope="module")
