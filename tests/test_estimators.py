@@ -117,6 +117,28 @@ def test_warm_resolves_equal_fresh_solves(setup, solver):
     assert np.isclose(back.objective, first.objective, rtol=1e-5, atol=1e-3)
 
 
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_stop_above_refuses_exactly_when_the_optimum_exceeds_the_bound(setup, solver):
+    """A solve told to stop above a bound stops early only when the full optimum does exceed it (HiGHS within
+    its dual simplex, any solver between rounds), and never changes an optimum under the bound."""
+    from forensics.inference.solve import ProgramSolver, SolveOptions
+
+    program = setup["noisy" if solver == "highs" else "noisy_short"]
+    session = ProgramSolver(program, SolveOptions(solver=solver))
+    first = session.solve()
+    largest = int(np.argmax(first.alpha))
+    without = np.arange(program.num_categories) != largest
+    truth = solve_program(program, SolveOptions(solver=solver), allowed=without)
+    assert truth.objective > first.objective * 1.02               # the data needs its largest category
+    stopped = session.solve(without, stop_above=first.objective * 1.02)
+    assert stopped.status == "above bound"
+    assert first.objective * 1.02 < stopped.objective <= truth.objective * (1 + 1e-6)
+    under = session.solve(without, stop_above=truth.objective * 1.5)
+    assert under.status == "optimal" and np.isclose(under.objective, truth.objective, rtol=1e-5)
+    back = session.solve(stop_above=first.objective * 1.5)
+    assert back.status == "optimal" and np.isclose(back.objective, first.objective, rtol=1e-5)
+
+
 def test_sparse_removes_only_categories_that_explain_almost_nothing(setup):
     program = setup["noisy"]
     result = estimate(program, method="sparse", drop_share=0.03, drop_cost=0.02)

@@ -44,6 +44,7 @@ class LPState:
     dual: np.ndarray         # row duals
     status: str
     iterations: int
+    objective: float = float("nan")   # the solver's objective value (stopped at objective_bound: a lower bound)
 
 
 class HighsBackend:
@@ -68,6 +69,7 @@ class HighsBackend:
             self.h.setOptionValue("time_limit", float(time_limit))
         self.num_cols = 0
         self.num_rows = 0
+        self._objective_bound = INF
 
     def add_columns(self, costs: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
         count = len(costs)
@@ -101,13 +103,19 @@ class HighsBackend:
         cols = np.asarray(cols, dtype=np.int32)
         self.h.changeColsBounds(len(cols), cols, np.zeros(len(cols)), np.asarray(upper, dtype=np.float64))
 
-    def solve(self) -> LPState:
+    def solve(self, *, objective_bound: float | None = None) -> LPState:
+        """Solve from the current basis; ``objective_bound``: the dual simplex stops
+        once its objective, a lower bound on the optimum, exceeds it (status "Bound on objective reached")."""
+        bound = INF if objective_bound is None else float(objective_bound)
+        if bound != self._objective_bound:
+            self.h.setOptionValue("objective_bound", bound)
+            self._objective_bound = bound
         self.h.run()
         status = self.h.modelStatusToString(self.h.getModelStatus())
         solution = self.h.getSolution()
         info = self.h.getInfo()
         return LPState(np.array(solution.col_value), np.array(solution.row_value), np.array(solution.row_dual),
-                       status, int(info.simplex_iteration_count))
+                       status, int(info.simplex_iteration_count), float(info.objective_function_value))
 
 
 class PulpBackend:
@@ -160,7 +168,8 @@ class PulpBackend:
             self.lower[int(col)] = 0.0
             self.upper[int(col)] = float(value)
 
-    def solve(self) -> LPState:
+    def solve(self, *, objective_bound: float | None = None) -> LPState:
+        """Solve the rebuilt model (``objective_bound`` is not passed on: the caller checks the optimum)."""
         import warnings
 
         with warnings.catch_warnings():

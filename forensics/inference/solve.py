@@ -223,8 +223,16 @@ class ProgramSolver:
         self.rounds_done = 0
         self.allowed = np.ones(n, dtype=bool)
 
-    def solve(self, allowed: np.ndarray | None = None, *, progress=None) -> LPSolution:
-        """Optimal LP1_T with the weights of categories outside ``allowed`` fixed at zero (None: all allowed)."""
+    def solve(self, allowed: np.ndarray | None = None, *, progress=None, stop_above: float | None = None
+              ) -> LPSolution:
+        """Optimal LP1_T with the weights of categories outside ``allowed`` fixed at zero (None: all allowed).
+
+        ``stop_above``: give up as soon as the optimum is known to exceed it, with status ``"above bound"``
+        and ``objective`` the lower bound that proved it. Every round's program holds a subset of the full
+        program's rows, so its optimum is a lower bound on the full optimum; HiGHS also stops its dual
+        simplex once the dual objective (a lower bound on that round's optimum) passes the bound. The
+        ``sparse`` estimator refuses a removal this way without solving it to the end.
+        """
         program, options, lp, tree = self.program, self.options, self.lp, self.tree
         n = program.num_categories
         allowed = np.ones(n, dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)
@@ -247,8 +255,12 @@ class ProgramSolver:
         max_violation = INF
         for round_number in range(1, options.max_rounds + 1):
             t0 = time.perf_counter()
-            state = lp.solve()
+            state = lp.solve(objective_bound=stop_above)
             solve_seconds += time.perf_counter() - t0
+            if state.status == "Bound on objective reached":      # HiGHS stopped at objective_bound
+                history.append({"round": round_number, "objective": state.objective, "violated_segments": -1,
+                                "rows": lp.num_rows, "iterations": state.iterations})
+                return self._above_bound(state, state.objective, history, started, solve_seconds, scan_seconds)
             if state.status not in ("Optimal", "Time limit reached"):
                 raise ForensicsError(f"the linear program could not be solved ({state.status}); "
                                      f"try another --solver or fewer --merges")
@@ -271,6 +283,8 @@ class ProgramSolver:
                 progress(round_number, objective, len(violated), lp.num_rows)
             if not len(violated) or state.status == "Time limit reached":
                 break
+            if stop_above is not None and objective > stop_above:
+                return self._above_bound(state, objective, history, started, solve_seconds, scan_seconds)
             if len(violated) > options.max_rows_per_round:
                 top = np.argpartition(-violation[violated], options.max_rows_per_round)[:options.max_rows_per_round]
                 violated = violated[top]
@@ -322,6 +336,23 @@ class ProgramSolver:
             solve_seconds=solve_seconds, scan_seconds=scan_seconds, seconds=time.perf_counter() - started,
             max_violation=max(max_violation, 0.0), history=history,
         )
+
+
+    def _above_bound(self, state, bound: float, history: list[dict], started: float, solve_seconds: float,
+                     scan_seconds: float) -> LPSolution:
+        """What :meth:`solve` returns when it stopped because the optimum exceeds ``stop_above``."""
+        program, lp = self.program, self.lp
+        alpha = np.clip(state.x[self.col_alpha], 0, None)
+        alpha = alpha / alpha.sum() if alpha.sum() > 0 else alpha
+        return LPSolution(
+            alpha=alpha, objective=float(bound), status="above bound", rounds=len(history),
+            rows_added=self.rows_added, rows_pruned=self.rows_pruned, final_rows=lp.num_rows - self.fixed_rows,
+            tree_rows=self.tree_rows, pair_columns=int((self.col_vp >= 0).sum()),
+            steps_used=int(program.active.sum()), steps_unseen=int((~program.active).sum()),
+            segments=len(program.segment_first),
+            represented_rows=int((program.segment_last - program.segment_first + 1).sum()),
+            solve_seconds=solve_seconds, scan_seconds=scan_seconds, seconds=time.perf_counter() - started,
+            max_violation=INF, history=history)
 
 
 def _worst_piece(first: int, last: int, tree: _Tree, weights: np.ndarray) -> int:
