@@ -13,6 +13,12 @@ the mass on absent candidates, as controlled.py does, so estimators are compared
 
 Methods as in controlled.py: ``lp``, ``trimmed[:MIN_SHARE]``, ``sparse[:DROP_SHARE[:DROP_COST]]``,
 ``weighted[:SHIFT]``.
+
+``--min-raw-count K`` is a variant measured and not kept (stop 25, in results/inference.md): steps whose merged
+pair has fewer than K raw counts in every category's sample carry no constraint (made inactive, as steps unseen
+in every sample already are); K = 0 (the default) is the program as counted.
+
+    python benchmarks/compare_estimators.py /tmp/programs/size --methods lp --min-raw-count 10
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import platform
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +44,8 @@ def main() -> None:
     parser.add_argument("programs", type=Path, help="a --save-programs directory of controlled.py")
     parser.add_argument("--methods", nargs="+", default=["lp", "trimmed", "sparse"])
     parser.add_argument("--count-mb", type=float, help="only the trials counted at this size")
+    parser.add_argument("--min-raw-count", type=int, default=0,
+                        help="steps whose merged pair has fewer raw counts in every sample are made inactive")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
@@ -44,7 +53,7 @@ def main() -> None:
 
     from forensics import __version__
     from forensics.inference.estimators import estimate
-    from forensics.inference.program import pair_to_byte_shares
+    from forensics.inference.program import SCALE, pair_to_byte_shares
 
     files = sorted(args.programs.glob("trial-*.pkl"))
     trials = []
@@ -59,6 +68,9 @@ def main() -> None:
     rows = []
     for name, trial in trials:
         program, truth, absent = trial["program"], np.asarray(trial["truth"]), np.asarray(trial["absent"])
+        if args.min_raw_count:
+            best_raw = (program.merged * (program.total_pairs / SCALE)).max(axis=1)
+            program = replace(program, active=program.active & (best_raw >= args.min_raw_count))
         line = []
         for label, (method, kwargs) in methods.items():
             t0 = time.perf_counter()
@@ -91,7 +103,8 @@ def main() -> None:
         from forensics._results import file_sha256, provenance, write_json
 
         machine = f"{platform.machine()}, python {platform.python_version()}, forensics {__version__}"
-        parameters = {"programs": str(args.programs), "methods": args.methods, "count_mb": args.count_mb}
+        parameters = {"programs": str(args.programs), "methods": args.methods, "count_mb": args.count_mb,
+                      "min_raw_count": args.min_raw_count}
         write_json(args.out, {"machine": machine, "summary": summary, "trials": rows,
                               "provenance": provenance(command="benchmarks/compare_estimators.py",
                                                        parameters=parameters, seed=0,

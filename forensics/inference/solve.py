@@ -248,7 +248,6 @@ class ProgramSolver:
         fixed_rows = self.fixed_rows
         counts = program.segment_counts
         seg_first, seg_last, seg_pair = program.segment_first, program.segment_last, program.pair_index
-        represented = int((seg_last - seg_first + 1).sum())
         solve_seconds = scan_seconds = 0.0
         history: list[dict] = []
         state = None
@@ -260,7 +259,8 @@ class ProgramSolver:
             if state.status == "Bound on objective reached":      # HiGHS stopped at objective_bound
                 history.append({"round": round_number, "objective": state.objective, "violated_segments": -1,
                                 "rows": lp.num_rows, "iterations": state.iterations})
-                return self._above_bound(state, state.objective, history, started, solve_seconds, scan_seconds)
+                return self._solution(state, "above bound", state.objective, INF, history, started, solve_seconds,
+                                      scan_seconds)
             if state.status not in ("Optimal", "Time limit reached"):
                 raise ForensicsError(f"the linear program could not be solved ({state.status}); "
                                      f"try another --solver or fewer --merges")
@@ -284,7 +284,8 @@ class ProgramSolver:
             if not len(violated) or state.status == "Time limit reached":
                 break
             if stop_above is not None and objective > stop_above:
-                return self._above_bound(state, objective, history, started, solve_seconds, scan_seconds)
+                return self._solution(state, "above bound", objective, INF, history, started, solve_seconds,
+                                      scan_seconds)
             if len(violated) > options.max_rows_per_round:
                 top = np.argpartition(-violation[violated], options.max_rows_per_round)[:options.max_rows_per_round]
                 violated = violated[top]
@@ -322,37 +323,28 @@ class ProgramSolver:
                     self.generated = [g for i, g in enumerate(generated) if i not in dropped]
                     self.rows_pruned += len(drop)
         assert state is not None
-        alpha = np.clip(state.x[col_alpha], 0, None)
-        alpha = alpha / alpha.sum()
         v_t = np.where(col_vt >= 0, state.x[np.maximum(col_vt, 0)], 0.0)
         v_p = np.where(col_vp >= 0, state.x[np.maximum(col_vp, 0)], 0.0)
         status = "optimal" if max_violation <= options.tolerance else (
             "time limit" if state.status == "Time limit reached" else "round limit")
-        return LPSolution(
-            alpha=alpha, objective=float(step_costs @ v_t + pair_costs @ v_p), status=status, rounds=len(history),
-            rows_added=self.rows_added, rows_pruned=self.rows_pruned, final_rows=lp.num_rows - fixed_rows,
-            tree_rows=self.tree_rows, pair_columns=int((col_vp >= 0).sum()), steps_used=int(active.sum()),
-            steps_unseen=int((~active).sum()), segments=len(seg_first), represented_rows=represented,
-            solve_seconds=solve_seconds, scan_seconds=scan_seconds, seconds=time.perf_counter() - started,
-            max_violation=max(max_violation, 0.0), history=history,
-        )
+        return self._solution(state, status, float(step_costs @ v_t + pair_costs @ v_p), max(max_violation, 0.0),
+                              history, started, solve_seconds, scan_seconds)
 
-
-    def _above_bound(self, state, bound: float, history: list[dict], started: float, solve_seconds: float,
-                     scan_seconds: float) -> LPSolution:
-        """What :meth:`solve` returns when it stopped because the optimum exceeds ``stop_above``."""
+    def _solution(self, state, status: str, objective: float, max_violation: float, history: list[dict],
+                  started: float, solve_seconds: float, scan_seconds: float) -> LPSolution:
+        """The :class:`LPSolution` of a finished (or, with status ``"above bound"``, abandoned) solve."""
         program, lp = self.program, self.lp
         alpha = np.clip(state.x[self.col_alpha], 0, None)
         alpha = alpha / alpha.sum() if alpha.sum() > 0 else alpha
         return LPSolution(
-            alpha=alpha, objective=float(bound), status="above bound", rounds=len(history),
-            rows_added=self.rows_added, rows_pruned=self.rows_pruned, final_rows=lp.num_rows - self.fixed_rows,
-            tree_rows=self.tree_rows, pair_columns=int((self.col_vp >= 0).sum()),
-            steps_used=int(program.active.sum()), steps_unseen=int((~program.active).sum()),
-            segments=len(program.segment_first),
+            alpha=alpha, objective=objective, status=status, rounds=len(history), rows_added=self.rows_added,
+            rows_pruned=self.rows_pruned, final_rows=lp.num_rows - self.fixed_rows, tree_rows=self.tree_rows,
+            pair_columns=int((self.col_vp >= 0).sum()), steps_used=int(program.active.sum()),
+            steps_unseen=int((~program.active).sum()), segments=len(program.segment_first),
             represented_rows=int((program.segment_last - program.segment_first + 1).sum()),
             solve_seconds=solve_seconds, scan_seconds=scan_seconds, seconds=time.perf_counter() - started,
-            max_violation=INF, history=history)
+            max_violation=max_violation, history=history,
+        )
 
 
 def _worst_piece(first: int, last: int, tree: _Tree, weights: np.ndarray) -> int:
