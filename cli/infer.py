@@ -38,6 +38,10 @@ from cli.common import (
 @click.option("--confidence", type=float, default=0.9, show_default=True,
               help="Level of the intervals (calibrated at 0.9; other levels scale by the normal quantile).")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--group", "groups", multiple=True, metavar="NAME=MEMBERS",
+              help="Report the total of a group of categories, with an interval after --bootstrap (repeatable). "
+                   "MEMBERS, comma-separated, apply in order: a category, @KIND (every category of that kind: "
+                   "language, code, domain, other), * (all); a leading - removes. E.g. non-English=@language,-en.")
 @backend_options("categories are counted")
 @array_job_options("category", into="the cache ($FORENSICS_CACHE, shared by the ranks)",
                    then="a run without --rank/--world-size finds them counted and solves", optional=True)
@@ -46,7 +50,7 @@ from cli.common import (
 @json_output_options()
 @plot_option("the shares (with their intervals after --bootstrap)")
 def command(tokenizer, categories, merges, start, split, method, min_share, drop_share, drop_cost, solver, bootstrap,
-            confidence, seed, workers,
+            confidence, seed, groups, workers,
             backend, ray_address, rank, world_size, no_cache, pretokenizer, as_json, output, plot):
     """Estimate what share of TOKENIZER's training data came from each category.
 
@@ -59,6 +63,7 @@ def command(tokenizer, categories, merges, start, split, method, min_share, drop
     EXAMPLES
       forensics infer fixtures/tokenizers/gpt2/vocab.bpe.gz --categories languages --merges 3000
       forensics infer fixtures/tokenizers/gpt2/vocab.bpe.gz --categories languages,code
+      forensics infer o200k_base.tiktoken --categories languages,code --group non-English=@language,-en --bootstrap 10
       forensics infer llama3/tokenizer.json --start 100000 --merges 20000 --json
     """
     from forensics._results import file_sha256
@@ -68,7 +73,16 @@ def command(tokenizer, categories, merges, start, split, method, min_share, drop
 
     from cli.common import split_names
 
+    from forensics.errors import ForensicsError
+    from forensics.inference.groups import parse_group_option
+
     sets = split_names(categories) or ["languages"]
+    named: dict[str, list[str]] = {}
+    for text in groups:
+        name, members = parse_group_option(text)
+        if name in named:
+            raise ForensicsError(f"--group {name!r} is given twice; give each group one name")
+        named[name] = members
     tok = load_tokenizer(tokenizer, pretokenizer=pretokenizer)
     if rank is not None or world_size is not None:
         _count_rank(tok, sets, merges=merges, start=start, split=split, workers=workers, backend=backend,
@@ -76,7 +90,8 @@ def command(tokenizer, categories, merges, start, split, method, min_share, drop
         return
     estimate = infer_mixture(tok, sets, merges=merges or None, start=start, split=split, method=method,
                              min_share=min_share, drop_share=drop_share, drop_cost=drop_cost, solver=solver,
-                             bootstrap=bootstrap, confidence=confidence, seed=seed, workers=workers,
+                             bootstrap=bootstrap, confidence=confidence, seed=seed, groups=named or None,
+                             workers=workers,
                              backend=backend, address=ray_address, cache=not no_cache, progress=not as_json)
     result = estimate.to_dict()
     result["provenance"] = command_provenance(
@@ -164,6 +179,10 @@ def _show(estimate) -> None:
         out.print(f"together: {' + '.join(group['categories'])} {group['share']:.1%}{interval}; their text is similar "
                   f"(merged-pair similarity {group['similarity']:.2f}), so the total is better determined than the "
                   f"split", markup=False)
+    for name, group in estimate.groups.items():
+        interval = (f" ({group['interval'][0]:.1%} - {group['interval'][1]:.1%})" if group.get("interval") else "")
+        out.print(f"group {name}: {group['share']:.1%}{interval} over {len(group['categories'])} categories "
+                  f"(token classification {group['token_classification']:.1%})", markup=False)
     for line in estimate.warnings:
         out.print(f"warning: {line}", markup=False)
 

@@ -184,3 +184,37 @@ def test_bootstrap_intervals_bracket_the_estimate(mixture, tmp_path, monkeypatch
         assert np.isclose(high, min(1.0, estimate.shares[name] + half))
     assert max(widths) > 0  # resampling documents moves the estimate
     assert estimate.parameters["bootstrap"] == 6 and estimate.parameters["seed"] == 1
+
+
+def test_named_groups_report_totals_with_intervals_from_the_same_resamples(mixture, tmp_path, monkeypatch):
+    monkeypatch.setenv("FORENSICS_CACHE", str(tmp_path / "cache"))
+    tok, train_dir, _ = mixture
+    groups = {"latin": ["de", "en", "es", "fr"], "rest": ["*", "-de", "-en", "-es", "-fr"]}
+    estimate = infer_mixture(tok, train_dir, merges=300, bootstrap=4, seed=2, groups=groups, workers=1)
+    latin, rest = estimate.groups["latin"], estimate.groups["rest"]
+    assert latin["categories"] == ["de", "en", "es", "fr"] and rest["categories"] == ["ja", "ru"]
+    assert np.isclose(latin["share"], sum(estimate.shares[n] for n in latin["categories"]))
+    assert np.isclose(latin["share"] + rest["share"], 1.0)
+    assert np.isclose(latin["token_classification"] + rest["token_classification"], 1.0)
+    assert latin["interval"][0] <= latin["share"] <= latin["interval"][1]
+    # a group and its complement are one number seen from both sides: mirrored raw intervals, equal widths
+    assert np.allclose(latin["bootstrap_percentile_interval"], 1 - np.array(rest["bootstrap_percentile_interval"])[::-1])
+    assert np.isclose(np.diff(latin["interval"]), np.diff(rest["interval"]))
+    assert estimate.parameters["groups"] == groups
+    plain = infer_mixture(tok, train_dir, merges=300, groups={"latin": groups["latin"]}, workers=1)
+    assert plain.groups["latin"]["interval"] is None and np.isclose(plain.groups["latin"]["share"], latin["share"])
+
+
+def test_groups_by_kind_and_a_mistyped_member_fails_before_counting(tmp_path, monkeypatch):
+    monkeypatch.setenv("FORENSICS_CACHE", str(tmp_path / "cache"))
+    tok = "fixtures/tokenizers/gpt2/vocab.bpe.gz"
+    with pytest.raises(ForensicsError, match="'pythn' is not one of the categories"):
+        infer_mixture(tok, ["languages", "code"], merges=50, groups={"g": ["python", "pythn"]}, workers=1)
+    assert not (tmp_path / "cache").exists()  # nothing counted
+    estimate = infer_mixture(tok, ["languages", "code"], merges=50, workers=2,
+                             groups={"code": ["@code"], "non-English": ["@language", "-en"]})
+    code = load_categories("code").names
+    assert estimate.groups["code"]["categories"] == code
+    assert len(estimate.groups["non-English"]["categories"]) == len(load_categories("languages").names) - 1
+    total = estimate.shares["en"] + estimate.groups["code"]["share"] + estimate.groups["non-English"]["share"]
+    assert np.isclose(total, 1.0)

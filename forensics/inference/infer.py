@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -50,6 +51,7 @@ class MixtureEstimate:
     parameters: dict
     inputs: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)   # when the estimate rests on too little evidence
+    groups: dict[str, dict] = field(default_factory=dict)  # the user's named groups (:mod:`.groups`): totals
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -59,7 +61,8 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
                   start: int = 0, split: str = "all", method: str = DEFAULT_METHOD,
                   min_share: float = DEFAULT_MIN_SHARE, drop_share: float = DEFAULT_DROP_SHARE,
                   drop_cost: float = DEFAULT_DROP_COST, solver: str = "highs", bootstrap: int = 0,
-                  confidence: float = 0.9, seed: int = 0, workers: int | None = None,
+                  confidence: float = 0.9, seed: int = 0, groups: Mapping[str, Sequence[str]] | None = None,
+                  workers: int | None = None,
                   backend: str | None = None, address: str | None = None, cache: bool = True,
                   options: SolveOptions | None = None, progress: bool = False) -> MixtureEstimate:
     """Estimate the byte shares of ``categories`` in ``tokenizer``'s training data.
@@ -67,7 +70,9 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
     ``categories`` is a set name, a directory, a mapping ``{name: [files]}`` or a list of those (combined).
     ``merges`` limits the window to that many merges after ``start`` (None: all). ``method`` picks the
     estimator (:data:`forensics.inference.estimators.METHODS`). ``bootstrap`` > 0 resamples each
-    category's documents that many times for ``confidence`` intervals. ``backend`` (``local`` or ``ray``,
+    category's documents that many times for ``confidence`` intervals. ``groups`` names totals to report
+    (``{"non-English": ["@language", "-en"]}``; members as in :mod:`forensics.inference.groups`), with
+    intervals from the same resamples. ``backend`` (``local`` or ``ray``,
     ``address``: a Ray cluster) is where the categories are counted.
 
     >>> langs = {c: f"fixtures/categories/languages/{c}/count.jsonl.gz" for c in ("de", "en")}
@@ -90,6 +95,10 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
     if bootstrap < 0:
         raise ForensicsError(f"--bootstrap must be 0 (no intervals) or a positive number of resamples, "
                              f"not {bootstrap}")
+    from forensics.inference.groups import category_kinds, resolve_groups
+
+    kinds = category_kinds(categories, split=split) if groups else {}
+    named = resolve_groups(groups, kinds)   # before counting: a mistyped member fails at once
     total_steps = None if merges is None else start + merges
     counts = count_categories(tok, categories, split=split, merges=total_steps, workers=workers, cache=cache,
                               progress=progress, backend=backend, address=address)
@@ -124,8 +133,15 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
         thin = float(sum(untrimmed[names.index(n)] for n in result.dropped))
     warned = evidence_warnings(found, thin_spread=thin, dropped=result.dropped)
     intervals = percentile = None
-    for group in found["similar_groups"]:
-        group["share"] = float(sum(byte_shares[names.index(name)] for name in group["categories"]))
+    tc = token_classification(program)
+    totals: dict[str, dict] = {name: {"categories": members} for name, members in named.items()}
+    for group in [*found["similar_groups"], *totals.values()]:
+        columns = [names.index(name) for name in group["categories"]]
+        group["share"] = float(byte_shares[columns].sum())
+    for total in totals.values():
+        columns = [names.index(name) for name in total["categories"]]
+        total.update(pair_share=float(result.alpha[columns].sum()), token_classification=float(tc[columns].sum()),
+                     interval=None, bootstrap_percentile_interval=None)
     if bootstrap > 0:
         samples = _bootstrap(tok, categories, names, split=split, steps=total_steps, start=start, merges=merges,
                              replicates=bootstrap, seed=seed, options=options, method=method, min_share=min_share,
@@ -133,12 +149,12 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
         percentile = dict(zip(names, percentile_intervals(samples, confidence)))
         intervals = calibrated_intervals(dict(zip(names, map(float, byte_shares))), percentile, confidence,
                                          fit_early=found["fit_early"])
-        for group in found["similar_groups"]:
+        for group in [*found["similar_groups"], *totals.values()]:
             columns = [names.index(name) for name in group["categories"]]
-            total = percentile_intervals(samples[:, columns].sum(axis=1, keepdims=True), confidence)[0]
-            group["interval"] = calibrated_intervals({"sum": group["share"]}, {"sum": total}, confidence,
-                                                     fit_early=found["fit_early"])["sum"]
-    tc = token_classification(program)
+            group["interval"], raw = sum_interval(samples, columns, group["share"], confidence,
+                                                  fit_early=found["fit_early"])
+            if "bootstrap_percentile_interval" in group:
+                group["bootstrap_percentile_interval"] = raw
     diagnostics = {
         "status": solution.status, "objective": solution.objective, "merges_in_window": program.num_steps,
         "merges_used": solution.steps_used, "merges_unseen_in_any_sample": solution.steps_unseen,
@@ -159,12 +175,13 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
     return MixtureEstimate(
         shares=dict(zip(names, map(float, byte_shares))), pair_shares=dict(zip(names, map(float, result.alpha))),
         intervals=intervals, baselines={"token_classification": dict(zip(names, map(float, tc)))},
-        diagnostics=diagnostics, categories=rows, warnings=warned,
+        diagnostics=diagnostics, categories=rows, warnings=warned, groups=totals,
         parameters={"merges": merges, "start": start, "split": split, "method": method,
                     "min_share": min_share if method in ("trimmed", "sparse") else None,
                     "drop_share": drop_share if method == "sparse" else None,
                     "drop_cost": drop_cost if method == "sparse" else None, "solver": options.solver,
                     "bootstrap": bootstrap, "confidence": confidence, "seed": seed,
+                    "groups": {name: list(members) for name, members in (groups or {}).items()} or None,
                     "tolerance": options.tolerance, "max_rows_per_round": options.max_rows_per_round,
                     "block": options.block, "tokenizer_sha256": tok.sha256},
         inputs={"tokenizer": tok.sha256, **counts.inputs},
@@ -205,6 +222,17 @@ def calibrated_intervals(shares: dict[str, float], percentile: dict[str, list[fl
         half = INTERVAL_SCALE * (high - low) / 2 + (INTERVAL_FLOOR + (SHIFT_WIDENING if shifted else 0.0)) * z
         out[name] = [round(max(0.0, share - half), 12), round(min(1.0, share + half), 12)]
     return out
+
+
+def sum_interval(samples: np.ndarray, columns: list[int], share: float, confidence: float, *,
+                 fit_early: float | None = None) -> tuple[list[float], list[float]]:
+    """Calibrated and raw intervals of the total of ``columns`` (a group) from bootstrap ``samples``.
+
+    >>> sum_interval(np.array([[0.1, 0.2, 0.7], [0.2, 0.2, 0.6]]), [0, 1], 0.35, 0.9)
+    ([0.2775, 0.4225], [0.305, 0.395])
+    """
+    raw = percentile_intervals(np.asarray(samples)[:, columns].sum(axis=1, keepdims=True), confidence)[0]
+    return calibrated_intervals({"sum": share}, {"sum": raw}, confidence, fit_early=fit_early)["sum"], raw
 
 
 def percentile_intervals(samples: np.ndarray, confidence: float) -> list[list[float]]:
