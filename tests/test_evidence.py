@@ -8,7 +8,9 @@ import pytest
 
 from forensics.counting.categories import count_categories
 from forensics.inference.evidence import LOW_FIT_EARLY, SIMILAR, evidence, similar_groups, similarity
-from forensics.inference.infer import INTERVAL_FLOOR, INTERVAL_SCALE, SHIFT_WIDENING, calibrated_intervals
+from forensics.inference.infer import (
+    INTERVAL_FLOOR, INTERVAL_SCALE, SHIFT_MIN_SHARE, SHIFT_WIDENING, calibrated_intervals,
+)
 from forensics.inference.program import build_program
 
 NAMES = ["pt", "pt-PT", "en", "de", "ru"]
@@ -45,5 +47,12 @@ def test_intervals_widen_when_the_first_merges_fit_poorly():
     shifted = calibrated_intervals(shares, raw, 0.9, fit_early=LOW_FIT_EARLY - 0.01)
     half = INTERVAL_SCALE * 0.01 + INTERVAL_FLOOR
     assert plain["a"] == pytest.approx([0.3 - half, 0.3 + half])
-    assert shifted["a"] == pytest.approx([0.3 - half - SHIFT_WIDENING, 0.3 + half + SHIFT_WIDENING])
+    shift = SHIFT_WIDENING * (0.3 * 0.7) ** 0.5   # grows with the share: a group's total errs more
+    assert shifted["a"] == pytest.approx([0.3 - half - shift, 0.3 + half + shift])
+    # a group and its complement (shares s and 1 - s) get the same width; a share estimated at zero still
+    # gets the term of SHIFT_MIN_SHARE
+    pair = calibrated_intervals({"g": 0.3, "rest": 0.7}, {"g": [0.29, 0.31], "rest": [0.69, 0.71]}, 0.9, fit_early=0.1)
+    assert np.diff(pair["g"]) == pytest.approx(np.diff(pair["rest"]))
+    zero = calibrated_intervals({"z": 0.0}, {"z": [0.0, 0.0]}, 0.9, fit_early=0.1)["z"]
+    assert zero[1] == pytest.approx(INTERVAL_FLOOR + SHIFT_WIDENING * (SHIFT_MIN_SHARE) ** 0.5)
     assert calibrated_intervals(shares, raw, 0.9) == plain   # no fit given: no widening
