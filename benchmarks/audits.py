@@ -45,11 +45,12 @@ AUDITS = [
 BUILT = ROOT / "benchmarks" / "data" / "scan-sets"
 
 
-def groups_of(estimate, group: dict[str, str]) -> dict[str, float]:
-    shares = estimate.shares
-    english = shares.get("en", 0.0)
-    code = sum(v for k, v in shares.items() if group.get(k) == "code")
-    return {"English": english, "code": code, "non-English": 1.0 - english - code}
+# the groups of Table 4, as `forensics infer --group` takes them ("non-English": every language but English)
+GROUPS = {"English": ["en"], "code": ["@code"], "non-English": ["@language", "-en"]}
+
+
+def _share(value: float, interval: list[float] | None) -> str:
+    return f"{value:.1%}" + (f" ({interval[0]:.0%}-{interval[1]:.0%})" if interval else "")
 
 
 def render(rows: list[dict], skipped: list[str]) -> str:
@@ -57,11 +58,12 @@ def render(rows: list[dict], skipped: list[str]) -> str:
              "other) | paper (Table 4) | first-merge fit | warnings | top categories | total s | estimator s |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        g, tc = r["groups"], r["token_classification"]
+        g, tc, gi = r["groups"], r["token_classification"], r.get("group_intervals") or {}
         paper = ", ".join(f"{k} {v:.1%}" for k, v in r["paper"].items()) or "-"
         top = ", ".join(f"{k} {v:.1%}" for k, v in r["top"][:4])
         lines.append(f"| {r['audit']} | {r['window'][0]:,}-{r['window'][1]:,} | {r['sets']} | {r['method']} | "
-                     f"{g['English']:.1%} | {g['code']:.1%} | {g['non-English']:.1%} | {tc['English']:.0%} / "
+                     f"{_share(g['English'], gi.get('English'))} | {_share(g['code'], gi.get('code'))} | "
+                     f"{_share(g['non-English'], gi.get('non-English'))} | {tc['English']:.0%} / "
                      f"{tc['code']:.0%} / {tc['non-English']:.0%} | {paper} | {r['fit_early']:.2f} | "
                      f"{len(r['warnings'])} | {top} | {r['seconds']:.0f} | {r['solver_seconds']:.0f} |")
     lines += [f"\nskipped: {s}" for s in skipped]
@@ -73,6 +75,8 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=["bundled", "built"], choices=["bundled", "built"])
     parser.add_argument("--methods", nargs="+", default=["lp", "sparse"])
     parser.add_argument("--only", nargs="*", help="audits whose name contains one of these")
+    parser.add_argument("--bootstrap", type=int, default=0, help="resamples for intervals (groups and categories)")
+    parser.add_argument("--merges", type=int, help="window length instead of each audit's (3,000)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/audits.json")
     parser.add_argument("--md", type=Path)
     parser.add_argument("--from-json", type=Path, help="only render the markdown of an earlier run's JSON")
@@ -89,7 +93,7 @@ def main() -> None:
             args.md.write_text(table + "\n")
         return
 
-    from forensics import __version__, infer_mixture, load_categories, load_tokenizer
+    from forensics import __version__, infer_mixture, load_tokenizer
 
     set_specs = {"bundled": ["languages", "code"]}
     if "built" in args.sets and (BUILT / "languages").is_dir() and (BUILT / "code").is_dir():
@@ -108,19 +112,22 @@ def main() -> None:
                 skipped.append(f"{name} with {set_name} sets: run bash benchmarks/build_scan_sets.sh first")
                 continue
             spec = set_specs[set_name]
-            group = {c.name: c.group for s in spec for c in load_categories(s)}
+            merges = args.merges or merges
             for method in args.methods:
                 t0 = time.perf_counter()
-                estimate = infer_mixture(tok, spec, merges=merges, start=start, method=method)
+                estimate = infer_mixture(tok, spec, merges=merges, start=start, method=method, groups=GROUPS,
+                                         bootstrap=args.bootstrap)
                 seconds = time.perf_counter() - t0
                 top = sorted(estimate.shares.items(), key=lambda kv: -kv[1])[:5]
                 d = estimate.diagnostics
                 row = {"audit": name, "tokenizer": str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path),
                        "tokenizer_sha256": tok.sha256, "window": [start, start + merges], "sets": set_name,
-                       "method": method, "groups": groups_of(estimate, group), "paper": paper,
-                       "token_classification": groups_of(type("E", (), {"shares": estimate.baselines[
-                           "token_classification"]})(), group),
-                       "top": top, "fit_early": d["fit_early"], "merges_with_evidence": d["merges_with_evidence"],
+                       "method": method, "groups": {k: g["share"] for k, g in estimate.groups.items()},
+                       "group_intervals": {k: g["interval"] for k, g in estimate.groups.items()} if args.bootstrap
+                       else None, "paper": paper,
+                       "token_classification": {k: g["token_classification"] for k, g in estimate.groups.items()},
+                       "top": top, "intervals": estimate.intervals, "bootstrap": args.bootstrap,
+                       "fit_early": d["fit_early"], "merges_with_evidence": d["merges_with_evidence"],
                        "dropped": len(d["dropped_categories"]), "warnings": estimate.warnings,
                        "seconds": seconds, "solver_seconds": d["estimating_seconds"]}
                 rows.append(row)
@@ -131,8 +138,11 @@ def main() -> None:
     if args.add_to and args.out.exists():
         import json
 
-        done = {(r["audit"], r["sets"], r["method"]) for r in rows}
-        kept = [r for r in json.loads(args.out.read_text())["rows"] if (r["audit"], r["sets"], r["method"]) not in done]
+        def key(r: dict) -> tuple:
+            return r["audit"], r["sets"], r["method"], tuple(r["window"]), r.get("bootstrap", 0)
+
+        done = {key(r) for r in rows}
+        kept = [r for r in json.loads(args.out.read_text())["rows"] if key(r) not in done]
         order = {name: i for i, (name, *_rest) in enumerate(AUDITS)}
         rows = sorted(kept + rows, key=lambda r: (order.get(r["audit"], 99), r["sets"] != "bundled",
                                                  ["lp", "trimmed", "sparse", "weighted"].index(r["method"])))

@@ -201,6 +201,8 @@ def test_named_groups_report_totals_with_intervals_from_the_same_resamples(mixtu
     assert np.allclose(latin["bootstrap_percentile_interval"], 1 - np.array(rest["bootstrap_percentile_interval"])[::-1])
     assert np.isclose(np.diff(latin["interval"]), np.diff(rest["interval"]))
     assert estimate.parameters["groups"] == groups
+    replicates = np.array(estimate.diagnostics["bootstrap_shares"])   # kept: any group's interval, afterwards
+    assert replicates.shape == (4, len(LANGS)) and np.allclose(replicates.sum(axis=1), 1.0)
     plain = infer_mixture(tok, train_dir, merges=300, groups={"latin": groups["latin"]}, workers=1)
     assert plain.groups["latin"]["interval"] is None and np.isclose(plain.groups["latin"]["share"], latin["share"])
 

@@ -133,7 +133,7 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
         untrimmed = pair_to_byte_shares(result.untrimmed, program.bytes_per_pair)
         thin = float(sum(untrimmed[names.index(n)] for n in result.dropped))
     warned = evidence_warnings(found, thin_spread=thin, dropped=result.dropped)
-    intervals = percentile = None
+    intervals = percentile = replicates = None
     tc = token_classification(program)
     totals: dict[str, dict] = {name: {"categories": members} for name, members in named.items()}
     for group in [*found["similar_groups"], *totals.values()]:
@@ -148,6 +148,7 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
                              replicates=bootstrap, seed=seed, options=options, method=method, min_share=min_share,
                              drop_share=drop_share, drop_cost=drop_cost)
         percentile = dict(zip(names, percentile_intervals(samples, confidence)))
+        replicates = samples.round(9).tolist()   # any group's interval can be made afterwards (sum_interval)
         intervals = calibrated_intervals(dict(zip(names, map(float, byte_shares))), percentile, confidence,
                                          fit_early=found["fit_early"])
         for group in [*found["similar_groups"], *totals.values()]:
@@ -163,7 +164,8 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
         "rounds": solution.rounds, "rows_generated": solution.rows_added, "rows_pruned": solution.rows_pruned,
         "rows_final": solution.final_rows, "tree_rows": solution.tree_rows, "pair_columns": solution.pair_columns,
         "max_violation": solution.max_violation, "solver": options.solver, **found,
-        "bootstrap_percentile_intervals": percentile, "dropped_categories": result.dropped,
+        "bootstrap_percentile_intervals": percentile, "bootstrap_shares": replicates,
+        "dropped_categories": result.dropped,
         "thin_spread_removed": thin, "lp_solves": len(result.rounds), "removal_tries": result.tries,
         "all_solves": result.work,
         "solver_seconds": round(solution.solve_seconds, 3), "scan_seconds": round(solution.scan_seconds, 3),
