@@ -56,3 +56,14 @@ def test_intervals_widen_when_the_first_merges_fit_poorly():
     zero = calibrated_intervals({"z": 0.0}, {"z": [0.0, 0.0]}, 0.9, fit_early=0.1)["z"]
     assert zero[1] == pytest.approx(INTERVAL_FLOOR + SHIFT_WIDENING * (SHIFT_MIN_SHARE) ** 0.5)
     assert calibrated_intervals(shares, raw, 0.9) == plain   # no fit given: no widening
+
+
+def test_intervals_below_the_calibrated_range_of_fits_are_flagged_as_lower_bounds():
+    from forensics.inference.evidence import LOWEST_CALIBRATED_FIT, evidence_warnings
+
+    base = {"merges_with_evidence": 1.0, "smallest_sample_bytes": 10**7, "smallest_sample": "de"}
+    inside = evidence_warnings({**base, "fit_early": LOWEST_CALIBRATED_FIT + 0.01}, intervals=True)
+    below = evidence_warnings({**base, "fit_early": 0.22}, intervals=True)
+    assert not any("calibrated" in w for w in inside)
+    assert any("at 0.22 the text differs more" in w and "lower bound" in w for w in below)
+    assert not any("calibrated" in w for w in evidence_warnings({**base, "fit_early": 0.22}))  # no intervals

@@ -42,6 +42,7 @@ from forensics.inference.program import MixtureProgram
 SMALL_SAMPLE_BYTES = 500_000
 LOW_EVIDENCE = 0.9
 LOW_FIT_EARLY = 0.8
+LOWEST_CALIBRATED_FIT = 0.39   # the lowest fit_early of the controlled trials the intervals were calibrated on
 EARLY_STEPS = 300
 THIN_SPREAD = 0.05
 SIMILAR = 0.95
@@ -140,8 +141,10 @@ def evidence(program: MixtureProgram, alpha: np.ndarray) -> dict:
             "similar_groups": groups}
 
 
-def evidence_warnings(report: dict, *, thin_spread: float = 0.0, dropped: list[str] | None = None) -> list[str]:
-    """Plain-language warnings for an estimate with ``report`` from :func:`evidence`.
+def evidence_warnings(report: dict, *, thin_spread: float = 0.0, dropped: list[str] | None = None,
+                      intervals: bool = False) -> list[str]:
+    """Plain-language warnings for an estimate with ``report`` from :func:`evidence` (``intervals``: the
+    estimate carries bootstrap intervals).
 
     >>> evidence_warnings({"merges_with_evidence": 0.6, "fit_early": 0.9, "smallest_sample_bytes": 10**7,
     ...           "smallest_sample": "de"})[0][:44]
@@ -164,6 +167,11 @@ def evidence_warnings(report: dict, *, thin_spread: float = 0.0, dropped: list[s
                    f"missing): the category text looks unlike the tokenizer's training text, categories are "
                    f"missing, or these merges were not learned by BPE on one mixture; treat the shares as a rough "
                    f"ordering, and add candidates and text from the kind of sources the tokenizer was trained on")
+    if intervals and report["fit_early"] < LOWEST_CALIBRATED_FIT:
+        out.append(f"the intervals are calibrated on controlled trials whose first merges fit at "
+                   f"{LOWEST_CALIBRATED_FIT} or more (count text from other sources than the training text's); at "
+                   f"{report['fit_early']:.2f} the text differs more than in any of them, so the intervals understate "
+                   f"the uncertainty: read them as its lower bound")
     if thin_spread >= THIN_SPREAD and dropped:
         out.append(f"{thin_spread:.0%} of the untrimmed estimate was spread thinly over {len(dropped)} categories "
                    f"and was set to zero (each under --min-share, or removable at a cost under --drop-cost); such "

@@ -132,7 +132,7 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
     if result.untrimmed is not None and result.dropped:
         untrimmed = pair_to_byte_shares(result.untrimmed, program.bytes_per_pair)
         thin = float(sum(untrimmed[names.index(n)] for n in result.dropped))
-    warned = evidence_warnings(found, thin_spread=thin, dropped=result.dropped)
+    warned = evidence_warnings(found, thin_spread=thin, dropped=result.dropped, intervals=bootstrap > 0)
     intervals = percentile = replicates = None
     tc = token_classification(program)
     totals: dict[str, dict] = {name: {"categories": members} for name, members in named.items()}
