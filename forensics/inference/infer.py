@@ -202,8 +202,8 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
 # under shift the error grows with the share, and a group's total errs by several of its members' errors
 # (stop 24's constant 2 points held 77% per category and 48% for groups in held-out shift trials). The
 # constants were chosen at stop 26 on the held-out shift trials of stop 24 (coverage-shift-sparse.json:
-# per category 83%, groups 84%) and checked on new ones (seed 818); benchmarks/calibrate_intervals.py measures
-# any form, and benchmarks/results/inference.md has every setting's coverage.
+# per category 83%, groups 84%) and checked on 6 new ones (coverage-shift-818.json: 87% and 84%);
+# benchmarks/calibrate_intervals.py measures any form, and benchmarks/results/inference.md has every setting's.
 INTERVAL_SCALE = 1.5
 INTERVAL_FLOOR = 0.005
 SHIFT_WIDENING = 0.15
