@@ -224,7 +224,7 @@ def test_cli_takes_several_category_sets_and_prints_warnings(setup, tmp_path):
         "languages", "code"]
     assert data["warnings"] and data["diagnostics"]["dropped_categories"] == []
     table = subprocess.run([sys.executable, "-m", "cli.main", "infer", tok.source, "--categories", "languages,code",
-                            "--merges", "150"], capture_output=True, text=True, cwd=ROOT,
+                            "--merges", "150", "--group", "code=@code"], capture_output=True, text=True, cwd=ROOT,
                            env={**__import__("os").environ, "FORENSICS_CACHE": str(tmp_path / "c")})
     assert table.returncode == 0, table.stderr
     text = " ".join(table.stdout.split())
@@ -233,6 +233,8 @@ def test_cli_takes_several_category_sets_and_prints_warnings(setup, tmp_path):
     zero = sum(1 for c in cells if c[2].strip() == "0.00%")
     folded = re.search(r"(\d+) others", table.stdout)       # the default (sparse) zeros fold into one row
     assert folded and int(folded.group(1)) >= 2 and zero == 0
+    code = re.search(r"group code: ([\d.]+)% over 13 categories", text)   # the named group's total
+    assert code, text
 
 
 def test_count_shares_the_category_and_merges_conventions_of_infer(tmp_path):
