@@ -68,7 +68,7 @@ def load_trials(paths: list[Path]) -> list[dict]:
 
 def evaluate(trials: list[dict], widening: float, min_share: float | None, *, per_size: int) -> list[dict]:
     """One row per trial: per-category and group coverage under this shift term."""
-    from forensics.inference.infer import calibrated_intervals, percentile_intervals
+    from forensics.inference.infer import calibrated_intervals, sum_interval
 
     rows = []
     for number, t in enumerate(trials):
@@ -85,8 +85,7 @@ def evaluate(trials: list[dict], widening: float, min_share: float | None, *, pe
             samples = np.array(t["bootstrap_shares"])
             for kind, columns in trial_groups(len(truth), truth, per_size=per_size, seed=number):
                 share, total = float(got[columns].sum()), float(truth[columns].sum())
-                raw_sum = percentile_intervals(samples[:, columns].sum(axis=1, keepdims=True), 0.9)[0]
-                interval = calibrated_intervals({"g": share}, {"g": raw_sum}, 0.9, **kw)["g"]
+                interval, _ = sum_interval(samples, columns, share, 0.9, **kw)
                 row["groups"].append({"kind": kind, "columns": columns, "truth": total, "share": share,
                                       "interval": interval, "error": abs(share - total),
                                       "inside": interval[0] - 1e-9 <= total <= interval[1] + 1e-9})

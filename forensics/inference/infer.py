@@ -136,13 +136,14 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
     intervals = percentile = replicates = None
     tc = token_classification(program)
     totals: dict[str, dict] = {name: {"categories": members} for name, members in named.items()}
-    for group in [*found["similar_groups"], *totals.values()]:
-        columns = [names.index(name) for name in group["categories"]]
-        group["share"] = float(byte_shares[columns].sum())
-    for total in totals.values():
-        columns = [names.index(name) for name in total["categories"]]
-        total.update(pair_share=float(result.alpha[columns].sum()), token_classification=float(tc[columns].sum()),
-                     interval=None, bootstrap_percentile_interval=None)
+    index = {name: i for i, name in enumerate(names)}
+    every_group = [*found["similar_groups"], *totals.values()]
+    columns = [[index[name] for name in group["categories"]] for group in every_group]
+    for group, cols in zip(every_group, columns):
+        group["share"] = float(byte_shares[cols].sum())
+        if "similarity" not in group:   # a named group: its other totals too
+            group.update(pair_share=float(result.alpha[cols].sum()), token_classification=float(tc[cols].sum()),
+                         interval=None, bootstrap_percentile_interval=None)
     if bootstrap > 0:
         samples = _bootstrap(tok, categories, names, split=split, steps=total_steps, start=start, merges=merges,
                              replicates=bootstrap, seed=seed, options=options, method=method, min_share=min_share,
@@ -151,9 +152,8 @@ def infer_mixture(tokenizer: Tokenizer | str | os.PathLike, categories="language
         replicates = samples.round(9).tolist()   # any group's interval can be made afterwards (sum_interval)
         intervals = calibrated_intervals(dict(zip(names, map(float, byte_shares))), percentile, confidence,
                                          fit_early=found["fit_early"])
-        for group in [*found["similar_groups"], *totals.values()]:
-            columns = [names.index(name) for name in group["categories"]]
-            group["interval"], raw = sum_interval(samples, columns, group["share"], confidence,
+        for group, cols in zip(every_group, columns):
+            group["interval"], raw = sum_interval(samples, cols, group["share"], confidence,
                                                   fit_early=found["fit_early"])
             if "bootstrap_percentile_interval" in group:
                 group["bootstrap_percentile_interval"] = raw
@@ -241,14 +241,15 @@ def calibrated_intervals(shares: dict[str, float], percentile: dict[str, list[fl
 
 
 def sum_interval(samples: np.ndarray, columns: list[int], share: float, confidence: float, *,
-                 fit_early: float | None = None) -> tuple[list[float], list[float]]:
-    """Calibrated and raw intervals of the total of ``columns`` (a group) from bootstrap ``samples``.
+                 fit_early: float | None = None, **shift: float | None) -> tuple[list[float], list[float]]:
+    """Calibrated and raw intervals of the total of ``columns`` (a group) from bootstrap ``samples``
+    (``shift``: calibrated_intervals' shift_widening / shift_min_share).
 
     >>> sum_interval(np.array([[0.1, 0.2, 0.7], [0.2, 0.2, 0.6]]), [0, 1], 0.35, 0.9)
     ([0.2775, 0.4225], [0.305, 0.395])
     """
     raw = percentile_intervals(np.asarray(samples)[:, columns].sum(axis=1, keepdims=True), confidence)[0]
-    return calibrated_intervals({"sum": share}, {"sum": raw}, confidence, fit_early=fit_early)["sum"], raw
+    return calibrated_intervals({"sum": share}, {"sum": raw}, confidence, fit_early=fit_early, **shift)["sum"], raw  # type: ignore[arg-type]
 
 
 def percentile_intervals(samples: np.ndarray, confidence: float) -> list[list[float]]:
